@@ -1,0 +1,222 @@
+/**
+ * The user API: MLflow spans with types, inputs and outputs, trace-level updates, trace ids, flush.
+ *
+ * Every function here is safe to call anywhere: outside a span, or without the tracing layer, it
+ * does nothing. Values given as inputs, outputs or attributes are snapshotted when set (a later
+ * mutation does not change the trace) into JSON-compatible trees, never throwing: cycles become
+ * `"[Circular]"`, `bigint` a decimal string, functions `"[Function name]"`, `Date` an ISO string,
+ * `Map`/`Set` objects/arrays, binary data `{ type, base64 }`, `Redacted` `"<redacted>"`.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
+import type { TraceUpdates } from "./internal/assembler.js"
+import { MlflowSpan } from "./internal/tracer.js"
+import { MlflowTracing } from "./MlflowTracing.js"
+import type { SpanType } from "./SpanType.js"
+import { SpanAttributeKey, type TokenUsage, TraceMetadataKey } from "./Trace.js"
+
+/**
+ * Options of `Mlflow.span`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpanOptions extends Tracer.SpanOptions {
+  /** default `UNKNOWN` */
+  readonly spanType?: SpanType | undefined
+  /** recorded as `mlflow.spanInputs` */
+  readonly inputs?: unknown
+  /** record the success value as `mlflow.spanOutputs`; default `true` */
+  readonly captureOutputs?: boolean | undefined
+}
+
+/**
+ * Runs an effect in an MLflow span (the equivalent of `@mlflow.trace` / `mlflow.start_span`): the
+ * span gets a type and inputs, and the effect's success value becomes its outputs. Failures end
+ * the span with ERROR and an `exception` event; interruption ends it with ERROR `"Interrupted"`.
+ *
+ * @example
+ * import { Effect } from "effect"
+ * import { Mlflow } from "effect-mlflow"
+ *
+ * const retrieve = (query: string) =>
+ *   Effect.succeed([{ page_content: "MLflow is..." }]).pipe(
+ *     Mlflow.span("retrieve", { spanType: "RETRIEVER", inputs: { query } })
+ *   )
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const span: {
+  (name: string, options?: SpanOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options?: SpanOptions): Effect.Effect<A, E, R>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options: SpanOptions = {}): Effect.Effect<A, E, R> => {
+    const { captureOutputs, inputs, spanType, ...spanOptions } = options
+    const attributes: Record<string, unknown> = {
+      ...spanOptions.attributes,
+      [SpanAttributeKey.SPAN_TYPE]: spanType ?? "UNKNOWN"
+    }
+    if (inputs !== undefined) attributes[SpanAttributeKey.INPUTS] = inputs
+    const body = captureOutputs === false ? self : Effect.tap(self, setOutputs)
+    return Effect.withSpan(body, name, { ...spanOptions, attributes })
+  }
+)
+
+const withCurrentSpan = (f: (span: Tracer.Span) => void): Effect.Effect<void> =>
+  Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+    if (span._tag === "Some") f(span.value)
+    return Effect.void
+  })
+
+/**
+ * Sets an attribute of the current span.
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const setAttribute = (key: string, value: unknown): Effect.Effect<void> =>
+  withCurrentSpan((span) => span.attribute(key, value))
+
+/**
+ * Sets attributes of the current span (added to, or replacing, those it has).
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const setAttributes = (attributes: Readonly<Record<string, unknown>>): Effect.Effect<void> =>
+  withCurrentSpan((span) => {
+    for (const key in attributes) span.attribute(key, attributes[key])
+  })
+
+/**
+ * Sets the MLflow span type of the current span.
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const setSpanType = (spanType: SpanType): Effect.Effect<void> =>
+  setAttribute(SpanAttributeKey.SPAN_TYPE, spanType)
+
+/**
+ * Sets the inputs of the current span.
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const setInputs = (inputs: unknown): Effect.Effect<void> => setAttribute(SpanAttributeKey.INPUTS, inputs)
+
+/**
+ * Sets the outputs of the current span.
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const setOutputs = (outputs: unknown): Effect.Effect<void> => setAttribute(SpanAttributeKey.OUTPUTS, outputs)
+
+/**
+ * Records LLM token usage on the current span (`mlflow.chat.tokenUsage`). `total_tokens` defaults
+ * to the sum of input and output tokens. The trace's usage is aggregated from its spans.
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const setTokenUsage = (
+  usage: Omit<TokenUsage, "total_tokens"> & { readonly total_tokens?: number | undefined }
+): Effect.Effect<void> =>
+  setAttribute(SpanAttributeKey.CHAT_USAGE, {
+    ...usage,
+    total_tokens: usage.total_tokens ?? usage.input_tokens + usage.output_tokens
+  })
+
+/**
+ * What `updateCurrentTrace` can change.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TraceUpdate {
+  /** mutable after export */
+  readonly tags?: Readonly<Record<string, unknown>> | undefined
+  /** immutable after export */
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  /** `mlflow.trace.session` */
+  readonly sessionId?: string | undefined
+  /** `mlflow.trace.user` */
+  readonly user?: string | undefined
+  readonly clientRequestId?: string | undefined
+  readonly requestPreview?: string | undefined
+  readonly responsePreview?: string | undefined
+  /** overrides the state computed from the root span */
+  readonly state?: "OK" | "ERROR" | undefined
+}
+
+const stringify = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+
+const applyUpdate = (updates: TraceUpdates, update: TraceUpdate): void => {
+  for (const key in update.tags) updates.tags[key] = stringify(update.tags[key])
+  for (const key in update.metadata) updates.metadata[key] = stringify(update.metadata[key])
+  if (update.sessionId !== undefined) updates.metadata[TraceMetadataKey.SESSION] = update.sessionId
+  if (update.user !== undefined) updates.metadata[TraceMetadataKey.TRACE_USER] = update.user
+  if (update.clientRequestId !== undefined) updates.clientRequestId = update.clientRequestId
+  if (update.requestPreview !== undefined) updates.requestPreview = update.requestPreview
+  if (update.responsePreview !== undefined) updates.responsePreview = update.responsePreview
+  if (update.state !== undefined) updates.state = update.state
+}
+
+/**
+ * Updates the trace of the current span: tags, metadata, session, user, client request id,
+ * previews, state. Outside an MLflow trace it does nothing (and logs at debug level).
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const updateCurrentTrace = (update: TraceUpdate): Effect.Effect<void> =>
+  Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+    if (span._tag === "Some" && span.value instanceof MlflowSpan) {
+      applyUpdate(span.value.record.updates, update)
+      return Effect.void
+    }
+    return Effect.logDebug("effect-mlflow: updateCurrentTrace outside of an MLflow trace is ignored")
+  })
+
+/**
+ * The MLflow trace id (`tr-...`) of the current span.
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const currentTraceId: Effect.Effect<Option.Option<string>> = Effect.map(
+  Effect.option(Effect.currentSpan),
+  Option.flatMap((span) => span instanceof MlflowSpan ? Option.some(span.record.mlflowTraceId) : Option.none())
+)
+
+/**
+ * The id of the trace whose root span ended last.
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const lastTraceId: Effect.Effect<Option.Option<string>> = Effect.flatMap(
+  Effect.serviceOption(MlflowTracing),
+  Option.match({ onNone: () => Effect.succeedNone, onSome: (service) => service.lastTraceId })
+)
+
+/**
+ * Exports every finished trace now and waits for the queue to drain (at most `timeout`, default
+ * 30 seconds). Answers whether everything was exported in time; `true` without a tracing layer.
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const flush = (timeout?: Duration.DurationInput): Effect.Effect<boolean> =>
+  Effect.flatMap(
+    Effect.serviceOption(MlflowTracing),
+    Option.match({ onNone: () => Effect.succeed(true), onSome: (service) => service.flush(timeout) })
+  )

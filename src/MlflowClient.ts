@@ -1,0 +1,343 @@
+/**
+ * A typed client for the MLflow tracking server REST API (experiments, traces, OTLP spans,
+ * artifacts), over `@effect/platform`'s `HttpClient`. Its own calls are never traced.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type { Json } from "./internal/json.js"
+import { traceDataToJson, traceInfoToProtoJson } from "./internal/traceJson.js"
+import * as Otlp from "./Otlp.js"
+import type { SpanData, TraceInfo } from "./Trace.js"
+
+/**
+ * The server answered with an error status.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MlflowApiError extends Schema.TaggedError<MlflowApiError>()("MlflowApiError", {
+  method: Schema.String,
+  url: Schema.String,
+  status: Schema.Number,
+  errorCode: Schema.String,
+  detail: Schema.String
+}) {
+  get message(): string {
+    return `${this.method} ${this.url} failed with ${this.status} ${this.errorCode}: ${this.detail}`
+  }
+}
+
+/**
+ * The request did not get an answer (connection refused, reset, timeout).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MlflowTransportError extends Schema.TaggedError<MlflowTransportError>()("MlflowTransportError", {
+  method: Schema.String,
+  url: Schema.String,
+  detail: Schema.String
+}) {
+  get message(): string {
+    return `${this.method} ${this.url} failed: ${this.detail}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type MlflowError = MlflowApiError | MlflowTransportError
+
+/**
+ * Whether a failed call may succeed if tried again: transport failures, 408, 429 and 5xx except 501.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const isTransient = (error: MlflowError): boolean =>
+  error._tag === "MlflowTransportError" ||
+  error.status === 408 || error.status === 429 || (error.status >= 500 && error.status !== 501)
+
+/**
+ * Connection settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `http(s)://host[:port][/prefix]` */
+  readonly trackingUri: string
+  readonly token?: Redacted.Redacted | undefined
+  readonly username?: string | undefined
+  readonly password?: Redacted.Redacted | undefined
+  /** per request; default 120 seconds (`MLFLOW_HTTP_REQUEST_TIMEOUT`) */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** `service.name` of exported spans */
+  readonly serviceName?: string | undefined
+}
+
+/**
+ * An MLflow experiment.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Experiment {
+  readonly experimentId: string
+  readonly name: string
+  readonly artifactLocation: string
+  readonly lifecycleStage: string
+}
+
+/**
+ * A raw JSON answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonObject = { readonly [key: string]: unknown }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions {
+  readonly json?: Json | undefined
+  readonly bytes?: { readonly body: Uint8Array; readonly contentType: string } | undefined
+  readonly query?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly trackingUri: string
+  /** Any call to the server; answers the decoded JSON body (`{}` when empty). */
+  readonly request: (
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<JsonObject, MlflowError>
+  readonly getExperimentByName: (name: string) => Effect.Effect<Option.Option<Experiment>, MlflowError>
+  readonly createExperiment: (name: string) => Effect.Effect<string, MlflowError>
+  /** Looks the experiment up by name and creates it when missing; safe when two processes race. */
+  readonly getOrCreateExperiment: (name: string) => Effect.Effect<string, MlflowError>
+  /** `StartTraceV3`: stores the trace info; answers the stored tags. */
+  readonly startTrace: (info: TraceInfo) => Effect.Effect<Readonly<Record<string, string>>, MlflowError>
+  /** OTLP protobuf to `/v1/traces`. */
+  readonly logSpans: (experimentId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, MlflowError>
+  /** Uploads `traces.json` to a trace's artifact location (`mlflow-artifacts:` or `http(s)`). */
+  readonly uploadTraceData: (
+    artifactLocation: string,
+    spans: ReadonlyArray<SpanData>
+  ) => Effect.Effect<void, MlflowError>
+  /** `GET /api/3.0/mlflow/traces/{id}`: the trace info. */
+  readonly getTraceInfo: (traceId: string) => Effect.Effect<JsonObject, MlflowError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class MlflowClient extends Context.Tag("effect-mlflow/MlflowClient")<MlflowClient, Service>() {}
+
+const parseJson = (text: string): JsonObject => {
+  if (text.trim() === "") return {}
+  const value = JSON.parse(text)
+  return typeof value === "object" && value !== null ? value : { value }
+}
+
+const apiError = (method: string, url: string, status: number, text: string): MlflowApiError => {
+  let errorCode = `HTTP_${status}`
+  let detail = text.slice(0, 2000)
+  try {
+    const body = JSON.parse(text)
+    if (typeof body?.error_code === "string") errorCode = body.error_code
+    if (typeof body?.message === "string") detail = body.message
+    else if (body?.detail !== undefined) detail = JSON.stringify(body.detail)
+  } catch {
+    // not JSON: keep the text
+  }
+  return new MlflowApiError({ method, url, status, errorCode, detail })
+}
+
+/**
+ * Resolves an artifact location to the URL of a file in it.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const artifactUrl = (trackingUri: string, artifactLocation: string, file: string): Option.Option<string> => {
+  if (artifactLocation.startsWith("mlflow-artifacts:")) {
+    const path = artifactLocation.replace(/^mlflow-artifacts:(\/\/[^/]*)?/, "").replace(/^\/+/, "")
+    return Option.some(`${trackingUri}/api/2.0/mlflow-artifacts/artifacts/${path}/${file}`)
+  }
+  if (/^https?:\/\//.test(artifactLocation)) return Option.some(`${artifactLocation.replace(/\/+$/, "")}/${file}`)
+  return Option.none()
+}
+
+/**
+ * Builds the client over an `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.fnUntraced(function*(options: Options) {
+  const trackingUri = options.trackingUri.replace(/\/+$/, "")
+  const timeout = Duration.decode(options.timeout ?? Duration.seconds(120))
+  const resource: Otlp.Resource = {
+    attributes: {
+      "service.name": options.serviceName ?? "effect-mlflow",
+      "telemetry.sdk.name": "effect-mlflow",
+      "telemetry.sdk.language": "nodejs"
+    }
+  }
+  const authorize = options.username !== undefined && options.password !== undefined
+    ? HttpClientRequest.basicAuth(options.username, Redacted.value(options.password))
+    : options.token !== undefined
+    ? HttpClientRequest.bearerToken(Redacted.value(options.token))
+    : (request: HttpClientRequest.HttpClientRequest) => request
+  const client = (yield* HttpClient.HttpClient).pipe(
+    HttpClient.withTracerDisabledWhen(() => true),
+    HttpClient.withTracerPropagation(false)
+  )
+
+  const request: Service["request"] = (method, path, requestOptions = {}) => {
+    const url = /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
+    let req = HttpClientRequest.make(method)(url).pipe(
+      authorize,
+      HttpClientRequest.setHeader("User-Agent", "effect-mlflow/0.1.0")
+    )
+    if (requestOptions.query !== undefined) req = HttpClientRequest.setUrlParams(req, requestOptions.query)
+    if (requestOptions.headers !== undefined) req = HttpClientRequest.setHeaders(req, requestOptions.headers)
+    if (requestOptions.json !== undefined) {
+      req = HttpClientRequest.bodyText(req, JSON.stringify(requestOptions.json), "application/json")
+    } else if (requestOptions.bytes !== undefined) {
+      req = HttpClientRequest.bodyUint8Array(req, requestOptions.bytes.body, requestOptions.bytes.contentType)
+    }
+    const transport = (detail: string) => new MlflowTransportError({ method, url, detail })
+    return client.execute(req).pipe(
+      Effect.flatMap((response) =>
+        Effect.flatMap(response.text, (text): Effect.Effect<JsonObject, MlflowError> => {
+          if (response.status >= 200 && response.status < 300) {
+            return Effect.try({ try: () => parseJson(text), catch: () => transport("the answer is not JSON") })
+          }
+          return Effect.fail(apiError(method, url, response.status, text))
+        })
+      ),
+      Effect.catchTags({
+        RequestError: (error) => Effect.fail(transport(error.message)),
+        ResponseError: (error) => Effect.fail(transport(error.message))
+      }),
+      Effect.timeoutFail({ duration: timeout, onTimeout: () => transport(`timed out after ${Duration.format(timeout)}`) }),
+      Effect.withTracerEnabled(false)
+    )
+  }
+
+  const toExperiment = (raw: any): Experiment => ({
+    experimentId: String(raw.experiment_id),
+    name: String(raw.name),
+    artifactLocation: String(raw.artifact_location ?? ""),
+    lifecycleStage: String(raw.lifecycle_stage ?? "active")
+  })
+
+  const getExperimentByName: Service["getExperimentByName"] = (name) =>
+    request("GET", "/api/2.0/mlflow/experiments/get-by-name", { query: { experiment_name: name } }).pipe(
+      Effect.map((body) => Option.some(toExperiment(body.experiment))),
+      Effect.catchIf(
+        (error) => error._tag === "MlflowApiError" && error.errorCode === "RESOURCE_DOES_NOT_EXIST",
+        () => Effect.succeedNone
+      )
+    )
+
+  const createExperiment: Service["createExperiment"] = (name) =>
+    request("POST", "/api/2.0/mlflow/experiments/create", { json: { name } }).pipe(
+      Effect.map((body) => String(body.experiment_id))
+    )
+
+  const getOrCreateExperiment: Service["getOrCreateExperiment"] = (name) =>
+    getExperimentByName(name).pipe(
+      Effect.flatMap(Option.match({
+        onSome: (experiment) => Effect.succeed(experiment.experimentId),
+        onNone: () =>
+          createExperiment(name).pipe(
+            Effect.catchIf(
+              (error) => error._tag === "MlflowApiError" && error.errorCode === "RESOURCE_ALREADY_EXISTS",
+              () =>
+                getExperimentByName(name).pipe(Effect.flatMap(Option.match({
+                  onSome: (experiment) => Effect.succeed(experiment.experimentId),
+                  onNone: () => createExperiment(name)
+                })))
+            )
+          )
+      }))
+    )
+
+  const startTrace: Service["startTrace"] = (info) =>
+    request("POST", "/api/3.0/mlflow/traces", { json: { trace: { trace_info: traceInfoToProtoJson(info) } } }).pipe(
+      Effect.map((body: any) => (body?.trace?.trace_info?.tags ?? {}) as Record<string, string>)
+    )
+
+  const logSpans: Service["logSpans"] = (experimentId, spans) =>
+    Effect.asVoid(request("POST", "/v1/traces", {
+      bytes: { body: Otlp.encodeTraceRequest(spans, resource), contentType: "application/x-protobuf" },
+      headers: { "x-mlflow-experiment-id": experimentId }
+    }))
+
+  const uploadTraceData: Service["uploadTraceData"] = (artifactLocation, spans) =>
+    Option.match(artifactUrl(trackingUri, artifactLocation, "traces.json"), {
+      onNone: () =>
+        Effect.fail<MlflowError>(
+          new MlflowApiError({
+            method: "PUT",
+            url: artifactLocation,
+            status: 0,
+            errorCode: "UNSUPPORTED_ARTIFACT_LOCATION",
+            detail: "only mlflow-artifacts: and http(s) artifact locations can be written by a remote client; " +
+              "start the server with --serve-artifacts"
+          })
+        ),
+      onSome: (url) =>
+        Effect.asVoid(request("PUT", url, {
+          bytes: { body: new TextEncoder().encode(traceDataToJson(spans)), contentType: "application/json" }
+        }))
+    })
+
+  const getTraceInfo: Service["getTraceInfo"] = (traceId) =>
+    request("GET", `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}`)
+
+  return MlflowClient.of({
+    trackingUri,
+    request,
+    getExperimentByName,
+    createExperiment,
+    getOrCreateExperiment,
+    startTrace,
+    logSpans,
+    uploadTraceData,
+    getTraceInfo
+  })
+})
+
+/**
+ * The client as a layer (needs an `HttpClient`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<MlflowClient, never, HttpClient.HttpClient> =>
+  Layer.effect(MlflowClient, make(options))

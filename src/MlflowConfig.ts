@@ -1,0 +1,235 @@
+/**
+ * Every setting of the tracing layer, from options or from the same environment variables as
+ * MLflow's Python SDK, validated with errors that name the setting and what it accepts.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { defaultDirectory } from "./LocalStore.js"
+
+/**
+ * A setting has a value it cannot take.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MlflowConfigError extends Schema.TaggedError<MlflowConfigError>()("MlflowConfigError", {
+  setting: Schema.String,
+  detail: Schema.String
+}) {
+  get message(): string {
+    return `Invalid ${this.setting}: ${this.detail}`
+  }
+}
+
+/**
+ * Options of the tracing layer. Every field is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `http(s)://...` for a tracking server, `file:<dir>` or nothing for the local store */
+  readonly trackingUri?: string | undefined
+  readonly experimentId?: string | undefined
+  /** looked up by name and created when missing */
+  readonly experimentName?: string | undefined
+  /** `Authorization: Bearer` */
+  readonly token?: Redacted.Redacted | undefined
+  /** with `password`: `Authorization: Basic` (wins over `token`, as in MLflow's Python client) */
+  readonly username?: string | undefined
+  readonly password?: Redacted.Redacted | undefined
+  /** per HTTP request; default 120 seconds */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** local store directory when no tracking server is set; default `mlflow-traces` */
+  readonly localDirectory?: string | undefined
+  /** `service.name` of exported spans; default `effect-mlflow` */
+  readonly serviceName?: string | undefined
+  /** traces the export queue holds; default 1000 */
+  readonly queueCapacity?: number | undefined
+  /** export worker fibers; default 10 */
+  readonly workers?: number | undefined
+  /** how long layer release waits for the queue to drain; default 30 seconds */
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
+  /** how long a trace whose root ended waits for spans still open under it; default 10 seconds */
+  readonly lateSpanGrace?: Duration.DurationInput | undefined
+}
+
+/**
+ * Where traces go.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Destination =
+  | {
+    readonly _tag: "Server"
+    readonly trackingUri: string
+    readonly experiment: { readonly _tag: "Id"; readonly id: string } | { readonly _tag: "Name"; readonly name: string }
+  }
+  | { readonly _tag: "Local"; readonly directory: string }
+
+/**
+ * Validated settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MlflowConfig {
+  readonly destination: Destination
+  readonly token: Redacted.Redacted | undefined
+  readonly username: string | undefined
+  readonly password: Redacted.Redacted | undefined
+  readonly requestTimeout: Duration.Duration
+  readonly serviceName: string
+  readonly queueCapacity: number
+  readonly workers: number
+  readonly shutdownTimeout: Duration.Duration
+  readonly lateSpanGrace: Duration.Duration
+}
+
+const invalid = (setting: string, detail: string) => Effect.fail(new MlflowConfigError({ setting, detail }))
+
+const positiveInt = (setting: string, value: number | undefined, fallback: number) =>
+  value === undefined
+    ? Effect.succeed(fallback)
+    : Number.isInteger(value) && value > 0
+    ? Effect.succeed(value)
+    : invalid(setting, `expected a whole number greater than 0, got ${value}`)
+
+const duration = (setting: string, value: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
+  if (value === undefined) return Effect.succeed(fallback)
+  const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
+  return decoded !== undefined && Duration.isFinite(decoded) && Duration.toMillis(decoded) >= 0
+    ? Effect.succeed(decoded)
+    : invalid(setting, `expected a finite, non-negative duration, got ${String(value)}`)
+}
+
+const destination = (options: Options): Effect.Effect<Destination, MlflowConfigError> => {
+  const uri = options.trackingUri?.trim()
+  if (uri === undefined || uri === "") {
+    return Effect.succeed({ _tag: "Local", directory: options.localDirectory ?? defaultDirectory })
+  }
+  if (uri.startsWith("file:")) {
+    const directory = uri.replace(/^file:(\/\/)?/, "")
+    return directory === ""
+      ? invalid("trackingUri (MLFLOW_TRACKING_URI)", "file: needs a directory, e.g. file:./mlflow-traces")
+      : Effect.succeed({ _tag: "Local", directory })
+  }
+  if (!/^https?:\/\//.test(uri)) {
+    return invalid(
+      "trackingUri (MLFLOW_TRACKING_URI)",
+      `expected an http(s):// URL of an MLflow tracking server or file:<directory>, got "${uri}"` +
+        (/^(sqlite|postgresql|mysql|mssql|databricks)/.test(uri)
+          ? " (database and Databricks URIs are not supported: run `mlflow server` and point at its URL)"
+          : "")
+    )
+  }
+  try {
+    new URL(uri)
+  } catch {
+    return invalid("trackingUri (MLFLOW_TRACKING_URI)", `"${uri}" is not a valid URL`)
+  }
+  const id = options.experimentId?.trim()
+  const name = options.experimentName?.trim()
+  if (options.experimentId !== undefined && id === "") {
+    return invalid("experimentId (MLFLOW_EXPERIMENT_ID)", "expected a non-empty experiment id")
+  }
+  if (options.experimentName !== undefined && name === "") {
+    return invalid("experimentName (MLFLOW_EXPERIMENT_NAME)", "expected a non-empty experiment name")
+  }
+  const experiment = id !== undefined
+    ? { _tag: "Id" as const, id }
+    : name !== undefined
+    ? { _tag: "Name" as const, name }
+    : { _tag: "Id" as const, id: "0" }
+  return Effect.succeed({ _tag: "Server", trackingUri: uri.replace(/\/+$/, ""), experiment })
+}
+
+/**
+ * Validates options.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowConfigError> =>
+  Effect.all({
+    destination: destination(options),
+    token: Effect.succeed(options.token),
+    username: Effect.succeed(options.username),
+    password: Effect.succeed(options.password),
+    requestTimeout: duration("requestTimeout (MLFLOW_HTTP_REQUEST_TIMEOUT)", options.requestTimeout, Duration.seconds(120)),
+    serviceName: Effect.succeed(options.serviceName ?? "effect-mlflow"),
+    queueCapacity: positiveInt(
+      "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
+      options.queueCapacity,
+      1000
+    ),
+    workers: positiveInt("workers (MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS)", options.workers, 10),
+    shutdownTimeout: duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(30)),
+    lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10))
+  }).pipe(Effect.flatMap((config) =>
+    (config.username === undefined) !== (config.password === undefined)
+      ? invalid(
+        "username/password (MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD)",
+        "set both for basic auth, or neither"
+      )
+      : Effect.succeed(config)
+  ))
+
+const optionalString = (name: string) => Config.option(Config.string(name)).pipe(Config.map(Option.getOrUndefined))
+const optionalSecret = (name: string) => Config.option(Config.redacted(name)).pipe(Config.map(Option.getOrUndefined))
+
+const number = (name: string, value: string | undefined) => {
+  if (value === undefined || value.trim() === "") return Effect.succeed(undefined)
+  const parsed = Number(value)
+  return Number.isFinite(parsed) ? Effect.succeed(parsed) : invalid(name, `expected a number, got "${value}"`)
+}
+
+/**
+ * Options from MLflow's environment variables: `MLFLOW_TRACKING_URI`, `MLFLOW_EXPERIMENT_ID`,
+ * `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`,
+ * `MLFLOW_TRACKING_PASSWORD`, `MLFLOW_HTTP_REQUEST_TIMEOUT` (seconds),
+ * `MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE`, `MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS`,
+ * `OTEL_SERVICE_NAME`, and `EFFECT_MLFLOW_LOCAL_DIR` (local store directory).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromEnv: Effect.Effect<Options, MlflowConfigError> = Effect.gen(function*() {
+  const env = yield* Config.all({
+    trackingUri: optionalString("MLFLOW_TRACKING_URI"),
+    experimentId: optionalString("MLFLOW_EXPERIMENT_ID"),
+    experimentName: optionalString("MLFLOW_EXPERIMENT_NAME"),
+    token: optionalSecret("MLFLOW_TRACKING_TOKEN"),
+    username: optionalString("MLFLOW_TRACKING_USERNAME"),
+    password: optionalSecret("MLFLOW_TRACKING_PASSWORD"),
+    timeout: optionalString("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+    queue: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"),
+    workers: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"),
+    serviceName: optionalString("OTEL_SERVICE_NAME"),
+    localDirectory: optionalString("EFFECT_MLFLOW_LOCAL_DIR")
+  }).pipe(Effect.mapError((error) => new MlflowConfigError({ setting: "environment", detail: String(error) })))
+  const timeoutSeconds = yield* number("MLFLOW_HTTP_REQUEST_TIMEOUT", env.timeout)
+  if (timeoutSeconds !== undefined && timeoutSeconds <= 0) {
+    return yield* invalid("MLFLOW_HTTP_REQUEST_TIMEOUT", `expected a number of seconds greater than 0, got ${timeoutSeconds}`)
+  }
+  return {
+    trackingUri: env.trackingUri,
+    experimentId: env.experimentId,
+    experimentName: env.experimentName,
+    token: env.token,
+    username: env.username,
+    password: env.password,
+    requestTimeout: timeoutSeconds === undefined ? undefined : Duration.seconds(timeoutSeconds),
+    queueCapacity: yield* number("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE", env.queue),
+    workers: yield* number("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", env.workers),
+    serviceName: env.serviceName,
+    localDirectory: env.localDirectory
+  }
+})

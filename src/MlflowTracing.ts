@@ -1,0 +1,190 @@
+/**
+ * The tracing layers. Providing one makes every span of a program (`Effect.withSpan`, `Effect.fn`,
+ * `Mlflow.span`) part of an MLflow trace; releasing it flushes every finished trace.
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
+import type { Sink, Stats } from "./Exporter.js"
+import { TraceAssembler } from "./internal/assembler.js"
+import { resolveEnvironmentMetadata } from "./internal/environment.js"
+import * as Exporter from "./internal/exporter.js"
+import * as MlflowSink from "./internal/mlflowSink.js"
+import * as InternalTracer from "./internal/tracer.js"
+import * as LocalStore from "./LocalStore.js"
+import * as MlflowClient from "./MlflowClient.js"
+import * as MlflowConfig from "./MlflowConfig.js"
+
+/**
+ * The running tracing pipeline.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Exports every trace whose root has ended and waits until the queue is empty, at most `timeout`
+   * (default 30 seconds). Answers whether everything was exported in time.
+   */
+  readonly flush: (timeout?: Duration.DurationInput) => Effect.Effect<boolean>
+  readonly stats: Effect.Effect<Stats>
+  /** The id of the trace whose root ended last, in this layer. */
+  readonly lastTraceId: Effect.Effect<Option.Option<string>>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class MlflowTracing extends Context.Tag("effect-mlflow/MlflowTracing")<MlflowTracing, Service>() {}
+
+/**
+ * Pipeline settings used with a custom sink.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PipelineOptions {
+  readonly queueCapacity?: number | undefined
+  readonly workers?: number | undefined
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
+  readonly lateSpanGrace?: Duration.DurationInput | undefined
+}
+
+/**
+ * Builds the tracer and the export pipeline over a sink, within a scope whose release flushes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  sink: Sink,
+  options: PipelineOptions = {}
+): Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? Duration.seconds(30))
+    const exporter = yield* Exporter.make(sink, {
+      capacity: options.queueCapacity ?? 1000,
+      workers: options.workers ?? 10,
+      batchSize: 50,
+      environment: resolveEnvironmentMetadata()
+    })
+    let lastTraceId = Option.none<string>()
+    const assembler = new TraceAssembler((trace) => {
+      if (!trace.late) lastTraceId = Option.some(`tr-${trace.otelTraceId}`)
+      exporter.offer(trace)
+    }, BigInt(Duration.toMillis(options.lateSpanGrace ?? Duration.seconds(10))) * 1_000_000n)
+    const tracer = InternalTracer.make({ assembler, sample: () => true })
+
+    yield* Clock.currentTimeNanos.pipe(
+      Effect.flatMap((now) => Effect.sync(() => assembler.sweep(now))),
+      Effect.repeat(Schedule.spaced("1 second")),
+      Effect.withTracerEnabled(false),
+      Effect.forkScoped
+    )
+
+    const flush = (timeout: Duration.DurationInput = shutdownTimeout) =>
+      Effect.suspend(() => {
+        assembler.completeEnded()
+        return exporter.flush(Duration.toMillis(Duration.decode(timeout)))
+      })
+
+    yield* Effect.addFinalizer(() =>
+      flush().pipe(
+        Effect.flatMap((drained) =>
+          drained ? Effect.void : Effect.flatMap(exporter.stats, (stats) =>
+            Effect.logWarning(
+              `effect-mlflow: shut down before the export queue drained (${stats.queued} queued, ` +
+                `${stats.inFlight} in flight); those traces are lost`
+            ))
+        ),
+        Effect.withTracerEnabled(false)
+      )
+    )
+
+    const service: Service = {
+      flush,
+      stats: exporter.stats,
+      lastTraceId: Effect.sync(() => lastTraceId)
+    }
+    return { tracer, service }
+  })
+
+const fromPipeline = <E, R>(
+  effect: Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, E, R>
+) =>
+  Layer.unwrapScoped(
+    Effect.map(effect, ({ service, tracer }) => Layer.merge(Layer.setTracer(tracer), Layer.succeed(MlflowTracing, service)))
+  )
+
+/**
+ * Tracing into a custom sink (tests, benchmarks, other backends).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSink = (sink: Sink, options?: PipelineOptions): Layer.Layer<MlflowTracing> =>
+  fromPipeline(make(sink, options))
+
+const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
+  const destination = config.destination
+  if (destination._tag === "Local") return LocalStore.makeSink(destination.directory)
+  return MlflowClient.make({
+    trackingUri: destination.trackingUri,
+    token: config.token,
+    username: config.username,
+    password: config.password,
+    timeout: config.requestTimeout,
+    serviceName: config.serviceName
+  }).pipe(
+    Effect.flatMap((client) => MlflowSink.make(client, destination.experiment)),
+    Effect.provide(FetchHttpClient.layer)
+  )
+}
+
+/**
+ * Tracing to an MLflow tracking server, or to the local store when no tracking URI is given.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: MlflowConfig.Options = {}): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
+  fromPipeline(Effect.gen(function*() {
+    const config = yield* MlflowConfig.make(options)
+    const sink = yield* sinkFor(config)
+    return yield* make(sink, config)
+  }))
+
+/**
+ * `layer` with options read from MLflow's environment variables (see `MlflowConfig.fromEnv`),
+ * overridden by `overrides`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  overrides: MlflowConfig.Options = {}
+): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(MlflowConfig.fromEnv, (env) => layer({ ...env, ...withoutUndefined(overrides) }))
+  )
+
+const withoutUndefined = <A extends object>(options: A): Partial<A> =>
+  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<A>
+
+/**
+ * The layer of the design card: MLflow tracing configured from `MLFLOW_*` environment variables.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const MlflowTracingLive: Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> = layerConfig()

@@ -1,0 +1,177 @@
+/**
+ * The trace domain model: finished spans, trace info and the reserved MLflow keys.
+ *
+ * Values here are what the exporter hands to a sink; attribute values are already snapshotted JSON
+ * trees (see `Mlflow` for the serialization rules).
+ *
+ * @since 0.1.0
+ */
+import type { Json } from "./internal/json.js"
+
+/**
+ * A JSON-compatible value, as stored in span attributes and events.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonValue = Json
+
+/**
+ * Span status codes, as OTel and MLflow define them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StatusCode = "UNSET" | "OK" | "ERROR"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpanStatus {
+  readonly code: StatusCode
+  readonly message: string
+}
+
+/**
+ * A span event (logs, exceptions, stream chunks).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpanEvent {
+  readonly name: string
+  readonly timeUnixNano: bigint
+  readonly attributes: Readonly<Record<string, JsonValue>>
+}
+
+/**
+ * A finished span.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpanData {
+  /** 32 lowercase hex characters (the OTel trace id) */
+  readonly traceId: string
+  /** 16 lowercase hex characters */
+  readonly spanId: string
+  readonly parentSpanId: string | null
+  readonly name: string
+  readonly kind: "internal" | "server" | "client" | "producer" | "consumer"
+  readonly startTimeUnixNano: bigint
+  readonly endTimeUnixNano: bigint
+  readonly status: SpanStatus
+  /** decoded attribute values; MLflow keys (`mlflow.*`) hold their natural JSON value */
+  readonly attributes: Readonly<Record<string, JsonValue>>
+  readonly events: ReadonlyArray<SpanEvent>
+}
+
+/**
+ * Trace states.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TraceState = "OK" | "ERROR" | "IN_PROGRESS" | "STATE_UNSPECIFIED"
+
+/**
+ * MLflow's TraceInfo V3, as the exporter computes it when the root span ends.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TraceInfo {
+  /** `tr-` + 32 hex */
+  readonly traceId: string
+  /** filled by the sink when it resolves the experiment */
+  readonly experimentId: string | undefined
+  readonly requestTimeMs: number
+  readonly executionDurationMs: number
+  readonly state: TraceState
+  readonly requestPreview: string | undefined
+  readonly responsePreview: string | undefined
+  readonly clientRequestId: string | undefined
+  readonly metadata: Readonly<Record<string, string>>
+  readonly tags: Readonly<Record<string, string>>
+}
+
+/**
+ * A finished trace: its info and all of its spans, root first.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Trace {
+  readonly info: TraceInfo
+  readonly spans: ReadonlyArray<SpanData>
+}
+
+/**
+ * Reserved span attribute keys.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const SpanAttributeKey = {
+  REQUEST_ID: "mlflow.traceRequestId",
+  INPUTS: "mlflow.spanInputs",
+  OUTPUTS: "mlflow.spanOutputs",
+  SPAN_TYPE: "mlflow.spanType",
+  FUNCTION_NAME: "mlflow.spanFunctionName",
+  EXPERIMENT_ID: "mlflow.experimentId",
+  CHAT_TOOLS: "mlflow.chat.tools",
+  CHAT_USAGE: "mlflow.chat.tokenUsage",
+  LLM_COST: "mlflow.llm.cost",
+  MODEL: "mlflow.llm.model",
+  PROVIDER: "mlflow.llm.provider",
+  MESSAGE_FORMAT: "mlflow.message.format"
+} as const
+
+/**
+ * Reserved trace metadata keys (immutable once logged).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const TraceMetadataKey = {
+  SCHEMA_VERSION: "mlflow.trace_schema.version",
+  INPUTS: "mlflow.traceInputs",
+  OUTPUTS: "mlflow.traceOutputs",
+  TOKEN_USAGE: "mlflow.trace.tokenUsage",
+  SIZE_STATS: "mlflow.trace.sizeStats",
+  SIZE_BYTES: "mlflow.trace.sizeBytes",
+  SESSION: "mlflow.trace.session",
+  TRACE_USER: "mlflow.trace.user",
+  USER: "mlflow.user",
+  SOURCE_NAME: "mlflow.source.name",
+  SOURCE_TYPE: "mlflow.source.type",
+  SOURCE_RUN: "mlflow.sourceRun",
+  MODEL_ID: "mlflow.modelId"
+} as const
+
+/**
+ * Reserved trace tag keys (mutable).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const TraceTagKey = {
+  TRACE_NAME: "mlflow.traceName",
+  ARTIFACT_LOCATION: "mlflow.artifactLocation",
+  SPANS_LOCATION: "mlflow.trace.spansLocation"
+} as const
+
+/**
+ * Token usage as MLflow records it on spans (`mlflow.chat.tokenUsage`) and traces.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TokenUsage {
+  readonly input_tokens: number
+  readonly output_tokens: number
+  readonly total_tokens: number
+  readonly cache_read_input_tokens?: number
+  readonly cache_creation_input_tokens?: number
+}

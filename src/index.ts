@@ -1,0 +1,44 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as Exporter from "./Exporter.js"
+/**
+ * @since 0.1.0
+ */
+export * as LocalStore from "./LocalStore.js"
+/**
+ * @since 0.1.0
+ */
+export * as Mlflow from "./Mlflow.js"
+/**
+ * @since 0.1.0
+ */
+export * as MlflowClient from "./MlflowClient.js"
+/**
+ * @since 0.1.0
+ */
+export * as MlflowConfig from "./MlflowConfig.js"
+/**
+ * @since 0.1.0
+ */
+export * as MlflowTracing from "./MlflowTracing.js"
+/**
+ * @since 0.1.0
+ */
+export { MlflowTracingLive } from "./MlflowTracing.js"
+/**
+ * @since 0.1.0
+ */
+export * as Otlp from "./Otlp.js"
+/**
+ * @since 0.1.0
+ */
+export * as SpanType from "./SpanType.js"
+/**
+ * @since 0.1.0
+ */
+export * as Trace from "./Trace.js"

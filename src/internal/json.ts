@@ -1,0 +1,185 @@
+/**
+ * Safe snapshotting of arbitrary values into JSON-compatible trees.
+ *
+ * Rules (deterministic, never throw):
+ * - strings are made well-formed (lone surrogates become U+FFFD) and cut at `maxStringLength`;
+ * - finite numbers and booleans are kept; `NaN`, `Infinity` and `-Infinity` become their names;
+ * - `bigint` becomes its decimal string, `symbol` its description, a function `"[Function name]"`;
+ * - `undefined` is dropped from objects and becomes `null` elsewhere;
+ * - `Date` becomes its ISO string, `Error` an object with `name`, `message`, `stack` and `cause`;
+ * - `Map` with string keys becomes an object, otherwise an array of `[key, value]` pairs; `Set` an array;
+ * - binary data (typed arrays, `ArrayBuffer`, `DataView`) becomes `{ type, base64 }`;
+ * - `Redacted` values become `"<redacted>"`; objects with `toJSON` (Option, Either, Exit...) use it;
+ * - cycles become `"[Circular]"`, nesting past `maxDepth` becomes `"[MaxDepth]"`;
+ * - a property whose getter throws becomes `"[Unserializable: <message>]"`.
+ *
+ * @internal
+ */
+
+/** @internal */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+/** @internal */
+export interface SnapshotOptions {
+  readonly maxDepth: number
+  readonly maxStringLength: number
+}
+
+const defaults: SnapshotOptions = { maxDepth: 64, maxStringLength: 10_000_000 }
+
+const redactedSymbol = Symbol.for("effect/Redacted")
+
+/** @internal */
+export const snapshot = (value: unknown, options: SnapshotOptions = defaults): Json => {
+  try {
+    return walk(value, options, 0, new Set())
+  } catch (error) {
+    return `[Unserializable: ${describeError(error)}]`
+  }
+}
+
+const describeError = (error: unknown): string => {
+  try {
+    return error instanceof Error ? error.message : String(error)
+  } catch {
+    return "unknown error"
+  }
+}
+
+const wellFormed = (s: string, max: number): string => {
+  const cut = s.length > max ? s.slice(0, max) : s
+  return cut.isWellFormed() ? cut : cut.toWellFormed()
+}
+
+const walk = (value: unknown, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
+  switch (typeof value) {
+    case "string":
+      return wellFormed(value, options.maxStringLength)
+    case "number":
+      return Number.isFinite(value) ? value : String(value)
+    case "boolean":
+      return value
+    case "bigint":
+      return value.toString()
+    case "symbol":
+      return value.description ?? "Symbol()"
+    case "function":
+      return `[Function ${value.name || "anonymous"}]`
+    case "undefined":
+      return null
+  }
+  if (value === null) return null
+  const obj = value as object
+  if (seen.has(obj)) return "[Circular]"
+  if (depth >= options.maxDepth) return "[MaxDepth]"
+  seen.add(obj)
+  try {
+    return walkObject(obj, options, depth + 1, seen)
+  } finally {
+    seen.delete(obj)
+  }
+}
+
+const walkObject = (obj: object, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
+  if (Array.isArray(obj)) return obj.map((item) => walk(item, options, depth, seen))
+  if (redactedSymbol in obj) return "<redacted>"
+  if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? "Invalid Date" : obj.toISOString()
+  if (obj instanceof Error) return errorToJson(obj, options, depth, seen)
+  if (obj instanceof Map) return mapToJson(obj, options, depth, seen)
+  if (obj instanceof Set) return Array.from(obj, (item) => walk(item, options, depth, seen))
+  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return binaryToJson(obj)
+  if (obj instanceof RegExp) return obj.toString()
+  if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {
+    const json = (obj as { toJSON: () => unknown }).toJSON()
+    return json === obj ? plainObject(obj, options, depth, seen) : walk(json, options, depth, seen)
+  }
+  return plainObject(obj, options, depth, seen)
+}
+
+const plainObject = (obj: object, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
+  const out: Record<string, Json> = {}
+  for (const key of Object.keys(obj)) {
+    let item: unknown
+    try {
+      item = (obj as Record<string, unknown>)[key]
+    } catch (error) {
+      out[key] = `[Unserializable: ${describeError(error)}]`
+      continue
+    }
+    if (item === undefined) continue
+    out[wellFormed(key, options.maxStringLength)] = walk(item, options, depth, seen)
+  }
+  return out
+}
+
+const errorToJson = (error: Error, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
+  const out: Record<string, Json> = { name: String(error.name), message: String(error.message) }
+  if (typeof error.stack === "string") out.stack = error.stack
+  if (error.cause !== undefined) out.cause = walk(error.cause, options, depth, seen)
+  for (const key of Object.keys(error)) {
+    if (!(key in out)) {
+      const item = (error as unknown as Record<string, unknown>)[key]
+      if (item !== undefined) out[key] = walk(item, options, depth, seen)
+    }
+  }
+  return out
+}
+
+const mapToJson = (map: Map<unknown, unknown>, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
+  let stringKeys = true
+  for (const key of map.keys()) {
+    if (typeof key !== "string") {
+      stringKeys = false
+      break
+    }
+  }
+  if (stringKeys) {
+    const out: Record<string, Json> = {}
+    for (const [key, item] of map) out[key as string] = walk(item, options, depth, seen)
+    return out
+  }
+  return Array.from(map, ([key, item]) => [walk(key, options, depth, seen), walk(item, options, depth, seen)])
+}
+
+const binaryToJson = (view: ArrayBufferView | ArrayBuffer): Json => {
+  const bytes = view instanceof ArrayBuffer
+    ? new Uint8Array(view)
+    : new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+  return { type: view.constructor.name, base64: Buffer.from(bytes).toString("base64") }
+}
+
+/**
+ * `JSON.stringify` with Python's `json.dumps(..., ensure_ascii=False)` separators (`", "` and `": "`),
+ * so strings we compute (previews, legacy metadata) match what MLflow's Python SDK writes.
+ *
+ * @internal
+ */
+export const dumps = (value: Json): string => {
+  if (value === null) return "null"
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value)
+    case "number":
+      return pythonNumber(value)
+    case "boolean":
+      return value ? "true" : "false"
+  }
+  if (Array.isArray(value)) {
+    let out = "["
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ", ") + dumps(value[i])
+    return out + "]"
+  }
+  let out = "{"
+  let first = true
+  for (const [key, item] of Object.entries(value as Record<string, Json>)) {
+    out += (first ? "" : ", ") + JSON.stringify(key) + ": " + dumps(item)
+    first = false
+  }
+  return out + "}"
+}
+
+const pythonNumber = (n: number): string => {
+  if (Number.isInteger(n) || !Number.isFinite(n)) return JSON.stringify(n)
+  const s = String(n)
+  return s.includes("e") ? s.replace(/e([+-])(\d)$/, "e$10$2") : s
+}

@@ -1,0 +1,87 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import { ExportError, type Sink } from "../Exporter.js"
+import { isTransient, type MlflowApiError, type MlflowError, type Service as MlflowClientService } from "../MlflowClient.js"
+import { type Trace, TraceTagKey } from "../Trace.js"
+
+/** @internal Which experiment traces go to. */
+export type ExperimentRef =
+  | { readonly _tag: "Id"; readonly id: string }
+  | { readonly _tag: "Name"; readonly name: string }
+
+const toExportError = (error: MlflowError) => new ExportError({ detail: error.message, retryable: isTransient(error) })
+
+const otlpUnsupported = (error: MlflowError): error is MlflowApiError =>
+  error._tag === "MlflowApiError" && (error.status === 404 || error.status === 501)
+
+/**
+ * The MLflow server sink: spans as OTLP to `/v1/traces`, then `StartTraceV3` for the trace info;
+ * when the server cannot store spans (404/501 from `/v1/traces`), `traces.json` is uploaded to the
+ * trace's artifact location instead, for the rest of the process.
+ *
+ * @internal
+ */
+export const make = (client: MlflowClientService, experiment: ExperimentRef): Effect.Effect<Sink> =>
+  Effect.gen(function*() {
+    const resolved = yield* Ref.make(Option.none<string>())
+    const otlp = yield* Ref.make(true)
+
+    const experimentId = experiment._tag === "Id"
+      ? Effect.succeed(experiment.id)
+      : Effect.flatMap(Ref.get(resolved), Option.match({
+        onSome: Effect.succeed,
+        onNone: () =>
+          client.getOrCreateExperiment(experiment.name).pipe(Effect.tap((id) => Ref.set(resolved, Option.some(id))))
+      }))
+
+    const logSpans = (id: string, spans: Trace["spans"]) =>
+      Effect.flatMap(Ref.get(otlp), (enabled) =>
+        enabled
+          ? client.logSpans(id, spans).pipe(
+            Effect.as(true),
+            Effect.catchIf(otlpUnsupported, (error) =>
+              Effect.zipRight(
+                Ref.set(otlp, false),
+                Effect.logInfo(
+                  `effect-mlflow: the server cannot store spans over OTLP (${error.status}); ` +
+                    "uploading traces.json artifacts instead"
+                )
+              ).pipe(Effect.as(false)))
+          )
+          : Effect.succeed(false))
+
+    const storeTrace = (trace: Trace) =>
+      client.startTrace(trace.info).pipe(
+        Effect.flatMap((tags) => {
+          if (tags[TraceTagKey.SPANS_LOCATION] === "TRACKING_STORE") return Effect.void
+          const location = tags[TraceTagKey.ARTIFACT_LOCATION]
+          return location === undefined ? Effect.void : client.uploadTraceData(location, trace.spans)
+        })
+      )
+
+    const exportTraces: Sink["export"] = (traces) =>
+      Effect.gen(function*() {
+        const id = yield* experimentId
+        const located = traces.map((trace) => ({ ...trace, info: { ...trace.info, experimentId: id } }))
+        yield* logSpans(id, located.flatMap((trace) => trace.spans))
+        yield* Effect.forEach(located, storeTrace, { concurrency: 4, discard: true })
+      }).pipe(Effect.mapError(toExportError))
+
+    const exportLateSpans: Sink["exportLateSpans"] = (_traceId, spans) =>
+      Effect.gen(function*() {
+        const id = yield* experimentId
+        const sent = yield* logSpans(id, spans)
+        if (!sent) {
+          return yield* new ExportError({
+            detail: "a span ended after its trace was stored, and this server keeps spans in traces.json only",
+            retryable: false
+          })
+        }
+      }).pipe(Effect.catchTags({
+        MlflowApiError: (error) => Effect.fail(toExportError(error)),
+        MlflowTransportError: (error) => Effect.fail(toExportError(error))
+      }))
+
+    return { export: exportTraces, exportLateSpans }
+  })

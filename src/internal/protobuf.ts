@@ -1,0 +1,108 @@
+/**
+ * A minimal protobuf writer: enough for OTLP's ExportTraceServiceRequest. Nested messages are
+ * written into their own writer and copied in with a length prefix.
+ *
+ * @internal
+ */
+export class ProtoWriter {
+  private buf = new Uint8Array(256)
+  private pos = 0
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.pos + n) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.buf.subarray(0, this.pos))
+    this.buf = next
+  }
+
+  private varint(value: number): void {
+    this.ensure(10)
+    while (value > 0x7f) {
+      this.buf[this.pos++] = (value & 0x7f) | 0x80
+      value = Math.floor(value / 128)
+    }
+    this.buf[this.pos++] = value
+  }
+
+  private varint64(value: bigint): void {
+    this.ensure(10)
+    let v = BigInt.asUintN(64, value)
+    while (v > 0x7fn) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80
+      v >>= 7n
+    }
+    this.buf[this.pos++] = Number(v)
+  }
+
+  private tag(field: number, wireType: number): void {
+    this.varint(field * 8 + wireType)
+  }
+
+  uint32(field: number, value: number): this {
+    if (value !== 0) {
+      this.tag(field, 0)
+      this.varint(value)
+    }
+    return this
+  }
+
+  bool(field: number, value: boolean): this {
+    this.tag(field, 0)
+    this.varint(value ? 1 : 0)
+    return this
+  }
+
+  int64(field: number, value: bigint): this {
+    this.tag(field, 0)
+    this.varint64(value)
+    return this
+  }
+
+  fixed64(field: number, value: bigint): this {
+    this.tag(field, 1)
+    this.ensure(8)
+    new DataView(this.buf.buffer, this.buf.byteOffset).setBigUint64(this.pos, BigInt.asUintN(64, value), true)
+    this.pos += 8
+    return this
+  }
+
+  double(field: number, value: number): this {
+    this.tag(field, 1)
+    this.ensure(8)
+    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.pos, value, true)
+    this.pos += 8
+    return this
+  }
+
+  bytes(field: number, value: Uint8Array): this {
+    this.tag(field, 2)
+    this.varint(value.length)
+    this.ensure(value.length)
+    this.buf.set(value, this.pos)
+    this.pos += value.length
+    return this
+  }
+
+  string(field: number, value: string): this {
+    return this.bytes(field, encoder.encode(value))
+  }
+
+  /** A string field that is left out when empty (proto3 default). */
+  optionalString(field: number, value: string): this {
+    return value === "" ? this : this.string(field, value)
+  }
+
+  message(field: number, write: (writer: ProtoWriter) => void): this {
+    const nested = new ProtoWriter()
+    write(nested)
+    return this.bytes(field, nested.finish())
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos)
+  }
+}
+
+const encoder = new TextEncoder()

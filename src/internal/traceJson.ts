@@ -1,0 +1,98 @@
+import type { SpanData, SpanEvent, Trace, TraceInfo } from "../Trace.js"
+import { hexToBase64 } from "./ids.js"
+import { dumps, type Json } from "./json.js"
+
+/**
+ * MLflow's JSON encodings of traces: `Span.to_dict` (the `traces.json` artifact), `TraceInfo.to_dict`
+ * and `Trace.to_json` (our local store files, readable by `mlflow.entities.Trace.from_json`), and the
+ * proto JSON of `TraceInfoV3` sent to `StartTraceV3`. Written by hand because nanosecond times are
+ * integers above 2^53 that `JSON.stringify` cannot write.
+ *
+ * @internal
+ */
+
+const KIND: Record<SpanData["kind"], string> = {
+  internal: "SPAN_KIND_INTERNAL",
+  server: "SPAN_KIND_SERVER",
+  client: "SPAN_KIND_CLIENT",
+  producer: "SPAN_KIND_PRODUCER",
+  consumer: "SPAN_KIND_CONSUMER"
+}
+
+const str = (value: string): string => JSON.stringify(value)
+
+const isPrimitive = (value: Json): boolean => value === null || typeof value !== "object"
+
+const eventToJson = (event: SpanEvent): string => {
+  const attributes: Record<string, Json> = {}
+  for (const key in event.attributes) {
+    const value = event.attributes[key]
+    attributes[key] = isPrimitive(value) ? value : dumps(value)
+  }
+  return `{"name": ${str(event.name)}, "time_unix_nano": ${event.timeUnixNano}, "attributes": ${dumps(attributes)}}`
+}
+
+/** @internal `Span.to_dict()` as JSON text: attribute values are JSON strings, ids base64. */
+export const spanToJson = (span: SpanData): string => {
+  const attributes: Record<string, Json> = {}
+  for (const key in span.attributes) attributes[key] = dumps(span.attributes[key])
+  return "{" + [
+    `"trace_id": ${str(hexToBase64(span.traceId))}`,
+    `"span_id": ${str(hexToBase64(span.spanId))}`,
+    `"parent_span_id": ${span.parentSpanId === null ? "null" : str(hexToBase64(span.parentSpanId))}`,
+    `"name": ${str(span.name)}`,
+    `"kind": ${str(KIND[span.kind])}`,
+    `"start_time_unix_nano": ${span.startTimeUnixNano}`,
+    `"end_time_unix_nano": ${span.endTimeUnixNano}`,
+    `"events": [${span.events.map(eventToJson).join(", ")}]`,
+    `"status": {"code": ${str(`STATUS_CODE_${span.status.code}`)}, "message": ${str(span.status.message)}}`,
+    `"attributes": ${dumps(attributes)}`,
+    `"links": []`
+  ].join(", ") + "}"
+}
+
+/** @internal The `traces.json` artifact: `{"spans": [...]}`. */
+export const traceDataToJson = (spans: ReadonlyArray<SpanData>): string =>
+  `{"spans": [${spans.map(spanToJson).join(", ")}]}`
+
+/** @internal RFC 3339 timestamp with milliseconds, as protobuf JSON writes `Timestamp`. */
+export const timestamp = (ms: number): string => new Date(ms).toISOString()
+
+/** @internal protobuf JSON `Duration`: seconds with a fraction. */
+export const duration = (ms: number): string => `${(ms / 1000).toFixed(3)}s`
+
+const location = (experimentId: string | undefined): Json => ({
+  type: "MLFLOW_EXPERIMENT",
+  mlflow_experiment: { experiment_id: experimentId ?? "0" }
+})
+
+const commonInfo = (info: TraceInfo): Record<string, Json> => {
+  const out: Record<string, Json> = {
+    trace_id: info.traceId,
+    trace_location: location(info.experimentId),
+    request_time: timestamp(info.requestTimeMs),
+    state: info.state,
+    trace_metadata: info.metadata,
+    tags: info.tags
+  }
+  if (info.requestPreview !== undefined) out.request_preview = info.requestPreview
+  if (info.responsePreview !== undefined) out.response_preview = info.responsePreview
+  if (info.clientRequestId !== undefined) out.client_request_id = info.clientRequestId
+  return out
+}
+
+/** @internal `TraceInfo.to_dict()` (file form: `execution_duration_ms`). */
+export const traceInfoToDict = (info: TraceInfo): Json => ({
+  ...commonInfo(info),
+  execution_duration_ms: info.executionDurationMs
+})
+
+/** @internal `TraceInfoV3` in proto JSON, the body of `StartTraceV3`. */
+export const traceInfoToProtoJson = (info: TraceInfo): Json => ({
+  ...commonInfo(info),
+  execution_duration: duration(info.executionDurationMs)
+})
+
+/** @internal `Trace.to_json()`: `{"info": ..., "data": {"spans": [...]}}`. */
+export const traceToJson = (trace: Trace): string =>
+  `{"info": ${dumps(traceInfoToDict(trace.info))}, "data": ${traceDataToJson(trace.spans)}}`

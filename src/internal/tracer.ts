@@ -1,0 +1,130 @@
+import type * as Context from "effect/Context"
+import type * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import { type SpanData, SpanAttributeKey, type SpanEvent } from "../Trace.js"
+import type { TraceAssembler, TraceRecord } from "./assembler.js"
+import { spanIdHex, traceIdHex } from "./ids.js"
+import { type Json, snapshot } from "./json.js"
+import { fromExit } from "./spanStatus.js"
+
+const HEX32 = /^[0-9a-f]{32}$/
+const REQUEST_ID = SpanAttributeKey.REQUEST_ID
+const SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
+
+/**
+ * An effect `Span` that records into an MLflow trace. Attribute values are snapshotted when set;
+ * nothing here does I/O: ending the span hands its data to the assembler.
+ *
+ * @internal
+ */
+export class MlflowSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly attributes = new Map<string, unknown>()
+  readonly events: Array<SpanEvent> = []
+  status: Tracer.SpanStatus
+  links: Array<Tracer.SpanLink>
+
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind,
+    readonly record: TraceRecord,
+    readonly sampled: boolean
+  ) {
+    this.spanId = spanIdHex()
+    this.traceId = record.otelTraceId
+    this.status = { _tag: "Started", startTime }
+    this.links = links.length === 0 ? [] : [...links]
+  }
+
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, snapshot(value))
+  }
+
+  event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+    const snap: Record<string, Json> = {}
+    if (attributes !== undefined) {
+      for (const key in attributes) snap[key] = snapshot(attributes[key])
+    }
+    this.events.push({ name, timeUnixNano: startTime, attributes: snap })
+  }
+
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    if (this.status._tag === "Ended") return
+    const startTime = this.status.startTime
+    this.status = { _tag: "Ended", startTime, endTime, exit }
+    if (!this.sampled) return
+    const { event, status } = fromExit(exit, endTime)
+    if (event !== undefined) this.events.push(event)
+    this.record.assembler.spanEnded(this.record, this, this.toData(startTime, endTime, status))
+  }
+
+  private toData(startTime: bigint, endTime: bigint, status: SpanData["status"]): SpanData {
+    const attributes: Record<string, Json> = {
+      [REQUEST_ID]: this.record.mlflowTraceId,
+      [SPAN_TYPE]: "UNKNOWN"
+    }
+    for (const [key, value] of this.attributes) attributes[key] = value as Json
+    const parent = this.parent
+    return {
+      traceId: this.traceId,
+      spanId: this.spanId,
+      parentSpanId: parent._tag === "Some" && parent.value.traceId === this.traceId ? parent.value.spanId : null,
+      name: this.name,
+      kind: this.kind,
+      startTimeUnixNano: startTime,
+      endTimeUnixNano: endTime,
+      status,
+      attributes,
+      events: this.events
+    }
+  }
+}
+
+/**
+ * Options of the MLflow tracer.
+ *
+ * @internal
+ */
+export interface TracerOptions {
+  readonly assembler: TraceAssembler
+  /** decides at each new trace whether it is recorded; children follow their root */
+  readonly sample: () => boolean
+}
+
+/**
+ * The effect `Tracer` that builds MLflow traces.
+ *
+ * @internal
+ */
+export const make = (options: TracerOptions): Tracer.Tracer =>
+  Tracer.make({
+    span(name, parent, context, links, startTime, kind) {
+      const record = recordFor(options, parent, startTime)
+      const span = new MlflowSpan(name, parent, context, links, startTime, kind, record, record.sampled)
+      if (record.sampled) options.assembler.spanStarted(record, span)
+      return span
+    },
+    context: (f) => f()
+  })
+
+const recordFor = (options: TracerOptions, parent: Option.Option<Tracer.AnySpan>, startTime: bigint): TraceRecord => {
+  if (parent._tag === "Some") {
+    const p = parent.value
+    if (p instanceof MlflowSpan) return p.record
+    const existing = options.assembler.find(p.traceId)
+    if (existing !== undefined) return existing
+    if (HEX32.test(p.traceId)) return options.assembler.open(p.traceId, startTime, p.sampled && options.sample())
+  }
+  return options.assembler.open(traceIdHex(), startTime, options.sample())
+}
