@@ -1,13 +1,13 @@
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
+import * as Deferred from "effect/Deferred"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import type * as Scope from "effect/Scope"
 import type { ExportError, Sink, Stats } from "../Exporter.js"
 import type { Trace } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
 import { finalize } from "./finalize.js"
-
-const spaced5 = Schedule.spaced("5 millis")
 
 /** @internal */
 export interface ExporterOptions {
@@ -36,12 +36,24 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
   Effect.gen(function*() {
     const queue = yield* Queue.sliding<CompletedTrace>(options.capacity)
     const counters = { inFlight: 0, exported: 0, failed: 0, dropped: 0, lateSpans: 0 }
+    // traces offered and not yet exported or failed; flush waits for it to reach zero
+    let pending = 0
+    let waiters: Array<Deferred.Deferred<void>> = []
+    const settle = (n: number) => {
+      pending -= n
+      if (pending === 0 && waiters.length > 0) {
+        for (const waiter of waiters) Deferred.unsafeDone(waiter, Exit.void)
+        waiters = []
+      }
+    }
 
     const offer = (trace: CompletedTrace): void => {
+      pending++
       if (Queue.unsafeOffer(queue, trace)) return
       // full: `unsafeOffer` does not apply the sliding strategy, `offer` does (drops the oldest)
       counters.dropped++
       Effect.runSync(Queue.offer(queue, trace))
+      settle(1)
     }
 
     const report = (what: string, error: ExportError) =>
@@ -80,7 +92,10 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         const batch = Array.from(chunk)
         return process(batch).pipe(
           Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
-          Effect.ensuring(Effect.sync(() => counters.inFlight -= batch.length))
+          Effect.ensuring(Effect.sync(() => {
+            counters.inFlight -= batch.length
+            settle(batch.length)
+          }))
         )
       }),
       Effect.forever,
@@ -88,13 +103,16 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     )
     for (let i = 0; i < options.workers; i++) yield* Effect.forkScoped(worker)
 
-    // `Queue.size` is negative while workers wait in `take`
-    const idle = Effect.map(Queue.size(queue), (size) => size <= 0 && counters.inFlight === 0)
     const flush = (millis: number) =>
-      idle.pipe(
-        Effect.repeat({ until: (done) => done, schedule: spaced5 }),
-        Effect.timeoutTo({ duration: millis, onSuccess: () => true, onTimeout: () => false })
-      )
+      Effect.suspend(() => {
+        if (pending === 0) return Effect.succeed(true)
+        const waiter = Deferred.unsafeMake<void>(FiberId.none)
+        waiters.push(waiter)
+        return Deferred.await(waiter).pipe(
+          Effect.timeoutTo({ duration: millis, onSuccess: () => true, onTimeout: () => false })
+        )
+      })
+    // `Queue.size` is negative while workers wait in `take`
     const stats = Effect.map(Queue.size(queue), (size): Stats => ({ queued: Math.max(0, size), ...counters }))
     return { offer, flush, stats }
   })
