@@ -18,7 +18,7 @@ import type { TraceUpdates } from "./internal/assembler.js"
 import { MlflowSpan } from "./internal/tracer.js"
 import { MlflowTracing } from "./MlflowTracing.js"
 import type { SpanType } from "./SpanType.js"
-import { SpanAttributeKey, type TokenUsage, TraceMetadataKey } from "./Trace.js"
+import { SpanAttributeKey, SpanLogLevel, type TokenUsage, TraceMetadataKey } from "./Trace.js"
 
 /**
  * Options of `Mlflow.span`.
@@ -103,6 +103,16 @@ export const setAttributes = (attributes: Readonly<Record<string, unknown>>): Ef
  */
 export const setSpanType = (spanType: SpanType): Effect.Effect<void> =>
   setAttribute(SpanAttributeKey.SPAN_TYPE, spanType)
+
+/**
+ * Sets the log level of the current span (by default INFO for model, tool, retriever, agent and
+ * embedding spans, DEBUG otherwise, ERROR when it failed).
+ *
+ * @since 0.1.0
+ * @category spans
+ */
+export const setLogLevel = (level: keyof typeof SpanLogLevel): Effect.Effect<void> =>
+  setAttribute(SpanAttributeKey.LOG_LEVEL, SpanLogLevel[level])
 
 /**
  * Sets the inputs of the current span.

@@ -82,7 +82,7 @@ export interface Options {
   readonly password?: Redacted.Redacted | undefined
   /** per request; default 120 seconds (`MLFLOW_HTTP_REQUEST_TIMEOUT`) */
   readonly timeout?: Duration.DurationInput | undefined
-  /** `service.name` of exported spans */
+  /** `service.name` of exported spans (MLflow records it as a trace tag); none by default */
   readonly serviceName?: string | undefined
 }
 
@@ -199,9 +199,10 @@ export const artifactUrl = (trackingUri: string, artifactLocation: string, file:
 export const make = Effect.fnUntraced(function*(options: Options) {
   const trackingUri = options.trackingUri.replace(/\/+$/, "")
   const timeout = Duration.decode(options.timeout ?? Duration.seconds(120))
+  // MLflow copies `service.name` into a trace tag, so it is sent only when the user sets one
   const resource: Otlp.Resource = {
     attributes: {
-      "service.name": options.serviceName ?? "effect-mlflow",
+      ...(options.serviceName === undefined ? {} : { "service.name": options.serviceName }),
       "telemetry.sdk.name": "effect-mlflow",
       "telemetry.sdk.language": "nodejs"
     }

@@ -48,7 +48,7 @@ export interface Options {
   readonly requestTimeout?: Duration.DurationInput | undefined
   /** local store directory when no tracking server is set; default `mlflow-traces` */
   readonly localDirectory?: string | undefined
-  /** `service.name` of exported spans; default `effect-mlflow` */
+  /** `service.name` of exported spans (MLflow records it as a trace tag); none by default */
   readonly serviceName?: string | undefined
   /** traces the export queue holds; default 1000 */
   readonly queueCapacity?: number | undefined
@@ -86,7 +86,7 @@ export interface MlflowConfig {
   readonly username: string | undefined
   readonly password: Redacted.Redacted | undefined
   readonly requestTimeout: Duration.Duration
-  readonly serviceName: string
+  readonly serviceName: string | undefined
   readonly queueCapacity: number
   readonly workers: number
   readonly shutdownTimeout: Duration.Duration
@@ -164,7 +164,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     username: Effect.succeed(options.username),
     password: Effect.succeed(options.password),
     requestTimeout: duration("requestTimeout (MLFLOW_HTTP_REQUEST_TIMEOUT)", options.requestTimeout, Duration.seconds(120)),
-    serviceName: Effect.succeed(options.serviceName ?? "effect-mlflow"),
+    serviceName: Effect.succeed(options.serviceName),
     queueCapacity: positiveInt(
       "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
       options.queueCapacity,

@@ -125,7 +125,22 @@ export const SpanAttributeKey = {
   LLM_COST: "mlflow.llm.cost",
   MODEL: "mlflow.llm.model",
   PROVIDER: "mlflow.llm.provider",
-  MESSAGE_FORMAT: "mlflow.message.format"
+  MESSAGE_FORMAT: "mlflow.message.format",
+  LOG_LEVEL: "mlflow.spanLogLevel"
+} as const
+
+/**
+ * Span log levels (`mlflow.spanLogLevel`), which the MLflow UI uses to filter spans by verbosity.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const SpanLogLevel = {
+  DEBUG: 10,
+  INFO: 20,
+  WARNING: 30,
+  ERROR: 40,
+  CRITICAL: 50
 } as const
 
 /**

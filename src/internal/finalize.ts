@@ -2,6 +2,7 @@ import type { SpanData, Trace, TraceInfo, TraceState } from "../Trace.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
 import { dumps, type Json } from "./json.js"
+import { spanToJson, traceToJson } from "./traceJson.js"
 
 /** @internal MLflow OSS preview length. */
 export const PREVIEW_MAX_LENGTH = 1000
@@ -62,7 +63,40 @@ export const finalize = (
     metadata,
     tags
   }
-  return { info, spans }
+  return { info: withSizeStats(info, spans), spans }
+}
+
+const utf8Length = (text: string): number => Buffer.byteLength(text, "utf8")
+
+const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
+  if (sorted.length === 0) return 0
+  const index = p * (sorted.length - 1)
+  const lower = Math.floor(index)
+  if (lower + 1 >= sorted.length) return sorted[sorted.length - 1]
+  return sorted[lower] + (sorted[lower + 1] - sorted[lower]) * (index - lower)
+}
+
+/** MLflow's `mlflow.trace.sizeStats` / `mlflow.trace.sizeBytes`: sizes of the spans' JSON. */
+const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceInfo => {
+  const sizes = spans.map((span) => utf8Length(spanToJson(span))).sort((a, b) => a - b)
+  const total = sizes.reduce((a, b) => a + b, 0) + utf8Length(traceToJson({ info, spans: [] })) +
+    Math.max(0, sizes.length - 1) * 2
+  const stats = {
+    total_size_bytes: total,
+    num_spans: sizes.length,
+    max: sizes[sizes.length - 1] ?? 0,
+    p25: Math.floor(percentile(sizes, 0.25)),
+    p50: Math.floor(percentile(sizes, 0.5)),
+    p75: Math.floor(percentile(sizes, 0.75))
+  }
+  return {
+    ...info,
+    metadata: {
+      ...info.metadata,
+      [TraceMetadataKey.SIZE_STATS]: dumps(stats),
+      [TraceMetadataKey.SIZE_BYTES]: String(total)
+    }
+  }
 }
 
 const stateOf = (root: SpanData): TraceState => root.status.code === "ERROR" ? "ERROR" : "OK"

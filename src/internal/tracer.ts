@@ -2,7 +2,7 @@ import type * as Context from "effect/Context"
 import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import { type SpanData, SpanAttributeKey, type SpanEvent } from "../Trace.js"
+import { type SpanData, SpanAttributeKey, type SpanEvent, SpanLogLevel } from "../Trace.js"
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
 import { type Json, snapshot } from "./json.js"
@@ -11,6 +11,18 @@ import { fromExit } from "./spanStatus.js"
 const HEX32 = /^[0-9a-f]{32}$/
 const REQUEST_ID = SpanAttributeKey.REQUEST_ID
 const SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
+const LOG_LEVEL = SpanAttributeKey.LOG_LEVEL
+const INFO_SPAN_TYPES = new Set(["LLM", "CHAT_MODEL", "TOOL", "RETRIEVER", "AGENT", "EMBEDDING"])
+
+/** MLflow's span log level: set by the user, else INFO or DEBUG by span type; an exception raises it to ERROR. */
+const logLevel = (current: Json | undefined, spanType: Json | undefined, exception: boolean): number => {
+  const level = typeof current === "number"
+    ? current
+    : typeof spanType === "string" && INFO_SPAN_TYPES.has(spanType)
+    ? SpanLogLevel.INFO
+    : SpanLogLevel.DEBUG
+  return exception && level < SpanLogLevel.ERROR ? SpanLogLevel.ERROR : level
+}
 
 /**
  * An effect `Span` that records into an MLflow trace. Attribute values are snapshotted when set;
@@ -26,6 +38,7 @@ export class MlflowSpan implements Tracer.Span {
   readonly events: Array<SpanEvent> = []
   status: Tracer.SpanStatus
   links: Array<Tracer.SpanLink>
+  private failed = false
 
   constructor(
     readonly name: string,
@@ -65,7 +78,10 @@ export class MlflowSpan implements Tracer.Span {
     this.status = { _tag: "Ended", startTime, endTime, exit }
     if (!this.sampled) return
     const { event, status } = fromExit(exit, endTime)
-    if (event !== undefined) this.events.push(event)
+    if (event !== undefined) {
+      this.events.push(event)
+      this.failed = true
+    }
     this.record.assembler.spanEnded(this.record, this, this.toData(startTime, endTime, status))
   }
 
@@ -75,6 +91,7 @@ export class MlflowSpan implements Tracer.Span {
       [SPAN_TYPE]: "UNKNOWN"
     }
     for (const [key, value] of this.attributes) attributes[key] = value as Json
+    attributes[LOG_LEVEL] = logLevel(attributes[LOG_LEVEL], attributes[SPAN_TYPE], status.code === "ERROR" && this.failed)
     const parent = this.parent
     return {
       traceId: this.traceId,

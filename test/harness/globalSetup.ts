@@ -1,13 +1,5 @@
-import "vitest"
 import type { TestProject } from "vitest/node"
 import { ensureMlflow, type RunningServer, startServer } from "./mlflow.js"
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    mlflowUrl: string
-    mlflowFlaskOnlyUrl: string
-  }
-}
 
 /** Installs MLflow if needed, starts a default and a Flask-only server, and stops both afterwards. */
 export default async function setup(project: TestProject) {
