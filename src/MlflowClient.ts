@@ -244,7 +244,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         RequestError: (error) => Effect.fail(transport(error.message)),
         ResponseError: (error) => Effect.fail(transport(error.message))
       }),
-      Effect.timeoutFail({ duration: timeout, onTimeout: () => transport(`timed out after ${Duration.format(timeout)}`) }),
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => transport(`timed out after ${Duration.format(timeout)}`)
+      }),
       Effect.withTracerEnabled(false)
     )
   }

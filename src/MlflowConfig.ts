@@ -163,7 +163,11 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     token: Effect.succeed(options.token),
     username: Effect.succeed(options.username),
     password: Effect.succeed(options.password),
-    requestTimeout: duration("requestTimeout (MLFLOW_HTTP_REQUEST_TIMEOUT)", options.requestTimeout, Duration.seconds(120)),
+    requestTimeout: duration(
+      "requestTimeout (MLFLOW_HTTP_REQUEST_TIMEOUT)",
+      options.requestTimeout,
+      Duration.seconds(120)
+    ),
     serviceName: Effect.succeed(options.serviceName),
     queueCapacity: positiveInt(
       "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
@@ -217,7 +221,10 @@ export const fromEnv: Effect.Effect<Options, MlflowConfigError> = Effect.gen(fun
   }).pipe(Effect.mapError((error) => new MlflowConfigError({ setting: "environment", detail: String(error) })))
   const timeoutSeconds = yield* number("MLFLOW_HTTP_REQUEST_TIMEOUT", env.timeout)
   if (timeoutSeconds !== undefined && timeoutSeconds <= 0) {
-    return yield* invalid("MLFLOW_HTTP_REQUEST_TIMEOUT", `expected a number of seconds greater than 0, got ${timeoutSeconds}`)
+    return yield* invalid(
+      "MLFLOW_HTTP_REQUEST_TIMEOUT",
+      `expected a number of seconds greater than 0, got ${timeoutSeconds}`
+    )
   }
   return {
     trackingUri: env.trackingUri,

@@ -123,7 +123,8 @@ const fromPipeline = <E, R>(
   effect: Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, E, R>
 ) =>
   Layer.unwrapScoped(
-    Effect.map(effect, ({ service, tracer }) => Layer.merge(Layer.setTracer(tracer), Layer.succeed(MlflowTracing, service)))
+    Effect.map(effect, ({ service, tracer }) =>
+      Layer.merge(Layer.setTracer(tracer), Layer.succeed(MlflowTracing, service)))
   )
 
 /**

@@ -1,8 +1,8 @@
-import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
 import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type { ExportError, Sink, Stats } from "../Exporter.js"
 import type { Trace } from "../Trace.js"
@@ -56,8 +56,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       settle(1)
     }
 
-    const report = (what: string, error: ExportError) =>
-      Effect.logWarning(`effect-mlflow: ${what}: ${error.detail}`)
+    const report = (what: string, error: ExportError) => Effect.logWarning(`effect-mlflow: ${what}: ${error.detail}`)
 
     const process = (batch: ReadonlyArray<CompletedTrace>) => {
       const traces: Array<Trace> = []

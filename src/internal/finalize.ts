@@ -2,7 +2,7 @@ import type { SpanData, Trace, TraceInfo, TraceState } from "../Trace.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
 import { dumps, type Json } from "./json.js"
-import { spanToJson, traceToJson } from "./traceJson.js"
+import { spanJsonSize, traceToJson } from "./traceJson.js"
 
 /** @internal MLflow OSS preview length. */
 export const PREVIEW_MAX_LENGTH = 1000
@@ -78,7 +78,7 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
 
 /** MLflow's `mlflow.trace.sizeStats` / `mlflow.trace.sizeBytes`: sizes of the spans' JSON. */
 const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceInfo => {
-  const sizes = spans.map((span) => utf8Length(spanToJson(span))).sort((a, b) => a - b)
+  const sizes = spans.map(spanJsonSize).sort((a, b) => a - b)
   const total = sizes.reduce((a, b) => a + b, 0) + utf8Length(traceToJson({ info, spans: [] })) +
     Math.max(0, sizes.length - 1) * 2
   const stats = {

@@ -2,7 +2,12 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { ExportError, type Sink } from "../Exporter.js"
-import { isTransient, type MlflowApiError, type MlflowError, type Service as MlflowClientService } from "../MlflowClient.js"
+import {
+  isTransient,
+  type MlflowApiError,
+  type MlflowError,
+  type Service as MlflowClientService
+} from "../MlflowClient.js"
 import { type Trace, TraceTagKey } from "../Trace.js"
 
 /** @internal Which experiment traces go to. */
@@ -29,11 +34,14 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
 
     const experimentId = experiment._tag === "Id"
       ? Effect.succeed(experiment.id)
-      : Effect.flatMap(Ref.get(resolved), Option.match({
-        onSome: Effect.succeed,
-        onNone: () =>
-          client.getOrCreateExperiment(experiment.name).pipe(Effect.tap((id) => Ref.set(resolved, Option.some(id))))
-      }))
+      : Effect.flatMap(
+        Ref.get(resolved),
+        Option.match({
+          onSome: Effect.succeed,
+          onNone: () =>
+            client.getOrCreateExperiment(experiment.name).pipe(Effect.tap((id) => Ref.set(resolved, Option.some(id))))
+        })
+      )
 
     const logSpans = (id: string, spans: Trace["spans"]) =>
       Effect.flatMap(Ref.get(otlp), (enabled) =>

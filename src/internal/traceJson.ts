@@ -27,15 +27,22 @@ const eventToJson = (event: SpanEvent): string => {
   const attributes: Record<string, Json> = {}
   for (const key in event.attributes) {
     const value = event.attributes[key]
-    attributes[key] = isPrimitive(value) ? value : dumps(value)
+    attributes[key] = isPrimitive(value) ? value : JSON.stringify(value)
   }
-  return `{"name": ${str(event.name)}, "time_unix_nano": ${event.timeUnixNano}, "attributes": ${dumps(attributes)}}`
+  return `{"name": ${str(event.name)}, "time_unix_nano": ${event.timeUnixNano}, "attributes": ${
+    JSON.stringify(attributes)
+  }}`
 }
 
-/** @internal `Span.to_dict()` as JSON text: attribute values are JSON strings, ids base64. */
+/**
+ * `Span.to_dict()` as JSON text: attribute values are JSON strings (readers `json.loads` them, so
+ * the compact native encoding is used), ids base64.
+ *
+ * @internal
+ */
 export const spanToJson = (span: SpanData): string => {
-  const attributes: Record<string, Json> = {}
-  for (const key in span.attributes) attributes[key] = dumps(span.attributes[key])
+  const attributes: Record<string, string> = {}
+  for (const key in span.attributes) attributes[key] = JSON.stringify(span.attributes[key])
   return "{" + [
     `"trace_id": ${str(hexToBase64(span.traceId))}`,
     `"span_id": ${str(hexToBase64(span.spanId))}`,
@@ -46,9 +53,60 @@ export const spanToJson = (span: SpanData): string => {
     `"end_time_unix_nano": ${span.endTimeUnixNano}`,
     `"events": [${span.events.map(eventToJson).join(", ")}]`,
     `"status": {"code": ${str(`STATUS_CODE_${span.status.code}`)}, "message": ${str(span.status.message)}}`,
-    `"attributes": ${dumps(attributes)}`,
+    `"attributes": ${JSON.stringify(attributes)}`,
     `"links": []`
   ].join(", ") + "}"
+}
+
+const utf8 = (text: string): number => Buffer.byteLength(text, "utf8")
+
+const countEscapes = (json: string): number => {
+  let n = 0
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c === 34 || c === 92) n++
+  }
+  return n
+}
+
+const EMPTY_SPAN: SpanData = {
+  traceId: "00000000000000000000000000000001",
+  spanId: "0000000000000001",
+  parentSpanId: null,
+  name: "",
+  kind: "internal",
+  startTimeUnixNano: 0n,
+  endTimeUnixNano: 0n,
+  status: { code: "OK", message: "" },
+  attributes: {},
+  events: []
+}
+let emptySpanSize: number | undefined
+
+/**
+ * The UTF-8 size of `spanToJson(span)`, computed without building it (size stats run for every
+ * exported span).
+ *
+ * @internal
+ */
+export const spanJsonSize = (span: SpanData): number => {
+  emptySpanSize ??= utf8(spanToJson(EMPTY_SPAN))
+  let size = emptySpanSize +
+    utf8(JSON.stringify(span.name)) - 2 +
+    (span.parentSpanId === null ? 0 : 10) +
+    String(span.startTimeUnixNano).length - 1 +
+    String(span.endTimeUnixNano).length - 1 +
+    KIND[span.kind].length - KIND.internal.length +
+    span.status.code.length - 2 +
+    utf8(JSON.stringify(span.status.message)) - 2
+  let first = true
+  for (const key in span.attributes) {
+    const inner = JSON.stringify(span.attributes[key])
+    size += (first ? 0 : 1) + utf8(JSON.stringify(key)) + 1 + utf8(inner) + 2 + countEscapes(inner)
+    first = false
+  }
+  for (let i = 0; i < span.events.length; i++) size += (i === 0 ? 0 : 2) + utf8(eventToJson(span.events[i]))
+  return size
 }
 
 /** @internal The `traces.json` artifact: `{"spans": [...]}`. */

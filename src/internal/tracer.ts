@@ -2,7 +2,7 @@ import type * as Context from "effect/Context"
 import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import { type SpanData, SpanAttributeKey, type SpanEvent, SpanLogLevel } from "../Trace.js"
+import { SpanAttributeKey, type SpanData, type SpanEvent, SpanLogLevel } from "../Trace.js"
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
 import { type Json, snapshot } from "./json.js"
@@ -91,7 +91,11 @@ export class MlflowSpan implements Tracer.Span {
       [SPAN_TYPE]: "UNKNOWN"
     }
     for (const [key, value] of this.attributes) attributes[key] = value as Json
-    attributes[LOG_LEVEL] = logLevel(attributes[LOG_LEVEL], attributes[SPAN_TYPE], status.code === "ERROR" && this.failed)
+    attributes[LOG_LEVEL] = logLevel(
+      attributes[LOG_LEVEL],
+      attributes[SPAN_TYPE],
+      status.code === "ERROR" && this.failed
+    )
     const parent = this.parent
     return {
       traceId: this.traceId,

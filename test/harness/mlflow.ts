@@ -43,7 +43,7 @@ export const ensureMlflow = (): void => {
   if (installedVersion()?.startsWith(`${MLFLOW_VERSION}.`)) return
   const lock = `${venvDir()}.lock`
   fs.mkdirSync(cacheRoot(), { recursive: true })
-  for (let i = 0; ; i++) {
+  for (let i = 0;; i++) {
     try {
       fs.mkdirSync(lock)
       break

@@ -2,15 +2,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { Mlflow } from "../../src/index.js"
 import { pythonGetTraces } from "../harness/mlflow.js"
-import {
-  base64ToHex,
-  mlflowUrl,
-  pyAttributes,
-  restAttributes,
-  restGetTrace,
-  runTraced,
-  uniqueName
-} from "./helpers.js"
+import { base64ToHex, mlflowUrl, pyAttributes, restAttributes, restGetTrace, runTraced, uniqueName } from "./helpers.js"
 
 class RetrieverDown extends Error {
   readonly _tag = "RetrieverDown"
@@ -97,7 +89,12 @@ describe("export to a real MLflow server", () => {
         outputs: "MLFLOW IS AN OPEN SOURCE PLATFORM."
       },
       retrieve: { parent: "answer", type: "RETRIEVER", inputs: { query: "What is MLflow?" }, outputs: docs },
-      backup_retrieve: { parent: "answer", type: "RETRIEVER", inputs: { query: "What is MLflow?" }, outputs: undefined },
+      backup_retrieve: {
+        parent: "answer",
+        type: "RETRIEVER",
+        inputs: { query: "What is MLflow?" },
+        outputs: undefined
+      },
       generate: {
         parent: "answer",
         type: "CHAT_MODEL",

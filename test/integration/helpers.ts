@@ -49,13 +49,15 @@ export const restAttributes = (span: any): Record<string, unknown> =>
 
 /** Span attribute values in `Trace.to_dict()` are JSON strings (raw value when not JSON). */
 export const pyAttributes = (span: any): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(span.attributes).map(([key, value]) => {
-    try {
-      return [key, JSON.parse(value as string)]
-    } catch {
-      return [key, value]
-    }
-  }))
+  Object.fromEntries(
+    Object.entries(span.attributes).map(([key, value]) => {
+      try {
+        return [key, JSON.parse(value as string)]
+      } catch {
+        return [key, value]
+      }
+    })
+  )
 
 export const base64ToHex = (value: string | null | undefined): string | null =>
   value ? Buffer.from(value, "base64").toString("hex") : null

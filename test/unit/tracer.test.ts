@@ -254,7 +254,8 @@ describe("MLflow tracer", () => {
 
   it.effect("aggregates token usage without double counting", () =>
     Effect.gen(function*() {
-      const llm = (n: number) => Mlflow.setTokenUsage({ input_tokens: n, output_tokens: 1 }).pipe(Effect.withSpan("llm"))
+      const llm = (n: number) =>
+        Mlflow.setTokenUsage({ input_tokens: n, output_tokens: 1 }).pipe(Effect.withSpan("llm"))
       yield* Effect.all([
         // an agent span that reports the usage of its own LLM calls: counted once
         Effect.all([llm(10), llm(20)]).pipe(

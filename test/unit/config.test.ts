@@ -1,0 +1,99 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Exit, Layer, Redacted } from "effect"
+import { MlflowConfig, MlflowTracing } from "../../src/index.js"
+
+const fromEnv = (env: Record<string, string>) =>
+  Effect.flatMap(MlflowConfig.fromEnv, MlflowConfig.make).pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+  )
+
+const failure = (exit: Exit.Exit<unknown, MlflowConfig.MlflowConfigError>) => {
+  assert.isTrue(Exit.isFailure(exit))
+  const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+  assert.instanceOf(error, MlflowConfig.MlflowConfigError)
+  return error!
+}
+
+describe("MlflowConfig", () => {
+  it.effect("defaults to the local store", () =>
+    Effect.gen(function*() {
+      const config = yield* fromEnv({})
+      assert.deepStrictEqual(config.destination, { _tag: "Local", directory: "mlflow-traces" })
+      assert.strictEqual(Duration.toSeconds(config.requestTimeout), 120)
+      assert.strictEqual(config.queueCapacity, 1000)
+      assert.strictEqual(config.workers, 10)
+    }))
+
+  it.effect("reads MLflow's environment variables", () =>
+    Effect.gen(function*() {
+      const config = yield* fromEnv({
+        MLFLOW_TRACKING_URI: "http://mlflow.internal:5000/",
+        MLFLOW_EXPERIMENT_NAME: "chat-service",
+        MLFLOW_TRACKING_TOKEN: "secret-token",
+        MLFLOW_HTTP_REQUEST_TIMEOUT: "7.5"
+      })
+      assert.deepStrictEqual(config.destination, {
+        _tag: "Server",
+        trackingUri: "http://mlflow.internal:5000",
+        experiment: { _tag: "Name", name: "chat-service" }
+      })
+      assert.isTrue(Redacted.isRedacted(config.token))
+      assert.strictEqual(Redacted.value(config.token!), "secret-token")
+      assert.notInclude(String(config.token), "secret-token")
+      assert.strictEqual(Duration.toMillis(config.requestTimeout), 7500)
+    }))
+
+  it.effect("prefers the experiment id, and uses experiment 0 when neither is set", () =>
+    Effect.gen(function*() {
+      const both = yield* fromEnv({
+        MLFLOW_TRACKING_URI: "https://h",
+        MLFLOW_EXPERIMENT_ID: "12",
+        MLFLOW_EXPERIMENT_NAME: "x"
+      })
+      assert.deepStrictEqual(both.destination._tag === "Server" && both.destination.experiment, {
+        _tag: "Id",
+        id: "12"
+      })
+      const none = yield* fromEnv({ MLFLOW_TRACKING_URI: "https://h" })
+      assert.deepStrictEqual(none.destination._tag === "Server" && none.destination.experiment, { _tag: "Id", id: "0" })
+    }))
+
+  it.effect("maps file: URIs to the local store", () =>
+    Effect.gen(function*() {
+      const config = yield* fromEnv({ MLFLOW_TRACKING_URI: "file:///tmp/traces" })
+      assert.deepStrictEqual(config.destination, { _tag: "Local", directory: "/tmp/traces" })
+    }))
+
+  it.effect("rejects bad values with an error naming the setting and what it accepts", () =>
+    Effect.gen(function*() {
+      const cases: Array<[Record<string, string>, string, RegExp]> = [
+        [{ MLFLOW_TRACKING_URI: "ftp://x" }, "MLFLOW_TRACKING_URI", /http\(s\):\/\/ URL/],
+        [{ MLFLOW_TRACKING_URI: "sqlite:///mlflow.db" }, "MLFLOW_TRACKING_URI", /mlflow server/],
+        [{ MLFLOW_TRACKING_URI: "http://" }, "MLFLOW_TRACKING_URI", /not a valid URL/],
+        [{ MLFLOW_HTTP_REQUEST_TIMEOUT: "soon" }, "MLFLOW_HTTP_REQUEST_TIMEOUT", /expected a number/],
+        [{ MLFLOW_HTTP_REQUEST_TIMEOUT: "-1" }, "MLFLOW_HTTP_REQUEST_TIMEOUT", /greater than 0/],
+        [
+          { MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE: "0" },
+          "MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE",
+          /whole number/
+        ],
+        [{ MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS: "2.5" }, "MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", /whole number/],
+        [{ MLFLOW_TRACKING_URI: "http://h", MLFLOW_TRACKING_USERNAME: "u" }, "MLFLOW_TRACKING_PASSWORD", /both/],
+        [{ MLFLOW_TRACKING_URI: "http://h", MLFLOW_EXPERIMENT_ID: " " }, "MLFLOW_EXPERIMENT_ID", /non-empty/]
+      ]
+      for (const [env, setting, detail] of cases) {
+        const error = failure(yield* Effect.exit(fromEnv(env)))
+        assert.include(error.message, setting)
+        assert.match(error.message, detail)
+      }
+    }))
+
+  it.effect("fails the layer, not the program, on bad configuration", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.void.pipe(
+        Effect.provide(MlflowTracing.layer({ trackingUri: "mysql://db" }) as Layer.Layer<never, any>),
+        Effect.exit
+      )
+      assert.strictEqual(failure(exit).setting, "trackingUri (MLFLOW_TRACKING_URI)")
+    }))
+})

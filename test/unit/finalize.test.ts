@@ -1,0 +1,135 @@
+import { assert, describe, it } from "@effect/vitest"
+import type { CompletedTrace } from "../../src/internal/assembler.js"
+import { aggregateTokenUsage, finalize } from "../../src/internal/finalize.js"
+import { dumps } from "../../src/internal/json.js"
+import type { SpanData } from "../../src/Trace.js"
+
+const span = (id: string, parent: string | null, attributes: Record<string, any> = {}): SpanData => ({
+  traceId: "0af7651916cd43dd8448eb211c80319c",
+  spanId: id.padStart(16, "0"),
+  parentSpanId: parent === null ? null : parent.padStart(16, "0"),
+  name: `span-${id}`,
+  kind: "internal",
+  startTimeUnixNano: 1_700_000_000_000_000_000n,
+  endTimeUnixNano: 1_700_000_001_500_000_000n,
+  status: { code: "OK", message: "" },
+  attributes,
+  events: []
+})
+
+const completed = (spans: Array<SpanData>): CompletedTrace => ({
+  otelTraceId: spans[0].traceId,
+  rootSpanId: spans[0].spanId,
+  spans,
+  late: false,
+  updates: {
+    tags: {},
+    metadata: {},
+    clientRequestId: undefined,
+    requestPreview: undefined,
+    responsePreview: undefined,
+    state: undefined
+  }
+})
+
+const previews = (inputs: unknown, outputs: unknown) => {
+  const { info } = finalize(
+    completed([span("1", null, { "mlflow.spanInputs": inputs, "mlflow.spanOutputs": outputs })]),
+    {},
+    undefined
+  )
+  return [info.requestPreview, info.responsePreview]
+}
+
+describe("trace finalization", () => {
+  it("computes times, state and name", () => {
+    const { info } = finalize(completed([span("1", null)]), { "mlflow.user": "me" }, "3")
+    assert.strictEqual(info.traceId, "tr-0af7651916cd43dd8448eb211c80319c")
+    assert.strictEqual(info.requestTimeMs, 1_700_000_000_000)
+    assert.strictEqual(info.executionDurationMs, 1500)
+    assert.strictEqual(info.state, "OK")
+    assert.strictEqual(info.tags["mlflow.traceName"], "span-1")
+    assert.strictEqual(info.metadata["mlflow.user"], "me")
+    assert.strictEqual(info.metadata["mlflow.trace_schema.version"], "3")
+    const stats = JSON.parse(info.metadata["mlflow.trace.sizeStats"])
+    assert.strictEqual(stats.num_spans, 1)
+    assert.strictEqual(String(stats.total_size_bytes), info.metadata["mlflow.trace.sizeBytes"])
+  })
+
+  it("extracts chat-aware previews like MLflow", () => {
+    const messages = [{ role: "system", content: "s" }, { role: "user", content: "question?" }, {
+      role: "assistant",
+      content: "a"
+    }]
+    assert.deepStrictEqual(previews({ messages }, { choices: [{ message: { role: "assistant", content: "hi" } }] }), [
+      "question?",
+      "hi"
+    ])
+    assert.deepStrictEqual(
+      previews(
+        { input: [{ role: "user", content: [{ type: "input_image" }, { type: "text", text: "parts" }] }] },
+        { output: [{ role: "assistant", content: [{ type: "output_text", text: "done" }] }] }
+      ),
+      ["parts", "done"]
+    )
+    assert.deepStrictEqual(previews({ request: { input: [{ role: "user", content: "wrapped" }] } }, "plain"), [
+      "wrapped",
+      "\"plain\""
+    ])
+    assert.deepStrictEqual(previews({ messages: [{ role: "system", content: "only" }] }, null), ["only", "null"])
+    assert.deepStrictEqual(previews({ q: 1 }, [1, 2]), ["{\"q\": 1}", "[1, 2]"])
+  })
+
+  it("truncates previews to 1000 and legacy metadata to 250 characters, and replaces NUL", () => {
+    const { info } = finalize(
+      completed([span("1", null, { "mlflow.spanInputs": "a".repeat(5000), "mlflow.spanOutputs": "x\u0000y" })]),
+      {},
+      undefined
+    )
+    assert.strictEqual(info.requestPreview!.length, 1000)
+    assert.isTrue(info.requestPreview!.endsWith("..."))
+    assert.strictEqual(info.metadata["mlflow.traceInputs"].length, 250)
+    assert.strictEqual(info.responsePreview, "\"x\\u0000y\"", "NUL is escaped in JSON previews")
+    assert.deepStrictEqual(previews({ messages: [{ role: "user", content: "a\u0000b" }] }, null)[0], "a\ufffdb")
+  })
+
+  it("lets user updates win over computed values and truncates them to MLflow's limits", () => {
+    const trace = completed([span("1", null, { "mlflow.spanInputs": { q: 1 } })])
+    Object.assign(trace.updates, { requestPreview: "custom", state: "ERROR" })
+    trace.updates.tags["k".repeat(300)] = "v".repeat(5000)
+    trace.updates.metadata.m = "w".repeat(300)
+    const { info } = finalize(trace, {}, undefined)
+    assert.strictEqual(info.requestPreview, "custom")
+    assert.strictEqual(info.state, "ERROR")
+    assert.strictEqual(info.tags["k".repeat(247) + "..."], "v".repeat(4093) + "...")
+    assert.strictEqual(info.metadata.m, "w".repeat(247) + "...")
+  })
+
+  it("aggregates token usage over the top-most spans, with cache keys when present", () => {
+    const usage = (i: number, o: number, extra: object = {}) => ({
+      "mlflow.chat.tokenUsage": { input_tokens: i, output_tokens: o, total_tokens: i + o, ...extra }
+    })
+    const spans = [
+      span("1", null),
+      span("2", "1", usage(10, 5)),
+      span("3", "2", usage(7, 1)), // inside a span that already reports usage
+      span("4", "1", usage(1, 1, { cache_read_input_tokens: 4 })),
+      span("5", "99", usage(2, 2)) // orphan: its own subtree
+    ]
+    assert.deepStrictEqual(aggregateTokenUsage(spans), {
+      input_tokens: 13,
+      output_tokens: 8,
+      total_tokens: 21,
+      cache_read_input_tokens: 4
+    })
+    assert.isUndefined(aggregateTokenUsage([span("1", null)]))
+  })
+
+  it("writes JSON the way Python's json.dumps does", () => {
+    assert.strictEqual(
+      dumps({ a: [1, 2.5, "é"], b: { c: null, d: true } }),
+      "{\"a\": [1, 2.5, \"é\"], \"b\": {\"c\": null, \"d\": true}}"
+    )
+    assert.strictEqual(dumps(1e-7), "1e-07")
+  })
+})
