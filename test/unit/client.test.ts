@@ -1,0 +1,97 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option, Redacted } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { MlflowClient } from "../../src/index.js"
+
+interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+/** A loopback HTTP server that records requests and answers with `reply`. */
+const recorder = (reply: (seen: Seen) => { status: number; body: string }) =>
+  Effect.acquireRelease(
+    Effect.async<{ url: string; seen: Array<Seen> }>((resume) => {
+      const seen: Array<Seen> = []
+      const server = http.createServer((req, res) => {
+        let body = ""
+        req.on("data", (chunk) => body += chunk)
+        req.on("end", () => {
+          const entry = { method: req.method!, url: req.url!, headers: req.headers, body }
+          seen.push(entry)
+          const { body: out, status } = reply(entry)
+          res.writeHead(status, { "content-type": "application/json" }).end(out)
+        })
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const port = (server.address() as AddressInfo).port
+        resume(Effect.succeed(Object.assign({ url: `http://127.0.0.1:${port}`, seen }, { server })))
+      })
+    }),
+    (handle: any) => Effect.async<void>((resume) => handle.server.close(() => resume(Effect.void)))
+  )
+
+const client = (options: MlflowClient.Options) => MlflowClient.make(options).pipe(Effect.provide(FetchHttpClient.layer))
+
+describe("MlflowClient", () => {
+  it.scoped("sends basic auth over the bearer token, as MLflow's Python client does", () =>
+    Effect.gen(function*() {
+      const server = yield* recorder(() => ({ status: 200, body: "{\"experiment\":{\"experiment_id\":\"4\"}}" }))
+      const both = yield* client({
+        trackingUri: server.url,
+        username: "alice",
+        password: Redacted.make("s3cret"),
+        token: Redacted.make("tok")
+      })
+      yield* both.getExperimentByName("x")
+      const tokenOnly = yield* client({ trackingUri: server.url, token: Redacted.make("tok") })
+      yield* tokenOnly.getExperimentByName("x")
+      assert.strictEqual(
+        server.seen[0].headers.authorization,
+        `Basic ${Buffer.from("alice:s3cret").toString("base64")}`
+      )
+      assert.strictEqual(server.seen[1].headers.authorization, "Bearer tok")
+      assert.strictEqual(server.seen[0].url, "/api/2.0/mlflow/experiments/get-by-name?experiment_name=x")
+      assert.isUndefined(server.seen[0].headers.traceparent, "our own calls carry no trace context")
+    }))
+
+  it.scoped("turns error answers into typed errors and knows which are transient", () =>
+    Effect.gen(function*() {
+      const statuses = [404, 400, 429, 503, 501]
+      let i = 0
+      const server = yield* recorder(() => ({
+        status: statuses[i++],
+        body: "{\"error_code\":\"RESOURCE_DOES_NOT_EXIST\",\"message\":\"no such thing\"}"
+      }))
+      const c = yield* client({ trackingUri: server.url })
+      assert.isTrue(Option.isNone(yield* c.getExperimentByName("missing")))
+      const errors = yield* Effect.forEach(statuses.slice(1), () => Effect.flip(c.getTraceInfo("tr-1")))
+      assert.deepStrictEqual(errors.map((e) => e._tag === "MlflowApiError" && e.status), [400, 429, 503, 501])
+      assert.deepStrictEqual(errors.map(MlflowClient.isTransient), [false, true, true, false])
+      assert.include(errors[0].message, "no such thing")
+    }))
+
+  it.effect("reports an unreachable server as a transient transport error", () =>
+    Effect.gen(function*() {
+      const c = yield* client({ trackingUri: "http://127.0.0.1:9", timeout: "2 seconds" })
+      const error = yield* Effect.flip(c.getTraceInfo("tr-1"))
+      assert.strictEqual(error._tag, "MlflowTransportError")
+      assert.isTrue(MlflowClient.isTransient(error))
+    }))
+
+  it("resolves artifact locations", () => {
+    assert.deepStrictEqual(
+      MlflowClient.artifactUrl("http://h:5000", "mlflow-artifacts:/1/traces/tr-x/artifacts", "traces.json"),
+      Option.some("http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/traces/tr-x/artifacts/traces.json")
+    )
+    assert.deepStrictEqual(
+      MlflowClient.artifactUrl("http://h", "mlflow-artifacts://host:1/2/a", "f"),
+      Option.some("http://h/api/2.0/mlflow-artifacts/artifacts/2/a/f")
+    )
+    assert.isTrue(Option.isNone(MlflowClient.artifactUrl("http://h", "/local/path", "f")))
+  })
+})
