@@ -15,7 +15,10 @@ import type { SpanData, Trace } from "./Trace.js"
  */
 export class ExportError extends Schema.TaggedError<ExportError>()("ExportError", {
   detail: Schema.String,
-  retryable: Schema.Boolean
+  /** transient: the same export may succeed later */
+  retryable: Schema.Boolean,
+  /** the destination asked to wait this long (`Retry-After`) */
+  retryAfterMillis: Schema.optional(Schema.Number)
 }) {
   get message(): string {
     return this.detail
@@ -37,6 +40,20 @@ export interface Sink {
 }
 
 /**
+ * Why traces were dropped.
+ *
+ * - `queueFull`: the export queue was full (the oldest, or with the dropping strategy the newest,
+ *   trace was dropped);
+ * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
+ * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
+ * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DropReason = "queueFull" | "bufferFull" | "bufferTtl" | "lateSpan"
+
+/**
  * What the exporter did so far.
  *
  * @since 0.1.0
@@ -47,8 +64,15 @@ export interface Stats {
   readonly queued: number
   /** traces being exported right now */
   readonly inFlight: number
+  /** traces in progress (root not ended yet) */
+  readonly inProgress: number
   readonly exported: number
+  /** traces given up on (non-retryable error, or retry budget spent) */
   readonly failed: number
-  readonly dropped: number
+  /** export attempts retried */
+  readonly retried: number
+  readonly dropped: Readonly<Record<DropReason, number>>
   readonly lateSpans: number
+  /** traces force-ended by the trace timeout */
+  readonly timedOut: number
 }

@@ -9,10 +9,12 @@
  *
  * @since 0.1.0
  */
+import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { TraceUpdates } from "./internal/assembler.js"
 import { MlflowSpan } from "./internal/tracer.js"
@@ -33,6 +35,8 @@ export interface SpanOptions extends Tracer.SpanOptions {
   readonly inputs?: unknown
   /** record the success value as `mlflow.spanOutputs`; default `true` */
   readonly captureOutputs?: boolean | undefined
+  /** sampling ratio for traces this span starts (root spans only; children follow their root) */
+  readonly samplingRatio?: number | undefined
 }
 
 /**
@@ -65,7 +69,22 @@ export const span: {
     }
     if (inputs !== undefined) attributes[SpanAttributeKey.INPUTS] = inputs
     const body = captureOutputs === false ? self : Effect.tap(self, setOutputs)
-    return Effect.withSpan(body, name, { ...spanOptions, attributes })
+    return Effect.suspend(() => {
+      // with synchronous logging, a root waits until its trace is stored
+      let done: Deferred.Deferred<void> | undefined
+      const recorded = Effect.zipRight(
+        Effect.map(Effect.option(Effect.currentSpan), (current) => {
+          if (current._tag === "Some" && current.value instanceof MlflowSpan) {
+            const record = current.value.record
+            if (record.root === current.value) done = record.done
+          }
+        }),
+        body
+      )
+      return Effect.withSpan(recorded, name, { ...spanOptions, attributes }).pipe(
+        Effect.ensuring(Effect.suspend(() => done === undefined ? Effect.void : Deferred.await(done)))
+      )
+    })
   }
 )
 
@@ -229,4 +248,52 @@ export const flush = (timeout?: Duration.DurationInput): Effect.Effect<boolean> 
   Effect.flatMap(
     Effect.serviceOption(MlflowTracing),
     Option.match({ onNone: () => Effect.succeed(true), onSome: (service) => service.flush(timeout) })
+  )
+
+/**
+ * Runs `self` and then flushes, whatever its outcome (the serverless pattern: the trace of a
+ * request is stored before the handler returns).
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const withFlush: {
+  (timeout?: Duration.DurationInput): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout?: Duration.DurationInput): Effect.Effect<A, E, R>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout?: Duration.DurationInput): Effect.Effect<A, E, R> =>
+    Effect.ensuring(self, flush(timeout))
+)
+
+/**
+ * Flushes when the current scope closes (for example a request scope), so it cannot be forgotten.
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const flushOnScopeClose = (timeout?: Duration.DurationInput): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.asVoid(Effect.addFinalizer(() => flush(timeout)))
+
+/**
+ * Runs `self` without recording spans (MLflow's `tracing.context(enabled=False)`): spans made
+ * inside it are not traced, by this or any other tracer.
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export const withoutTracing = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withTracerEnabled(self, false)
+
+/**
+ * Turns recording of new traces on or off for the whole tracing layer (traces in progress
+ * finish). Without a tracing layer it does nothing.
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export const setTracingEnabled = (enabled: boolean): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.serviceOption(MlflowTracing),
+    Option.match({ onNone: () => Effect.void, onSome: (service) => service.setEnabled(enabled) })
   )

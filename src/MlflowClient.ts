@@ -29,7 +29,9 @@ export class MlflowApiError extends Schema.TaggedError<MlflowApiError>()("Mlflow
   url: Schema.String,
   status: Schema.Number,
   errorCode: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /** from a `Retry-After` header */
+  retryAfterMillis: Schema.optional(Schema.Number)
 }) {
   get message(): string {
     return `${this.method} ${this.url} failed with ${this.status} ${this.errorCode}: ${this.detail}`
@@ -161,7 +163,27 @@ const parseJson = (text: string): JsonObject => {
   return typeof value === "object" && value !== null ? value : { value }
 }
 
-const apiError = (method: string, url: string, status: number, text: string): MlflowApiError => {
+/**
+ * Milliseconds to wait from a `Retry-After` header (seconds or an HTTP date).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const parseRetryAfter = (header: string | undefined, now: number = Date.now()): number | undefined => {
+  if (header === undefined || header.trim() === "") return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+const apiError = (
+  method: string,
+  url: string,
+  status: number,
+  text: string,
+  retryAfter: string | undefined
+): MlflowApiError => {
   let errorCode = `HTTP_${status}`
   let detail = text.slice(0, 2000)
   try {
@@ -172,7 +194,15 @@ const apiError = (method: string, url: string, status: number, text: string): Ml
   } catch {
     // not JSON: keep the text
   }
-  return new MlflowApiError({ method, url, status, errorCode, detail })
+  const retryAfterMillis = parseRetryAfter(retryAfter)
+  return new MlflowApiError({
+    method,
+    url,
+    status,
+    errorCode,
+    detail,
+    ...(retryAfterMillis === undefined ? {} : { retryAfterMillis })
+  })
 }
 
 /**
@@ -237,7 +267,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           if (response.status >= 200 && response.status < 300) {
             return Effect.try({ try: () => parseJson(text), catch: () => transport("the answer is not JSON") })
           }
-          return Effect.fail(apiError(method, url, response.status, text))
+          return Effect.fail(apiError(method, url, response.status, text, response.headers["retry-after"]))
         })
       ),
       Effect.catchTags({

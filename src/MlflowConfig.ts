@@ -52,8 +52,30 @@ export interface Options {
   readonly serviceName?: string | undefined
   /** traces the export queue holds; default 1000 */
   readonly queueCapacity?: number | undefined
+  /** when the queue is full: `sliding` drops the oldest trace (default), `dropping` the newest (MLflow's) */
+  readonly queueStrategy?: "sliding" | "dropping" | undefined
   /** export worker fibers; default 10 */
   readonly workers?: number | undefined
+  /** traces per export request; default 50 */
+  readonly batchSize?: number | undefined
+  /** export in the background (default); `false`: `Mlflow.span` roots complete after their trace is stored */
+  readonly asyncLogging?: boolean | undefined
+  /** total time spent retrying one batch; default 500 seconds */
+  readonly retryTimeout?: Duration.DurationInput | undefined
+  /** first retry delay (doubling, with jitter); default 1 second */
+  readonly retryInitialDelay?: Duration.DurationInput | undefined
+  /** longest retry delay (a longer `Retry-After` wins); default 60 seconds */
+  readonly retryMaxDelay?: Duration.DurationInput | undefined
+  /** fraction of traces recorded, decided at the root; default 1 */
+  readonly samplingRatio?: number | undefined
+  /** traces in progress at once (the oldest is dropped past it); default 1000 */
+  readonly bufferMaxSize?: number | undefined
+  /** a trace in progress for longer is dropped; default 1 hour */
+  readonly bufferTtl?: Duration.DurationInput | undefined
+  /** a trace in progress for longer is force-ended with ERROR and exported; default none */
+  readonly traceTimeout?: Duration.DurationInput | undefined
+  /** whether tracing starts enabled; default `true` (see `MlflowTracing.Service.setEnabled`) */
+  readonly enabled?: boolean | undefined
   /** how long layer release waits for the queue to drain; default 30 seconds */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /** how long a trace whose root ended waits for spans still open under it; default 10 seconds */
@@ -88,7 +110,18 @@ export interface MlflowConfig {
   readonly requestTimeout: Duration.Duration
   readonly serviceName: string | undefined
   readonly queueCapacity: number
+  readonly queueStrategy: "sliding" | "dropping"
   readonly workers: number
+  readonly batchSize: number
+  readonly asyncLogging: boolean
+  readonly retryTimeout: Duration.Duration
+  readonly retryInitialDelay: Duration.Duration
+  readonly retryMaxDelay: Duration.Duration
+  readonly samplingRatio: number
+  readonly bufferMaxSize: number
+  readonly bufferTtl: Duration.Duration
+  readonly traceTimeout: Duration.Duration | undefined
+  readonly enabled: boolean
   readonly shutdownTimeout: Duration.Duration
   readonly lateSpanGrace: Duration.Duration
 }
@@ -174,7 +207,37 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       options.queueCapacity,
       1000
     ),
+    queueStrategy: options.queueStrategy === undefined || options.queueStrategy === "sliding" ||
+        options.queueStrategy === "dropping"
+      ? Effect.succeed(options.queueStrategy ?? "sliding")
+      : invalid(
+        "queueStrategy (EFFECT_MLFLOW_QUEUE_STRATEGY)",
+        `expected "sliding" or "dropping", got "${options.queueStrategy}"`
+      ),
     workers: positiveInt("workers (MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS)", options.workers, 10),
+    batchSize: positiveInt("batchSize", options.batchSize, 50),
+    asyncLogging: Effect.succeed(options.asyncLogging ?? true),
+    retryTimeout: duration(
+      "retryTimeout (MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT)",
+      options.retryTimeout,
+      Duration.seconds(500)
+    ),
+    retryInitialDelay: duration("retryInitialDelay", options.retryInitialDelay, Duration.seconds(1)),
+    retryMaxDelay: duration("retryMaxDelay", options.retryMaxDelay, Duration.seconds(60)),
+    samplingRatio: options.samplingRatio === undefined
+      ? Effect.succeed(1)
+      : options.samplingRatio >= 0 && options.samplingRatio <= 1
+      ? Effect.succeed(options.samplingRatio)
+      : invalid(
+        "samplingRatio (MLFLOW_TRACE_SAMPLING_RATIO)",
+        `expected a number from 0 to 1, got ${options.samplingRatio}`
+      ),
+    bufferMaxSize: positiveInt("bufferMaxSize (MLFLOW_TRACE_BUFFER_MAX_SIZE)", options.bufferMaxSize, 1000),
+    bufferTtl: duration("bufferTtl (MLFLOW_TRACE_BUFFER_TTL_SECONDS)", options.bufferTtl, Duration.hours(1)),
+    traceTimeout: options.traceTimeout === undefined
+      ? Effect.succeed(undefined)
+      : duration("traceTimeout (MLFLOW_TRACE_TIMEOUT_SECONDS)", options.traceTimeout, Duration.zero),
+    enabled: Effect.succeed(options.enabled ?? true),
     shutdownTimeout: duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(30)),
     lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10))
   }).pipe(Effect.flatMap((config) =>
@@ -195,12 +258,23 @@ const number = (name: string, value: string | undefined) => {
   return Number.isFinite(parsed) ? Effect.succeed(parsed) : invalid(name, `expected a number, got "${value}"`)
 }
 
+const seconds = (name: string, value: string | undefined) =>
+  Effect.flatMap(number(name, value), (n) =>
+    n === undefined
+      ? Effect.succeed(undefined)
+      : n > 0
+      ? Effect.succeed(Duration.millis(n * 1000))
+      : invalid(name, `expected a number of seconds greater than 0, got ${n}`))
+
 /**
  * Options from MLflow's environment variables: `MLFLOW_TRACKING_URI`, `MLFLOW_EXPERIMENT_ID`,
  * `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`,
  * `MLFLOW_TRACKING_PASSWORD`, `MLFLOW_HTTP_REQUEST_TIMEOUT` (seconds),
  * `MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE`, `MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS`,
- * `OTEL_SERVICE_NAME`, and `EFFECT_MLFLOW_LOCAL_DIR` (local store directory).
+ * `MLFLOW_ENABLE_ASYNC_TRACE_LOGGING`, `MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT` (seconds),
+ * `MLFLOW_TRACE_SAMPLING_RATIO`, `MLFLOW_TRACE_BUFFER_MAX_SIZE`, `MLFLOW_TRACE_BUFFER_TTL_SECONDS`,
+ * `MLFLOW_TRACE_TIMEOUT_SECONDS`, `OTEL_SERVICE_NAME`, `EFFECT_MLFLOW_LOCAL_DIR` (local store
+ * directory) and `EFFECT_MLFLOW_QUEUE_STRATEGY` (`sliding` or `dropping`).
  *
  * @since 0.1.0
  * @category constructors
@@ -215,16 +289,24 @@ export const fromEnv: Effect.Effect<Options, MlflowConfigError> = Effect.gen(fun
     password: optionalSecret("MLFLOW_TRACKING_PASSWORD"),
     timeout: optionalString("MLFLOW_HTTP_REQUEST_TIMEOUT"),
     queue: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"),
+    strategy: optionalString("EFFECT_MLFLOW_QUEUE_STRATEGY"),
+    asyncLogging: optionalString("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"),
+    retryTimeout: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT"),
+    samplingRatio: optionalString("MLFLOW_TRACE_SAMPLING_RATIO"),
+    bufferMaxSize: optionalString("MLFLOW_TRACE_BUFFER_MAX_SIZE"),
+    bufferTtl: optionalString("MLFLOW_TRACE_BUFFER_TTL_SECONDS"),
+    traceTimeout: optionalString("MLFLOW_TRACE_TIMEOUT_SECONDS"),
     workers: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"),
     serviceName: optionalString("OTEL_SERVICE_NAME"),
     localDirectory: optionalString("EFFECT_MLFLOW_LOCAL_DIR")
   }).pipe(Effect.mapError((error) => new MlflowConfigError({ setting: "environment", detail: String(error) })))
-  const timeoutSeconds = yield* number("MLFLOW_HTTP_REQUEST_TIMEOUT", env.timeout)
-  if (timeoutSeconds !== undefined && timeoutSeconds <= 0) {
-    return yield* invalid(
-      "MLFLOW_HTTP_REQUEST_TIMEOUT",
-      `expected a number of seconds greater than 0, got ${timeoutSeconds}`
-    )
+  const timeoutSeconds = yield* seconds("MLFLOW_HTTP_REQUEST_TIMEOUT", env.timeout)
+  const bool = (name: string, value: string | undefined) => {
+    if (value === undefined || value.trim() === "") return Effect.succeed(undefined)
+    const normalized = value.trim().toLowerCase()
+    if (normalized === "true" || normalized === "1") return Effect.succeed(true)
+    if (normalized === "false" || normalized === "0") return Effect.succeed(false)
+    return invalid(name, `expected true or false, got "${value}"`)
   }
   return {
     trackingUri: env.trackingUri,
@@ -233,8 +315,15 @@ export const fromEnv: Effect.Effect<Options, MlflowConfigError> = Effect.gen(fun
     token: env.token,
     username: env.username,
     password: env.password,
-    requestTimeout: timeoutSeconds === undefined ? undefined : Duration.seconds(timeoutSeconds),
+    requestTimeout: timeoutSeconds,
     queueCapacity: yield* number("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE", env.queue),
+    queueStrategy: env.strategy as Options["queueStrategy"],
+    asyncLogging: yield* bool("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", env.asyncLogging),
+    retryTimeout: yield* seconds("MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT", env.retryTimeout),
+    samplingRatio: yield* number("MLFLOW_TRACE_SAMPLING_RATIO", env.samplingRatio),
+    bufferMaxSize: yield* number("MLFLOW_TRACE_BUFFER_MAX_SIZE", env.bufferMaxSize),
+    bufferTtl: yield* seconds("MLFLOW_TRACE_BUFFER_TTL_SECONDS", env.bufferTtl),
+    traceTimeout: yield* seconds("MLFLOW_TRACE_TIMEOUT_SECONDS", env.traceTimeout),
     workers: yield* number("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", env.workers),
     serviceName: env.serviceName,
     localDirectory: env.localDirectory

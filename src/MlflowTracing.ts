@@ -33,12 +33,17 @@ import * as MlflowConfig from "./MlflowConfig.js"
 export interface Service {
   /**
    * Exports every trace whose root has ended and waits until the queue is empty, at most `timeout`
-   * (default 30 seconds). Answers whether everything was exported in time.
+   * (default: the shutdown timeout). Answers whether everything was exported in time.
    */
   readonly flush: (timeout?: Duration.DurationInput) => Effect.Effect<boolean>
   readonly stats: Effect.Effect<Stats>
   /** The id of the trace whose root ended last, in this layer. */
   readonly lastTraceId: Effect.Effect<Option.Option<string>>
+  /** Turns recording of new traces on or off for the whole layer (traces in progress finish). */
+  readonly setEnabled: (enabled: boolean) => Effect.Effect<void>
+  readonly isEnabled: Effect.Effect<boolean>
+  /** Whether `Mlflow.span` roots wait for their trace to be stored (`asyncLogging: false`). */
+  readonly synchronous: boolean
 }
 
 /**
@@ -47,18 +52,7 @@ export interface Service {
  */
 export class MlflowTracing extends Context.Tag("effect-mlflow/MlflowTracing")<MlflowTracing, Service>() {}
 
-/**
- * Pipeline settings used with a custom sink.
- *
- * @since 0.1.0
- * @category models
- */
-export interface PipelineOptions {
-  readonly queueCapacity?: number | undefined
-  readonly workers?: number | undefined
-  readonly shutdownTimeout?: Duration.DurationInput | undefined
-  readonly lateSpanGrace?: Duration.DurationInput | undefined
-}
+const nanos = (duration: Duration.Duration): bigint => BigInt(Math.round(Duration.toMillis(duration))) * 1_000_000n
 
 /**
  * Builds the tracer and the export pipeline over a sink, within a scope whose release flushes.
@@ -68,22 +62,42 @@ export interface PipelineOptions {
  */
 export const make = (
   sink: Sink,
-  options: PipelineOptions = {}
+  config: MlflowConfig.MlflowConfig
 ): Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? Duration.seconds(30))
     const exporter = yield* Exporter.make(sink, {
-      capacity: options.queueCapacity ?? 1000,
-      workers: options.workers ?? 10,
-      batchSize: 50,
-      environment: resolveEnvironmentMetadata()
+      capacity: config.queueCapacity,
+      strategy: config.queueStrategy,
+      workers: config.workers,
+      batchSize: config.batchSize,
+      environment: resolveEnvironmentMetadata(),
+      retry: { initialDelay: config.retryInitialDelay, maxDelay: config.retryMaxDelay, budget: config.retryTimeout },
+      attemptTimeout: Duration.times(config.requestTimeout, 2),
+      warnInterval: Duration.seconds(30)
     })
     let lastTraceId = Option.none<string>()
-    const assembler = new TraceAssembler((trace) => {
-      if (!trace.late) lastTraceId = Option.some(`tr-${trace.otelTraceId}`)
-      exporter.offer(trace)
-    }, BigInt(Duration.toMillis(options.lateSpanGrace ?? Duration.seconds(10))) * 1_000_000n)
-    const tracer = InternalTracer.make({ assembler, sample: () => true })
+    let enabled = config.enabled
+    const assembler = new TraceAssembler({
+      handoff: (trace) => {
+        if (!trace.late) lastTraceId = Option.some(`tr-${trace.otelTraceId}`)
+        exporter.offer(trace)
+      },
+      onDrop: exporter.drop,
+      onTimeout: exporter.timedOut,
+      graceNanos: nanos(config.lateSpanGrace),
+      maxInProgress: config.bufferMaxSize,
+      ttlNanos: nanos(config.bufferTtl),
+      timeoutNanos: config.traceTimeout === undefined ? undefined : nanos(config.traceTimeout),
+      awaitable: !config.asyncLogging
+    })
+    const tracer = InternalTracer.make({
+      assembler,
+      sample: (override) => {
+        if (!enabled) return false
+        const ratio = override ?? config.samplingRatio
+        return ratio >= 1 || (ratio > 0 && Math.random() < ratio)
+      }
+    })
 
     yield* Clock.currentTimeNanos.pipe(
       Effect.flatMap((now) => Effect.sync(() => assembler.sweep(now))),
@@ -92,19 +106,20 @@ export const make = (
       Effect.forkScoped
     )
 
-    const flush = (timeout: Duration.DurationInput = shutdownTimeout) =>
+    const flush = (timeout: Duration.DurationInput = config.shutdownTimeout) =>
       Effect.suspend(() => {
         assembler.completeEnded()
         return exporter.flush(Duration.toMillis(Duration.decode(timeout)))
       })
+    const stats = Effect.suspend(() => exporter.stats(assembler.size))
 
     yield* Effect.addFinalizer(() =>
       flush().pipe(
         Effect.flatMap((drained) =>
-          drained ? Effect.void : Effect.flatMap(exporter.stats, (stats) =>
+          drained ? Effect.void : Effect.flatMap(stats, (current) =>
             Effect.logWarning(
-              `effect-mlflow: shut down before the export queue drained (${stats.queued} queued, ` +
-                `${stats.inFlight} in flight); those traces are lost`
+              `effect-mlflow: shut down before the export queue drained (${current.queued} queued, ` +
+                `${current.inFlight} in flight); those traces are lost`
             ))
         ),
         Effect.withTracerEnabled(false)
@@ -113,8 +128,11 @@ export const make = (
 
     const service: Service = {
       flush,
-      stats: exporter.stats,
-      lastTraceId: Effect.sync(() => lastTraceId)
+      stats,
+      lastTraceId: Effect.sync(() => lastTraceId),
+      setEnabled: (value) => Effect.sync(() => enabled = value),
+      isEnabled: Effect.sync(() => enabled),
+      synchronous: !config.asyncLogging
     }
     return { tracer, service }
   })
@@ -128,13 +146,17 @@ const fromPipeline = <E, R>(
   )
 
 /**
- * Tracing into a custom sink (tests, benchmarks, other backends).
+ * Tracing into a custom sink (tests, benchmarks, other backends), with the pipeline settings of
+ * `options` (the destination settings are ignored).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerSink = (sink: Sink, options?: PipelineOptions): Layer.Layer<MlflowTracing> =>
-  fromPipeline(make(sink, options))
+export const layerSink = (
+  sink: Sink,
+  options: MlflowConfig.Options = {}
+): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
+  fromPipeline(Effect.flatMap(MlflowConfig.make(options), (config) => make(sink, config)))
 
 const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
   const destination = config.destination

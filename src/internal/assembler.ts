@@ -1,3 +1,7 @@
+import * as Deferred from "effect/Deferred"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import type { DropReason } from "../Exporter.js"
 import type { SpanData, TraceState } from "../Trace.js"
 import type { MlflowSpan } from "./tracer.js"
 
@@ -30,11 +34,14 @@ export class TraceRecord {
     responsePreview: undefined,
     state: undefined
   }
-  openSpans = 0
+  readonly open = new Set<MlflowSpan>()
   root: MlflowSpan | undefined = undefined
   rootEndedAtNanos: bigint | undefined = undefined
   handedOff = false
+  evicted = false
   readonly mlflowTraceId: string
+  /** completed once the trace is exported or dropped (synchronous logging only) */
+  done: Deferred.Deferred<void> | undefined = undefined
 
   constructor(
     readonly assembler: TraceAssembler,
@@ -57,23 +64,38 @@ export interface CompletedTrace {
   readonly spans: ReadonlyArray<SpanData>
   readonly updates: TraceUpdates
   readonly late: boolean
+  readonly record: TraceRecord | undefined
+}
+
+/** @internal */
+export interface AssemblerOptions {
+  readonly handoff: (trace: CompletedTrace) => void
+  readonly onDrop: (reason: DropReason, traces: number) => void
+  readonly onTimeout: (record: TraceRecord) => void
+  /** how long a trace whose root ended waits for spans still open under it */
+  readonly graceNanos: bigint
+  /** traces in progress at once; the oldest is dropped past it */
+  readonly maxInProgress: number
+  /** a trace still in progress after this long is dropped */
+  readonly ttlNanos: bigint
+  /** a trace still in progress after this long is force-ended with ERROR and exported */
+  readonly timeoutNanos: bigint | undefined
+  /** give each trace a `done` signal (synchronous logging) */
+  readonly awaitable: boolean
 }
 
 /**
  * Collects finished spans per trace and hands a trace off once its root and every span started
  * under it have ended, or once its root ended more than the grace period ago. Spans that end after
- * hand-off are handed off on their own as `late`. Synchronous and allocation-light: it runs inside
- * `span.end()` on the user's fiber.
+ * hand-off are handed off on their own as `late`. Traces in progress are bounded in count and age.
+ * Synchronous and allocation-light: it runs inside `span.end()` on the user's fiber.
  *
  * @internal
  */
 export class TraceAssembler {
   private readonly inflight = new Map<string, TraceRecord>()
 
-  constructor(
-    private readonly handoff: (trace: CompletedTrace) => void,
-    private readonly graceNanos: bigint
-  ) {}
+  constructor(private readonly options: AssemblerOptions) {}
 
   get size(): number {
     return this.inflight.size
@@ -85,24 +107,32 @@ export class TraceAssembler {
 
   open(otelTraceId: string, startedAtNanos: bigint, sampled: boolean): TraceRecord {
     const record = new TraceRecord(this, otelTraceId, startedAtNanos, sampled)
-    if (sampled) this.inflight.set(otelTraceId, record)
+    if (!sampled) return record
+    if (this.options.awaitable) record.done = Deferred.unsafeMake(FiberId.none)
+    if (this.inflight.size >= this.options.maxInProgress) {
+      const oldest = this.inflight.values().next().value
+      if (oldest !== undefined) this.evict(oldest, "bufferFull")
+    }
+    this.inflight.set(otelTraceId, record)
     return record
   }
 
   spanStarted(record: TraceRecord, span: MlflowSpan): void {
     if (record.root === undefined) record.root = span
-    record.openSpans++
+    record.open.add(span)
   }
 
   spanEnded(record: TraceRecord, span: MlflowSpan, data: SpanData): void {
-    record.openSpans--
+    record.open.delete(span)
+    if (record.evicted) return
     if (record.handedOff) {
-      this.handoff({
+      this.options.handoff({
         otelTraceId: record.otelTraceId,
         rootSpanId: record.root!.spanId,
         spans: [data],
         updates: record.updates,
-        late: true
+        late: true,
+        record
       })
       return
     }
@@ -112,34 +142,56 @@ export class TraceAssembler {
     } else {
       record.spans.push(data)
     }
-    if (record.rootEndedAtNanos !== undefined && record.openSpans === 0) this.complete(record)
+    if (record.rootEndedAtNanos !== undefined && record.open.size === 0) this.complete(record)
   }
 
-  /** Hands off traces whose root ended more than the grace period before `nowNanos`. */
+  /** Applies the grace period, the trace timeout and the buffer TTL at `nowNanos`. */
   sweep(nowNanos: bigint): void {
+    const { graceNanos, timeoutNanos, ttlNanos } = this.options
     for (const record of this.inflight.values()) {
-      if (record.rootEndedAtNanos !== undefined && nowNanos - record.rootEndedAtNanos >= this.graceNanos) {
-        this.complete(record)
+      if (record.rootEndedAtNanos !== undefined) {
+        if (nowNanos - record.rootEndedAtNanos >= graceNanos) this.complete(record)
+      } else if (timeoutNanos !== undefined && nowNanos - record.startedAtNanos >= timeoutNanos) {
+        this.forceEnd(record, nowNanos, timeoutNanos)
+      } else if (nowNanos - record.startedAtNanos >= ttlNanos) {
+        this.evict(record, "bufferTtl")
       }
     }
   }
 
-  /** Hands off every trace whose root has ended (layer release). */
+  /** Hands off every trace whose root has ended (flush, layer release). */
   completeEnded(): void {
     for (const record of this.inflight.values()) {
       if (record.rootEndedAtNanos !== undefined) this.complete(record)
     }
   }
 
+  private forceEnd(record: TraceRecord, nowNanos: bigint, timeoutNanos: bigint): void {
+    const seconds = Number(timeoutNanos / 1_000_000n) / 1000
+    // children first, so the root's data is the last to be added (and put first)
+    const open = [...record.open].sort((a, b) => (a === record.root ? 1 : b === record.root ? -1 : 0))
+    for (const span of open) span.forceEnd(nowNanos, `Trace timed out after ${seconds} seconds`)
+    this.options.onTimeout(record)
+    if (!record.handedOff) this.complete(record)
+  }
+
+  private evict(record: TraceRecord, reason: DropReason): void {
+    record.evicted = true
+    this.inflight.delete(record.otelTraceId)
+    this.options.onDrop(reason, 1)
+    if (record.done !== undefined) Deferred.unsafeDone(record.done, Exit.void)
+  }
+
   private complete(record: TraceRecord): void {
     record.handedOff = true
     this.inflight.delete(record.otelTraceId)
-    this.handoff({
+    this.options.handoff({
       otelTraceId: record.otelTraceId,
       rootSpanId: record.root!.spanId,
       spans: record.spans,
       updates: record.updates,
-      late: false
+      late: false,
+      record
     })
   }
 }

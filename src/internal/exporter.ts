@@ -1,42 +1,81 @@
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type { ExportError, Sink, Stats } from "../Exporter.js"
+import { type DropReason, ExportError, type Sink, type Stats } from "../Exporter.js"
 import type { Trace } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
 import { finalize } from "./finalize.js"
+import * as Retry from "./retry.js"
 
 /** @internal */
 export interface ExporterOptions {
   readonly capacity: number
+  /** `sliding` drops the oldest queued trace when full, `dropping` the newest */
+  readonly strategy: "sliding" | "dropping"
   readonly workers: number
   readonly batchSize: number
   readonly environment: Readonly<Record<string, string>>
+  readonly retry: Retry.RetryOptions
+  /** one export attempt (all the requests of one batch) */
+  readonly attemptTimeout: Duration.Duration
+  /** drop warnings are logged at most this often */
+  readonly warnInterval: Duration.Duration
 }
 
 /** @internal */
 export interface Exporter {
   /** Synchronous hand-off from `span.end()`: never blocks, never fails. */
   readonly offer: (trace: CompletedTrace) => void
+  /** Counts traces dropped before they reach the queue. */
+  readonly drop: (reason: DropReason, traces: number) => void
+  readonly timedOut: () => void
   /** Waits until everything offered so far is exported or failed; `false` on timeout. */
   readonly flush: (millis: number) => Effect.Effect<boolean>
-  readonly stats: Effect.Effect<Stats>
+  readonly stats: (inProgress: number) => Effect.Effect<Stats>
 }
 
 /**
- * A sliding bounded queue drained by a pool of worker fibers. Workers run with tracing disabled
- * so the export's own effects never become spans.
+ * @internal The exporter's metrics (effect `Metric`s, so any metrics exporter can read them).
+ */
+export const metrics = {
+  queued: Metric.counter("effect_mlflow_traces_queued", { description: "traces handed to the export queue" }),
+  exported: Metric.counter("effect_mlflow_traces_exported", { description: "traces stored by the sink" }),
+  retried: Metric.counter("effect_mlflow_export_retries", { description: "export attempts retried" }),
+  failed: Metric.counter("effect_mlflow_traces_failed", { description: "traces given up on" }),
+  dropped: Metric.counter("effect_mlflow_traces_dropped", { description: "traces dropped, by reason" })
+}
+
+const reasonLabels: Record<DropReason, ReadonlyArray<MetricLabel.MetricLabel>> = {
+  queueFull: [MetricLabel.make("reason", "queueFull")],
+  bufferFull: [MetricLabel.make("reason", "bufferFull")],
+  bufferTtl: [MetricLabel.make("reason", "bufferTtl")],
+  lateSpan: [MetricLabel.make("reason", "lateSpan")]
+}
+
+/**
+ * A bounded queue drained by a pool of worker fibers that export batches with retries. Workers
+ * run with tracing disabled so the export's own effects never become spans.
  *
  * @internal
  */
 export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Exporter, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const queue = yield* Queue.sliding<CompletedTrace>(options.capacity)
-    const counters = { inFlight: 0, exported: 0, failed: 0, dropped: 0, lateSpans: 0 }
-    // traces offered and not yet exported or failed; flush waits for it to reach zero
+    const queue = options.strategy === "sliding"
+      ? yield* Queue.sliding<CompletedTrace>(options.capacity)
+      : yield* Queue.dropping<CompletedTrace>(options.capacity)
+    const counters = { inFlight: 0, exported: 0, failed: 0, retried: 0, lateSpans: 0, timedOut: 0 }
+    const dropped: Record<DropReason, number> = { queueFull: 0, bufferFull: 0, bufferTtl: 0, lateSpan: 0 }
+    const unwarned: Record<DropReason, number> = { queueFull: 0, bufferFull: 0, bufferTtl: 0, lateSpan: 0 }
+    const reported = new Set<string>()
+
+    // traces offered and not yet exported, failed or dropped; flush waits for zero
     let pending = 0
     let waiters: Array<Deferred.Deferred<void>> = []
     const settle = (n: number) => {
@@ -46,17 +85,93 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         waiters = []
       }
     }
+    const signalDone = (item: CompletedTrace) => {
+      if (!item.late && item.record?.done !== undefined) Deferred.unsafeDone(item.record.done, Exit.void)
+    }
+
+    const drop = (reason: DropReason, traces: number) => {
+      dropped[reason] += traces
+      unwarned[reason] += traces
+      metrics.dropped.unsafeUpdate(traces, reasonLabels[reason])
+    }
 
     const offer = (trace: CompletedTrace): void => {
       pending++
+      metrics.queued.unsafeUpdate(1, [])
       if (Queue.unsafeOffer(queue, trace)) return
-      // full: `unsafeOffer` does not apply the sliding strategy, `offer` does (drops the oldest)
-      counters.dropped++
-      Effect.runSync(Queue.offer(queue, trace))
+      drop("queueFull", 1)
+      if (options.strategy === "sliding") {
+        // `unsafeOffer` does not apply the sliding strategy; `offer` does, dropping the oldest
+        const oldest = Effect.runSync(Queue.poll(queue))
+        Effect.runSync(Queue.offer(queue, trace))
+        if (oldest._tag === "Some") signalDone(oldest.value)
+      } else {
+        signalDone(trace)
+      }
       settle(1)
     }
 
-    const report = (what: string, error: ExportError) => Effect.logWarning(`effect-mlflow: ${what}: ${error.detail}`)
+    /** A non-retryable error is logged the first time it is seen; later ones are only counted. */
+    const reportOnce = (what: string, error: ExportError) => {
+      const key = error.detail.slice(0, 500)
+      if (reported.has(key)) return Effect.void
+      reported.add(key)
+      return Effect.logError(`effect-mlflow: ${what}: ${error.detail}`)
+    }
+
+    const attempt = <A>(effect: Effect.Effect<A, ExportError>) =>
+      Effect.suspend(() => {
+        let tries = 0
+        return Effect.suspend(() => {
+          if (tries++ > 0) {
+            counters.retried++
+            metrics.retried.unsafeUpdate(1, [])
+          }
+          return Effect.timeoutFail(effect, {
+            duration: options.attemptTimeout,
+            onTimeout: () =>
+              new ExportError({
+                detail: `export timed out after ${Duration.format(options.attemptTimeout)}`,
+                retryable: true
+              })
+          })
+        }).pipe(Effect.retry(Retry.policy(options.retry)))
+      })
+
+    const exportTraces = (traces: ReadonlyArray<Trace>) =>
+      attempt(sink.export(traces)).pipe(
+        Effect.matchEffect({
+          onFailure: (error) =>
+            Effect.zipRight(
+              Effect.sync(() => {
+                counters.failed += traces.length
+                metrics.failed.unsafeUpdate(traces.length, [])
+              }),
+              error.retryable
+                ? Effect.logWarning(
+                  `effect-mlflow: gave up exporting ${traces.length} trace(s) after retrying: ${error.detail}`
+                )
+                : reportOnce(`cannot export traces`, error)
+            ),
+          onSuccess: () =>
+            Effect.sync(() => {
+              counters.exported += traces.length
+              metrics.exported.unsafeUpdate(traces.length, [])
+            })
+        })
+      )
+
+    const exportLate = (item: CompletedTrace) =>
+      attempt(sink.exportLateSpans(`tr-${item.otelTraceId}`, item.spans)).pipe(
+        Effect.matchEffect({
+          onFailure: (error) =>
+            Effect.zipRight(
+              Effect.sync(() => drop("lateSpan", item.spans.length)),
+              error.retryable ? Effect.void : reportOnce("cannot export a span that ended after its trace", error)
+            ),
+          onSuccess: () => Effect.sync(() => counters.lateSpans += item.spans.length)
+        })
+      )
 
     const process = (batch: ReadonlyArray<CompletedTrace>) => {
       const traces: Array<Trace> = []
@@ -65,34 +180,21 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         if (item.late) late.push(item)
         else traces.push(finalize(item, options.environment, undefined))
       }
-      const exportTraces = traces.length === 0 ? Effect.void : sink.export(traces).pipe(
-        Effect.matchEffect({
-          onFailure: (error) =>
-            Effect.zipRight(
-              Effect.sync(() => counters.failed += traces.length),
-              report(`failed to export ${traces.length} trace(s)`, error)
-            ),
-          onSuccess: () => Effect.sync(() => counters.exported += traces.length)
-        })
+      return Effect.zipRight(
+        traces.length === 0 ? Effect.void : exportTraces(traces),
+        Effect.forEach(late, exportLate, { discard: true })
       )
-      const exportLate = Effect.forEach(late, (item) =>
-        sink.exportLateSpans(`tr-${item.otelTraceId}`, item.spans).pipe(
-          Effect.matchEffect({
-            onFailure: (error) => report("failed to export a late span", error),
-            onSuccess: () => Effect.sync(() => counters.lateSpans += item.spans.length)
-          })
-        ), { discard: true })
-      return Effect.zipRight(exportTraces, exportLate)
     }
 
     const worker = Queue.takeBetween(queue, 1, options.batchSize).pipe(
-      Effect.tap((chunk) => Effect.sync(() => counters.inFlight += chunk.length)),
       Effect.flatMap((chunk) => {
         const batch = Array.from(chunk)
+        counters.inFlight += batch.length
         return process(batch).pipe(
           Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
           Effect.ensuring(Effect.sync(() => {
             counters.inFlight -= batch.length
+            for (const item of batch) signalDone(item)
             settle(batch.length)
           }))
         )
@@ -101,6 +203,26 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       Effect.withTracerEnabled(false)
     )
     for (let i = 0; i < options.workers; i++) yield* Effect.forkScoped(worker)
+
+    // throttled warning about drops: at most one line per reason per interval
+    yield* Effect.suspend(() => {
+      const lines = (Object.keys(unwarned) as Array<DropReason>).filter((reason) => unwarned[reason] > 0).map(
+        (reason) => {
+          const n = unwarned[reason]
+          unwarned[reason] = 0
+          return `${n} (${reason})`
+        }
+      )
+      return lines.length === 0
+        ? Effect.void
+        : Effect.logWarning(
+          `effect-mlflow: dropped traces: ${lines.join(", ")}; raise the queue or buffer size, or the workers`
+        )
+    }).pipe(
+      Effect.repeat(Schedule.spaced(options.warnInterval)),
+      Effect.withTracerEnabled(false),
+      Effect.forkScoped
+    )
 
     const flush = (millis: number) =>
       Effect.suspend(() => {
@@ -111,7 +233,19 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           Effect.timeoutTo({ duration: millis, onSuccess: () => true, onTimeout: () => false })
         )
       })
-    // `Queue.size` is negative while workers wait in `take`
-    const stats = Effect.map(Queue.size(queue), (size): Stats => ({ queued: Math.max(0, size), ...counters }))
-    return { offer, flush, stats }
+    const stats = (inProgress: number) =>
+      // `Queue.size` is negative while workers wait in `take`
+      Effect.map(Queue.size(queue), (size): Stats => ({
+        queued: Math.max(0, size),
+        inProgress,
+        ...counters,
+        dropped: { ...dropped }
+      }))
+    return {
+      offer,
+      drop,
+      timedOut: () => counters.timedOut++,
+      flush,
+      stats
+    }
   })

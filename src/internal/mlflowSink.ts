@@ -15,7 +15,14 @@ export type ExperimentRef =
   | { readonly _tag: "Id"; readonly id: string }
   | { readonly _tag: "Name"; readonly name: string }
 
-const toExportError = (error: MlflowError) => new ExportError({ detail: error.message, retryable: isTransient(error) })
+const toExportError = (error: MlflowError) =>
+  new ExportError({
+    detail: error.message,
+    retryable: isTransient(error),
+    ...(error._tag === "MlflowApiError" && error.retryAfterMillis !== undefined
+      ? { retryAfterMillis: error.retryAfterMillis }
+      : {})
+  })
 
 const otlpUnsupported = (error: MlflowError): error is MlflowApiError =>
   error._tag === "MlflowApiError" && (error.status === 404 || error.status === 501)

@@ -1,5 +1,5 @@
 import type * as Context from "effect/Context"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import { SpanAttributeKey, type SpanData, type SpanEvent, SpanLogLevel } from "../Trace.js"
@@ -85,6 +85,25 @@ export class MlflowSpan implements Tracer.Span {
     this.record.assembler.spanEnded(this.record, this, this.toData(startTime, endTime, status))
   }
 
+  /** Ends the span now with ERROR (trace timeout); a later `end` from its fiber is ignored. */
+  forceEnd(endTime: bigint, description: string): void {
+    if (this.status._tag === "Ended") return
+    const startTime = this.status.startTime
+    this.status = { _tag: "Ended", startTime, endTime, exit: Exit.die(new Error(description)) }
+    this.events.push({
+      name: "exception",
+      timeUnixNano: endTime,
+      attributes: {
+        "exception.type": "TraceTimeout",
+        "exception.message": description,
+        "exception.stacktrace": `TraceTimeout: ${description}`
+      }
+    })
+    this.failed = true
+    const status = { code: "ERROR" as const, message: `TraceTimeout: ${description}` }
+    this.record.assembler.spanEnded(this.record, this, this.toData(startTime, endTime, status))
+  }
+
   private toData(startTime: bigint, endTime: bigint, status: SpanData["status"]): SpanData {
     const attributes: Record<string, Json> = {
       [REQUEST_ID]: this.record.mlflowTraceId,
@@ -119,8 +138,8 @@ export class MlflowSpan implements Tracer.Span {
  */
 export interface TracerOptions {
   readonly assembler: TraceAssembler
-  /** decides at each new trace whether it is recorded; children follow their root */
-  readonly sample: () => boolean
+  /** decides at each new trace whether it is recorded (children follow their root) */
+  readonly sample: (ratioOverride: number | undefined) => boolean
 }
 
 /**
@@ -130,8 +149,8 @@ export interface TracerOptions {
  */
 export const make = (options: TracerOptions): Tracer.Tracer =>
   Tracer.make({
-    span(name, parent, context, links, startTime, kind) {
-      const record = recordFor(options, parent, startTime)
+    span(name, parent, context, links, startTime, kind, spanOptions) {
+      const record = recordFor(options, parent, startTime, spanOptions)
       const span = new MlflowSpan(name, parent, context, links, startTime, kind, record, record.sampled)
       if (record.sampled) options.assembler.spanStarted(record, span)
       return span
@@ -139,13 +158,25 @@ export const make = (options: TracerOptions): Tracer.Tracer =>
     context: (f) => f()
   })
 
-const recordFor = (options: TracerOptions, parent: Option.Option<Tracer.AnySpan>, startTime: bigint): TraceRecord => {
+const ratioOf = (spanOptions: Tracer.SpanOptions | undefined): number | undefined => {
+  const ratio = (spanOptions as { readonly samplingRatio?: unknown } | undefined)?.samplingRatio
+  return typeof ratio === "number" ? ratio : undefined
+}
+
+const recordFor = (
+  options: TracerOptions,
+  parent: Option.Option<Tracer.AnySpan>,
+  startTime: bigint,
+  spanOptions: Tracer.SpanOptions | undefined
+): TraceRecord => {
   if (parent._tag === "Some") {
     const p = parent.value
     if (p instanceof MlflowSpan) return p.record
     const existing = options.assembler.find(p.traceId)
     if (existing !== undefined) return existing
-    if (HEX32.test(p.traceId)) return options.assembler.open(p.traceId, startTime, p.sampled && options.sample())
+    if (HEX32.test(p.traceId)) {
+      return options.assembler.open(p.traceId, startTime, p.sampled && options.sample(ratioOf(spanOptions)))
+    }
   }
-  return options.assembler.open(traceIdHex(), startTime, options.sample())
+  return options.assembler.open(traceIdHex(), startTime, options.sample(ratioOf(spanOptions)))
 }

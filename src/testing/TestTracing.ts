@@ -8,7 +8,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Sink } from "../Exporter.js"
-import { MlflowTracing, type PipelineOptions } from "../MlflowTracing.js"
+import type * as MlflowConfig from "../MlflowConfig.js"
+import { MlflowTracing } from "../MlflowTracing.js"
 import * as MlflowTracingModule from "../MlflowTracing.js"
 import type { SpanData, Trace } from "../Trace.js"
 
@@ -38,7 +39,7 @@ export class TestTraces extends Context.Tag("effect-mlflow/TestTraces")<TestTrac
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: PipelineOptions = {}): Layer.Layer<MlflowTracing | TestTraces> =>
+export const layer = (options: MlflowConfig.Options = {}): Layer.Layer<MlflowTracing | TestTraces> =>
   Layer.unwrapEffect(Effect.sync(() => {
     const traces: Array<Trace> = []
     const late: Array<SpanData> = []
@@ -46,7 +47,7 @@ export const layer = (options: PipelineOptions = {}): Layer.Layer<MlflowTracing 
       export: (batch) => Effect.sync(() => void traces.push(...batch)),
       exportLateSpans: (_traceId, spans) => Effect.sync(() => void late.push(...spans))
     }
-    const tracing = MlflowTracingModule.layerSink(sink, { workers: 1, ...options })
+    const tracing = Layer.orDie(MlflowTracingModule.layerSink(sink, { workers: 1, ...options }))
     const test = Layer.effect(
       TestTraces,
       Effect.map(MlflowTracing, (service) =>

@@ -22,6 +22,7 @@ const completed = (spans: Array<SpanData>): CompletedTrace => ({
   rootSpanId: spans[0].spanId,
   spans,
   late: false,
+  record: undefined,
   updates: {
     tags: {},
     metadata: {},

@@ -1,0 +1,261 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Deferred, Duration, Effect, Fiber, Layer, Logger, Metric, TestClock } from "effect"
+import { Exporter, Mlflow, MlflowTracing } from "../../src/index.js"
+import type { MlflowConfig } from "../../src/index.js"
+import { metrics } from "../../src/internal/exporter.js"
+import type { Trace } from "../../src/Trace.js"
+
+type Behavior = (attempt: number, traces: ReadonlyArray<Trace>) => Effect.Effect<void, Exporter.ExportError>
+
+/** A sink that records every attempt (with the clock time) and behaves as told. */
+const recordingSink = (behavior: Behavior = () => Effect.void) => {
+  const attempts: Array<{ readonly at: number; readonly names: ReadonlyArray<string> }> = []
+  const stored: Array<Trace> = []
+  const sink: Exporter.Sink = {
+    export: (traces) =>
+      Effect.gen(function*() {
+        attempts.push({ at: yield* Clock.currentTimeMillis, names: traces.map((t) => t.info.tags["mlflow.traceName"]) })
+        yield* behavior(attempts.length, traces)
+        stored.push(...traces)
+      }),
+    exportLateSpans: () => Effect.void
+  }
+  return { sink, attempts, stored }
+}
+
+const tracing = (sink: Exporter.Sink, options: MlflowConfig.Options = {}) =>
+  MlflowTracing.layerSink(sink, { workers: 1, batchSize: 1, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
+
+const stats = Effect.flatMap(MlflowTracing.MlflowTracing, (t) => t.stats)
+const transient = (retryAfterMillis?: number) =>
+  new Exporter.ExportError({
+    detail: "503 unavailable",
+    retryable: true,
+    ...(retryAfterMillis === undefined ? {} : { retryAfterMillis })
+  })
+
+/** Advances the test clock in small steps until `done` holds (or the limit). */
+const advanceUntil = (
+  done: Effect.Effect<boolean, never, any>,
+  step: Duration.DurationInput = "100 millis",
+  limit = 2000
+) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < limit; i++) {
+      if (yield* done) return
+      yield* TestClock.adjust(step)
+    }
+  })
+
+const trace = (name: string) => Effect.void.pipe(Effect.withSpan(name))
+
+describe("exporter", () => {
+  it.effect("retries transient failures with exponential backoff and jitter", () => {
+    const { attempts, sink, stored } = recordingSink((n) => n <= 3 ? Effect.fail(transient()) : Effect.void)
+    return Effect.gen(function*() {
+      yield* trace("t")
+      yield* advanceUntil(Effect.sync(() => stored.length === 1))
+      const delays = attempts.slice(1).map((a, i) => a.at - attempts[i].at)
+      assert.strictEqual(delays.length, 3)
+      const bounds = [[800, 1200], [1600, 2400], [3200, 4800]]
+      delays.forEach((delay, i) =>
+        assert.isTrue(delay >= bounds[i][0] - 100 && delay <= bounds[i][1] + 100, `${delay}`)
+      )
+      const current = yield* stats
+      assert.strictEqual(current.exported, 1)
+      assert.strictEqual(current.retried, 3)
+      assert.strictEqual(current.failed, 0)
+    }).pipe(Effect.provide(tracing(sink, { retryInitialDelay: "1 second" })))
+  })
+
+  it.effect("caps delays at the max delay but honours a longer Retry-After", () => {
+    const { attempts, sink, stored } = recordingSink((n) =>
+      n === 1 ? Effect.fail(transient(30_000)) : n <= 3 ? Effect.fail(transient()) : Effect.void
+    )
+    return Effect.gen(function*() {
+      yield* trace("t")
+      yield* advanceUntil(Effect.sync(() => stored.length === 1), "500 millis")
+      const delays = attempts.slice(1).map((a, i) => a.at - attempts[i].at)
+      assert.isTrue(delays[0] >= 30_000, `Retry-After honoured: ${delays[0]}`)
+      assert.isTrue(delays[1] <= 2_500 && delays[2] <= 2_500, `capped: ${delays}`)
+    }).pipe(Effect.provide(tracing(sink, { retryInitialDelay: "1 second", retryMaxDelay: "2 seconds" })))
+  })
+
+  it.effect("gives up when the retry budget is spent", () => {
+    const { attempts, sink } = recordingSink(() => Effect.fail(transient()))
+    return Effect.gen(function*() {
+      yield* trace("t")
+      yield* advanceUntil(Effect.map(stats, (s) => s.failed === 1), "1 second", 200)
+      const current = yield* stats
+      assert.strictEqual(current.failed, 1)
+      assert.strictEqual(current.exported, 0)
+      assert.isTrue(attempts[attempts.length - 1].at - attempts[0].at <= 10_000, "no attempt after the budget")
+      assert.isTrue(attempts.length >= 3 && attempts.length <= 6, `${attempts.length} attempts`)
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(attempts.length, current.retried + 1, "no attempt after giving up")
+    }).pipe(Effect.provide(tracing(sink, { retryTimeout: "10 seconds" })))
+  })
+
+  it.effect("does not retry a non-retryable error and reports it once", () => {
+    const messages: Array<string> = []
+    const logger = Logger.make(({ message }) => void messages.push(String(message)))
+    const { attempts, sink } = recordingSink(() =>
+      Effect.fail(
+        new Exporter.ExportError({ detail: "404 RESOURCE_DOES_NOT_EXIST: experiment deleted", retryable: false })
+      )
+    )
+    return Effect.gen(function*() {
+      for (let i = 0; i < 5; i++) yield* trace(`t${i}`)
+      yield* advanceUntil(Effect.map(stats, (s) => s.failed === 5))
+      yield* TestClock.adjust("10 minutes")
+      const current = yield* stats
+      assert.strictEqual(attempts.length, 5, "one attempt per batch")
+      assert.strictEqual(current.retried, 0)
+      assert.strictEqual(current.failed, 5)
+      assert.strictEqual(messages.filter((m) => m.includes("experiment deleted")).length, 1)
+    }).pipe(
+      Effect.provide(tracing(sink)),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+    )
+  })
+
+  const overflow = (strategy: "sliding" | "dropping") => {
+    const release = Deferred.unsafeMake<void>(undefined as any)
+    const { sink, stored } = recordingSink((n) => n === 1 ? Deferred.await(release) : Effect.void)
+    return Effect.gen(function*() {
+      yield* trace("t0")
+      yield* advanceUntil(Effect.map(stats, (s) => s.inFlight === 1), "10 millis")
+      for (let i = 1; i <= 20; i++) yield* trace(`t${i}`)
+      const before = yield* stats
+      assert.strictEqual(before.queued, 5)
+      assert.strictEqual(before.dropped.queueFull, 15)
+      yield* Deferred.succeed(release, undefined)
+      yield* Mlflow.flush()
+      return stored.map((t) => t.info.tags["mlflow.traceName"])
+    }).pipe(Effect.provide(tracing(sink, { queueCapacity: 5, queueStrategy: strategy })))
+  }
+
+  it.effect("the sliding queue keeps the newest traces and counts the dropped ones", () =>
+    Effect.map(
+      overflow("sliding"),
+      (names) => assert.deepStrictEqual(names, ["t0", "t16", "t17", "t18", "t19", "t20"])
+    ))
+
+  it.effect("the dropping queue keeps the oldest traces and counts the dropped ones", () =>
+    Effect.map(overflow("dropping"), (names) => assert.deepStrictEqual(names, ["t0", "t1", "t2", "t3", "t4", "t5"])))
+
+  it.effect("bounds traces in progress by count, dropping the oldest", () => {
+    const { sink, stored } = recordingSink()
+    return Effect.gen(function*() {
+      const gates = yield* Effect.forEach([1, 2, 3], () => Deferred.make<void>())
+      const started = yield* Effect.forEach([1, 2, 3], () => Deferred.make<void>())
+      const fibers = yield* Effect.forEach([0, 1, 2], (i) =>
+        Deferred.succeed(started[i], undefined).pipe(
+          Effect.zipRight(Deferred.await(gates[i])),
+          Effect.withSpan(`root${i}`),
+          Effect.fork
+        ).pipe(Effect.tap(() => Deferred.await(started[i]))))
+      const during = yield* stats
+      assert.strictEqual(during.inProgress, 2)
+      assert.strictEqual(during.dropped.bufferFull, 1)
+      yield* Effect.forEach(gates, (gate) => Deferred.succeed(gate, undefined))
+      yield* Effect.forEach(fibers, Fiber.join)
+      yield* Mlflow.flush()
+      assert.deepStrictEqual(stored.map((t) => t.info.tags["mlflow.traceName"]).sort(), ["root1", "root2"])
+    }).pipe(Effect.provide(tracing(sink, { bufferMaxSize: 2 })))
+  })
+
+  it.effect("drops traces in progress past the buffer TTL", () => {
+    const { sink, stored } = recordingSink()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.sleep("10 seconds").pipe(Effect.withSpan("slow")))
+      yield* TestClock.adjust("6 seconds")
+      assert.strictEqual((yield* stats).dropped.bufferTtl, 1)
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(fiber)
+      yield* Mlflow.flush()
+      assert.strictEqual(stored.length, 0)
+    }).pipe(Effect.provide(tracing(sink, { bufferTtl: "5 seconds" })))
+  })
+
+  it.effect("force-ends stuck traces after the trace timeout and exports them as ERROR", () => {
+    const { sink, stored } = recordingSink()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.never.pipe(Effect.withSpan("stuck-child"), Effect.withSpan("stuck-root"))
+      )
+      yield* TestClock.adjust("4 seconds")
+      yield* Mlflow.flush()
+      assert.strictEqual(stored.length, 1)
+      const [root, child] = stored[0].spans
+      assert.strictEqual(stored[0].info.state, "ERROR")
+      assert.strictEqual(root.name, "stuck-root")
+      assert.strictEqual(root.status.message, "TraceTimeout: Trace timed out after 3 seconds")
+      assert.strictEqual(child.status.code, "ERROR")
+      assert.strictEqual(root.events[0].name, "exception")
+      assert.strictEqual((yield* stats).timedOut, 1)
+      yield* Fiber.interrupt(fiber)
+      yield* Mlflow.flush()
+      assert.strictEqual(stored.length, 1, "the fiber's own end is ignored")
+    }).pipe(Effect.provide(tracing(sink, { traceTimeout: "3 seconds" })))
+  })
+
+  it.effect("samples whole traces at the root; children follow; a root can override the ratio", () => {
+    const { sink, stored } = recordingSink()
+    return Effect.gen(function*() {
+      yield* Effect.forEach(
+        Array.from({ length: 400 }, (_, i) => i),
+        (i) => trace("child").pipe(Effect.withSpan(`r${i}`)),
+        { discard: true }
+      )
+      yield* Mlflow.flush()
+      const kept = stored.length
+      assert.isTrue(kept > 120 && kept < 280, `${kept} of 400 kept at ratio 0.5`)
+      assert.isTrue(stored.every((t) => t.spans.length === 2), "children follow their root")
+      stored.length = 0
+      yield* trace("child").pipe(Mlflow.span("always", { samplingRatio: 1 }))
+      yield* trace("child").pipe(Mlflow.span("never", { samplingRatio: 0 }))
+      yield* Mlflow.flush()
+      assert.deepStrictEqual(stored.map((t) => t.info.tags["mlflow.traceName"]), ["always"])
+    }).pipe(Effect.provide(tracing(sink, { samplingRatio: 0.5 })))
+  })
+
+  it.effect("can be disabled and re-enabled globally and for a scope", () => {
+    const { sink, stored } = recordingSink()
+    return Effect.gen(function*() {
+      yield* Mlflow.setTracingEnabled(false)
+      yield* trace("off")
+      yield* Mlflow.setTracingEnabled(true)
+      yield* trace("on")
+      yield* Mlflow.withoutTracing(trace("scoped-off"))
+      yield* Mlflow.flush()
+      assert.deepStrictEqual(stored.map((t) => t.info.tags["mlflow.traceName"]), ["on"])
+    }).pipe(Effect.provide(tracing(sink)))
+  })
+
+  it.effect("with synchronous logging, an Mlflow.span root completes after its trace is stored", () => {
+    const gate = Deferred.unsafeMake<void>(undefined as any)
+    const { sink, stored } = recordingSink(() => Deferred.await(gate))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.succeed(7).pipe(Mlflow.span("sync")))
+      yield* advanceUntil(Effect.map(stats, (s) => s.inFlight === 1), "10 millis")
+      assert.isTrue((yield* Fiber.poll(fiber))._tag === "None", "still waiting for the export")
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* Fiber.join(fiber), 7)
+      assert.strictEqual(stored.length, 1)
+    }).pipe(Effect.provide(tracing(sink, { asyncLogging: false })))
+  })
+
+  it.effect("withFlush stores the trace before returning; metrics count exports", () => {
+    const { sink, stored } = recordingSink()
+    return Effect.gen(function*() {
+      const before = yield* Metric.value(metrics.exported)
+      yield* trace("request").pipe(Mlflow.withFlush())
+      assert.strictEqual(stored.length, 1)
+      yield* Effect.scoped(Effect.zipRight(Mlflow.flushOnScopeClose(), trace("scoped")))
+      assert.strictEqual(stored.length, 2)
+      const after = yield* Metric.value(metrics.exported)
+      assert.strictEqual(after.count - before.count, 2)
+    }).pipe(Effect.provide(tracing(sink)))
+  })
+})
