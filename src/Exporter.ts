@@ -46,12 +46,13 @@ export interface Sink {
  *   trace was dropped);
  * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
  * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
- * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans.
+ * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans;
+ * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout).
  *
  * @since 0.1.0
  * @category models
  */
-export type DropReason = "queueFull" | "bufferFull" | "bufferTtl" | "lateSpan"
+export type DropReason = "queueFull" | "bufferFull" | "bufferTtl" | "lateSpan" | "shutdown"
 
 /**
  * What the exporter did so far.

@@ -61,14 +61,22 @@ export class MlflowTransportError extends Schema.TaggedError<MlflowTransportErro
 export type MlflowError = MlflowApiError | MlflowTransportError
 
 /**
- * Whether a failed call may succeed if tried again: transport failures, 408, 429 and 5xx except 501.
+ * Whether a failed call may succeed if tried again: transport failures, 408, 429, 5xx except 501,
+ * and the 400s MLflow answers when its database is overloaded.
  *
  * @since 0.1.0
  * @category errors
  */
 export const isTransient = (error: MlflowError): boolean =>
   error._tag === "MlflowTransportError" ||
-  error.status === 408 || error.status === 429 || (error.status >= 500 && error.status !== 501)
+  error.status === 408 || error.status === 429 || (error.status >= 500 && error.status !== 501) ||
+  (error.status === 400 && overloaded.test(error.detail))
+
+/**
+ * MLflow answers 400 when its database is overloaded (SQLAlchemy's connection pool is exhausted,
+ * SQLite is locked): those are transient despite the status.
+ */
+const overloaded = /QueuePool limit|database is locked|connection timed out|could not obtain lock/i
 
 /**
  * Connection settings.
@@ -86,6 +94,8 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** `service.name` of exported spans (MLflow records it as a trace tag); none by default */
   readonly serviceName?: string | undefined
+  /** requests in flight at once, across all callers of this client; default 8 */
+  readonly maxConcurrentRequests?: number | undefined
 }
 
 /**
@@ -242,6 +252,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     : options.token !== undefined
     ? HttpClientRequest.bearerToken(Redacted.value(options.token))
     : (request: HttpClientRequest.HttpClientRequest) => request
+  const permits = yield* Effect.makeSemaphore(options.maxConcurrentRequests ?? 8)
   const client = (yield* HttpClient.HttpClient).pipe(
     HttpClient.withTracerDisabledWhen(() => true),
     HttpClient.withTracerPropagation(false)
@@ -278,6 +289,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         duration: timeout,
         onTimeout: () => transport(`timed out after ${Duration.format(timeout)}`)
       }),
+      permits.withPermits(1),
       Effect.withTracerEnabled(false)
     )
   }

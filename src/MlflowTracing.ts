@@ -116,11 +116,13 @@ export const make = (
     yield* Effect.addFinalizer(() =>
       flush().pipe(
         Effect.flatMap((drained) =>
-          drained ? Effect.void : Effect.flatMap(stats, (current) =>
-            Effect.logWarning(
+          drained ? Effect.void : Effect.flatMap(stats, (current) => {
+            exporter.drop("shutdown", current.queued + current.inFlight)
+            return Effect.logWarning(
               `effect-mlflow: shut down before the export queue drained (${current.queued} queued, ` +
                 `${current.inFlight} in flight); those traces are lost`
-            ))
+            )
+          })
         ),
         Effect.withTracerEnabled(false)
       )

@@ -56,7 +56,8 @@ const reasonLabels: Record<DropReason, ReadonlyArray<MetricLabel.MetricLabel>> =
   queueFull: [MetricLabel.make("reason", "queueFull")],
   bufferFull: [MetricLabel.make("reason", "bufferFull")],
   bufferTtl: [MetricLabel.make("reason", "bufferTtl")],
-  lateSpan: [MetricLabel.make("reason", "lateSpan")]
+  lateSpan: [MetricLabel.make("reason", "lateSpan")],
+  shutdown: [MetricLabel.make("reason", "shutdown")]
 }
 
 /**
@@ -71,8 +72,15 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       ? yield* Queue.sliding<CompletedTrace>(options.capacity)
       : yield* Queue.dropping<CompletedTrace>(options.capacity)
     const counters = { inFlight: 0, exported: 0, failed: 0, retried: 0, lateSpans: 0, timedOut: 0 }
-    const dropped: Record<DropReason, number> = { queueFull: 0, bufferFull: 0, bufferTtl: 0, lateSpan: 0 }
-    const unwarned: Record<DropReason, number> = { queueFull: 0, bufferFull: 0, bufferTtl: 0, lateSpan: 0 }
+    const zero = (): Record<DropReason, number> => ({
+      queueFull: 0,
+      bufferFull: 0,
+      bufferTtl: 0,
+      lateSpan: 0,
+      shutdown: 0
+    })
+    const dropped = zero()
+    const unwarned = zero()
     const reported = new Set<string>()
 
     // traces offered and not yet exported, failed or dropped; flush waits for zero
@@ -229,7 +237,9 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         if (pending === 0) return Effect.succeed(true)
         const waiter = Deferred.unsafeMake<void>(FiberId.none)
         waiters.push(waiter)
-        return Deferred.await(waiter).pipe(
+        // interruptible: layer release runs this in an uninterruptible finalizer, where the
+        // timeout could not otherwise interrupt the wait and the deadline would be ignored
+        return Effect.interruptible(Deferred.await(waiter)).pipe(
           Effect.timeoutTo({ duration: millis, onSuccess: () => true, onTimeout: () => false })
         )
       })

@@ -83,6 +83,26 @@ describe("MlflowClient", () => {
       assert.isTrue(MlflowClient.isTransient(error))
     }))
 
+  it("treats MLflow's database-overload 400s as transient, other 400s as permanent", () => {
+    const error = (detail: string) =>
+      new MlflowClient.MlflowApiError({ method: "POST", url: "u", status: 400, errorCode: "BAD_REQUEST", detail })
+    assert.isTrue(
+      MlflowClient.isTransient(error("QueuePool limit of size 5 overflow 10 reached, connection timed out"))
+    )
+    assert.isTrue(MlflowClient.isTransient(error("(sqlite3.OperationalError) database is locked")))
+    assert.isFalse(MlflowClient.isTransient(error("Invalid value for experiment_id")))
+  })
+
+  it("parses Retry-After as seconds or as an HTTP date", () => {
+    assert.strictEqual(MlflowClient.parseRetryAfter("30"), 30_000)
+    assert.strictEqual(
+      MlflowClient.parseRetryAfter("Wed, 21 Oct 2015 07:28:10 GMT", Date.UTC(2015, 9, 21, 7, 28, 0)),
+      10_000
+    )
+    assert.isUndefined(MlflowClient.parseRetryAfter("soon"))
+    assert.isUndefined(MlflowClient.parseRetryAfter(undefined))
+  })
+
   it("resolves artifact locations", () => {
     assert.deepStrictEqual(
       MlflowClient.artifactUrl("http://h:5000", "mlflow-artifacts:/1/traces/tr-x/artifacts", "traces.json"),

@@ -246,6 +246,21 @@ describe("exporter", () => {
     }).pipe(Effect.provide(tracing(sink, { asyncLogging: false })))
   })
 
+  it.effect("layer release gives up draining after the shutdown timeout when the sink hangs", () => {
+    const { sink } = recordingSink(() => Effect.never)
+    return Effect.gen(function*() {
+      const release = Effect.scoped(Effect.gen(function*() {
+        yield* Layer.buildWithScope(tracing(sink, { shutdownTimeout: "5 seconds" }), yield* Effect.scope).pipe(
+          Effect.flatMap((context) => Effect.provide(trace("t"), context))
+        )
+      }))
+      const fiber = yield* Effect.fork(release)
+      yield* TestClock.adjust("6 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.strictEqual(exit._tag, "Success", "release finished despite the hanging export")
+    })
+  })
+
   it.effect("withFlush stores the trace before returning; metrics count exports", () => {
     const { sink, stored } = recordingSink()
     return Effect.gen(function*() {

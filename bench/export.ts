@@ -1,0 +1,115 @@
+/**
+ * Export under load, against a real MLflow server started here (the pinned one, as in the tests).
+ *
+ * 1. Throughput: TRACES traces of 5 spans each are produced as fast as the program can (the queue
+ *    holds them all, so nothing is dropped), then flushed; traces per second from the first span to the last trace stored, and the p99
+ *    event-loop delay while exporting, for three sinks side by side (no-op, local store, MLflow).
+ * 2. Server down: 10x the queue capacity is produced while nothing listens on the tracking URI;
+ *    peak RSS against the RSS before, and the drop count.
+ *
+ * Run: npm run bench:export   (TRACES=2000 REPEATS=3 to change the size)
+ */
+import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { Mlflow, MlflowTracing } from "../src/index.js"
+import type { MlflowConfig } from "../src/index.js"
+import { ensureMlflow, freePort, startServer } from "../test/harness/mlflow.js"
+
+const TRACES = Number(process.env.TRACES ?? 2000)
+const REPEATS = Number(process.env.REPEATS ?? 3)
+const payload = { question: "What is MLflow?", context: "x".repeat(800) }
+
+const request = (i: number) =>
+  Effect.forEach(
+    [0, 1, 2, 3],
+    (j) => Effect.succeed({ step: j }).pipe(Mlflow.span(`step-${j}`, { spanType: "TOOL", inputs: { i, j } })),
+    {
+      discard: true
+    }
+  ).pipe(Mlflow.span("request", { spanType: "CHAIN", inputs: payload }))
+
+const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+
+const run = (layer: Layer.Layer<MlflowTracing.MlflowTracing, unknown>, traces: number) =>
+  Effect.gen(function*() {
+    const tracing = yield* MlflowTracing.MlflowTracing
+    const lag = monitorEventLoopDelay({ resolution: 1 })
+    lag.enable()
+    const start = performance.now()
+    for (let i = 0; i < traces; i++) {
+      yield* request(i)
+      if (i % 50 === 0) yield* Effect.yieldNow() // a server handling requests yields between them
+    }
+    const drained = yield* tracing.flush("300 seconds")
+    const seconds = (performance.now() - start) / 1000
+    lag.disable()
+    const stats = yield* tracing.stats
+    if (!drained || stats.exported !== traces) throw new Error(`exported ${stats.exported} of ${traces}`)
+    return { perSecond: traces / seconds, p99LagMs: lag.percentile(99) / 1e6 }
+  }).pipe(Effect.provide(layer as Layer.Layer<MlflowTracing.MlflowTracing>))
+
+ensureMlflow()
+const server = await startServer()
+try {
+  const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-bench-"))
+  const sinks: ReadonlyArray<readonly [string, () => Layer.Layer<MlflowTracing.MlflowTracing, unknown>]> = [
+    ["no-op sink", () =>
+      MlflowTracing.layerSink({ export: () => Effect.void, exportLateSpans: () => Effect.void }, {
+        queueCapacity: TRACES
+      })],
+    ["local store", () => MlflowTracing.layer({ localDirectory: localDir, queueCapacity: TRACES })],
+    [
+      "MLflow server (OTLP + StartTraceV3)",
+      () =>
+        MlflowTracing.layer({ trackingUri: server.url, experimentName: `bench-${Date.now()}`, queueCapacity: TRACES })
+    ]
+  ]
+  const results = new Map<string, Array<{ perSecond: number; p99LagMs: number }>>(sinks.map(([name]) => [name, []]))
+  for (let r = 0; r < REPEATS; r++) {
+    for (const [name, layer] of sinks) results.get(name)!.push(await Effect.runPromise(run(layer(), TRACES)))
+  }
+  console.log(`\n${TRACES} traces x 5 spans (~1 KB inputs), ${REPEATS} repeats (median), Node ${process.version}`)
+  console.log("| sink | traces/s | vs no-op | p99 event-loop delay (ms) |")
+  console.log("| --- | ---: | ---: | ---: |")
+  const noop = median(results.get("no-op sink")!.map((r) => r.perSecond))
+  for (const [name] of sinks) {
+    const perSecond = median(results.get(name)!.map((r) => r.perSecond))
+    const lag = median(results.get(name)!.map((r) => r.p99LagMs))
+    console.log(`| ${name} | ${perSecond.toFixed(0)} | ${(perSecond / noop).toFixed(2)}x | ${lag.toFixed(1)} |`)
+  }
+
+  // server down: nothing listens on this port
+  const capacity = 1000
+  const down = `http://127.0.0.1:${await freePort()}`
+  const options: MlflowConfig.Options = { trackingUri: down, experimentName: "down", queueCapacity: capacity }
+  global.gc?.()
+  const rssBefore = process.memoryUsage().rss
+  let peak = rssBefore
+  const sampler = setInterval(() => peak = Math.max(peak, process.memoryUsage().rss), 20)
+  const stats = await Effect.gen(function*() {
+    const tracing = yield* MlflowTracing.MlflowTracing
+    for (let i = 0; i < capacity * 10; i++) {
+      yield* request(i)
+      if (i % 50 === 0) yield* Effect.yieldNow()
+    }
+    return yield* tracing.stats
+  }).pipe(
+    Effect.provide(
+      MlflowTracing.layer({ ...options, shutdownTimeout: "1 second" }) as Layer.Layer<MlflowTracing.MlflowTracing>
+    ),
+    Effect.runPromise
+  )
+  clearInterval(sampler)
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
+  console.log(`\nServer down, ${capacity * 10} traces produced, queue capacity ${capacity}`)
+  console.log("| RSS before (MB) | peak RSS (MB) | growth (MB) | queued | dropped (queue full) |")
+  console.log("| ---: | ---: | ---: | ---: | ---: |")
+  console.log(
+    `| ${mb(rssBefore)} | ${mb(peak)} | ${mb(peak - rssBefore)} | ${stats.queued} | ${stats.dropped.queueFull} |`
+  )
+} finally {
+  await server.stop()
+}
