@@ -16,7 +16,7 @@ import * as path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Mlflow, MlflowTracing } from "../src/index.js"
 import type { MlflowConfig } from "../src/index.js"
-import { ensureMlflow, freePort, startServer } from "../test/harness/mlflow.js"
+import { ensureMlflow, freePort, python, startServer } from "../test/harness/mlflow.js"
 
 const TRACES = Number(process.env.TRACES ?? 2000)
 const REPEATS = Number(process.env.REPEATS ?? 3)
@@ -71,6 +71,30 @@ try {
   for (let r = 0; r < REPEATS; r++) {
     for (const [name, layer] of sinks) results.get(name)!.push(await Effect.runPromise(run(layer(), TRACES)))
   }
+  // reference: MLflow's own Python SDK (async logging, its defaults) against the same server
+  const pythonRates: Array<number> = []
+  for (let r = 0; r < REPEATS; r++) {
+    pythonRates.push(
+      (await python(
+        `
+import json, time, mlflow
+mlflow.set_experiment("bench-python-${Date.now()}-" + str(${r}))
+payload = {"question": "What is MLflow?", "context": "x" * 800}
+start = time.perf_counter()
+for i in range(${TRACES}):
+    with mlflow.start_span("request", span_type="CHAIN") as root:
+        root.set_inputs(payload)
+        for j in range(4):
+            with mlflow.start_span(f"step-{j}", span_type="TOOL") as s:
+                s.set_inputs({"i": i, "j": j})
+                s.set_outputs({"step": j})
+mlflow.flush_trace_async_logging()
+print(json.dumps(${TRACES} / (time.perf_counter() - start)))
+`,
+        { MLFLOW_TRACKING_URI: server.url, MLFLOW_ENABLE_ASYNC_TRACE_LOGGING: "true" }
+      )) as number
+    )
+  }
   console.log(`\n${TRACES} traces x 5 spans (~1 KB inputs), ${REPEATS} repeats (median), Node ${process.version}`)
   console.log("| sink | traces/s | vs no-op | p99 event-loop delay (ms) |")
   console.log("| --- | ---: | ---: | ---: |")
@@ -80,6 +104,12 @@ try {
     const lag = median(results.get(name)!.map((r) => r.p99LagMs))
     console.log(`| ${name} | ${perSecond.toFixed(0)} | ${(perSecond / noop).toFixed(2)}x | ${lag.toFixed(1)} |`)
   }
+  const pythonRate = median(pythonRates)
+  console.log(
+    `| MLflow Python SDK, same server (reference) | ${pythonRate.toFixed(0)} | ${
+      (pythonRate / noop).toFixed(2)
+    }x | n/a |`
+  )
 
   // server down: nothing listens on this port
   const capacity = 1000

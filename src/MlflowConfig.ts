@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { defaultDirectory } from "./LocalStore.js"
+import * as Redaction from "./Redaction.js"
 
 /**
  * A setting has a value it cannot take.
@@ -76,6 +77,18 @@ export interface Options {
   readonly traceTimeout?: Duration.DurationInput | undefined
   /** whether tracing starts enabled; default `true` (see `MlflowTracing.Service.setEnabled`) */
   readonly enabled?: boolean | undefined
+  /** redact the values of keys that name secrets (`Redaction.redactKeys()`), before `spanProcessors`; default `true` */
+  readonly redactSecrets?: boolean | undefined
+  /** run over every finished span before export, in order (see `Redaction`) */
+  readonly spanProcessors?: ReadonlyArray<Redaction.SpanProcessor> | undefined
+  /** largest JSON size of one attribute value (inputs, outputs...) before it is cut; default 1 MiB */
+  readonly maxAttributeBytes?: number | undefined
+  /** largest JSON size of one span's attributes; default 4 MiB */
+  readonly maxSpanBytes?: number | undefined
+  /** largest JSON size of one trace's attributes; default 16 MiB */
+  readonly maxTraceBytes?: number | undefined
+  /** spans kept per trace (the root and the earliest); default 10000 */
+  readonly maxSpansPerTrace?: number | undefined
   /** how long layer release waits for the queue to drain; default 30 seconds */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /** how long a trace whose root ended waits for spans still open under it; default 10 seconds */
@@ -122,6 +135,11 @@ export interface MlflowConfig {
   readonly bufferTtl: Duration.Duration
   readonly traceTimeout: Duration.Duration | undefined
   readonly enabled: boolean
+  readonly spanProcessors: ReadonlyArray<Redaction.SpanProcessor>
+  readonly maxAttributeBytes: number
+  readonly maxSpanBytes: number
+  readonly maxTraceBytes: number
+  readonly maxSpansPerTrace: number
   readonly shutdownTimeout: Duration.Duration
   readonly lateSpanGrace: Duration.Duration
 }
@@ -238,6 +256,14 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       ? Effect.succeed(undefined)
       : duration("traceTimeout (MLFLOW_TRACE_TIMEOUT_SECONDS)", options.traceTimeout, Duration.zero),
     enabled: Effect.succeed(options.enabled ?? true),
+    spanProcessors: Effect.succeed([
+      ...(options.redactSecrets === false ? [] : [Redaction.redactKeys()]),
+      ...(options.spanProcessors ?? [])
+    ]),
+    maxAttributeBytes: positiveInt("maxAttributeBytes", options.maxAttributeBytes, 1024 * 1024),
+    maxSpanBytes: positiveInt("maxSpanBytes", options.maxSpanBytes, 4 * 1024 * 1024),
+    maxTraceBytes: positiveInt("maxTraceBytes", options.maxTraceBytes, 16 * 1024 * 1024),
+    maxSpansPerTrace: positiveInt("maxSpansPerTrace", options.maxSpansPerTrace, 10_000),
     shutdownTimeout: duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(30)),
     lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10))
   }).pipe(Effect.flatMap((config) =>

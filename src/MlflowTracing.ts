@@ -73,7 +73,14 @@ export const make = (
       environment: resolveEnvironmentMetadata(),
       retry: { initialDelay: config.retryInitialDelay, maxDelay: config.retryMaxDelay, budget: config.retryTimeout },
       attemptTimeout: Duration.times(config.requestTimeout, 2),
-      warnInterval: Duration.seconds(30)
+      warnInterval: Duration.seconds(30),
+      processors: config.spanProcessors,
+      budgets: {
+        maxAttributeBytes: config.maxAttributeBytes,
+        maxSpanBytes: config.maxSpanBytes,
+        maxTraceBytes: config.maxTraceBytes,
+        maxSpansPerTrace: config.maxSpansPerTrace
+      }
     })
     let lastTraceId = Option.none<string>()
     let enabled = config.enabled

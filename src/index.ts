@@ -37,6 +37,10 @@ export * as Otlp from "./Otlp.js"
 /**
  * @since 0.1.0
  */
+export * as Redaction from "./Redaction.js"
+/**
+ * @since 0.1.0
+ */
 export * as SpanType from "./SpanType.js"
 /**
  * @since 0.1.0

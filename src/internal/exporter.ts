@@ -9,9 +9,12 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { type DropReason, ExportError, type Sink, type Stats } from "../Exporter.js"
-import type { Trace } from "../Trace.js"
+import * as Redaction from "../Redaction.js"
+import type { SpanData, Trace } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
+import { applyBudgets, type Budgets, TRUNCATION_METADATA } from "./budget.js"
 import { finalize } from "./finalize.js"
+import { dumps } from "./json.js"
 import * as Retry from "./retry.js"
 
 /** @internal */
@@ -27,6 +30,8 @@ export interface ExporterOptions {
   readonly attemptTimeout: Duration.Duration
   /** drop warnings are logged at most this often */
   readonly warnInterval: Duration.Duration
+  readonly processors: ReadonlyArray<Redaction.SpanProcessor>
+  readonly budgets: Budgets
 }
 
 /** @internal */
@@ -181,16 +186,57 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         })
       )
 
+    let processorFailures: Array<unknown> = []
+    const processSpans = (spans: ReadonlyArray<SpanData>): ReadonlyArray<SpanData> =>
+      spans.map((span) => {
+        const result = Redaction.process(span, options.processors)
+        if (result.error !== undefined) processorFailures.push(result.error)
+        return result.span
+      })
+
+    /** Span processors, then payload budgets, then MLflow's finalization. */
+    const prepare = (item: CompletedTrace): Trace => {
+      const budgeted = applyBudgets(processSpans(item.spans), item.rootSpanId, options.budgets)
+      const trace = finalize({ ...item, spans: budgeted.spans }, options.environment, undefined)
+      if (budgeted.truncation === undefined) return trace
+      const { attributes, bytesRemoved, spansDropped } = budgeted.truncation
+      const metadata = {
+        ...trace.info.metadata,
+        [TRUNCATION_METADATA]: dumps({
+          attributes_truncated: attributes,
+          bytes_removed: bytesRemoved,
+          spans_dropped: spansDropped
+        })
+      }
+      return { ...trace, info: { ...trace.info, metadata } }
+    }
+
+    const reportProcessorFailures = Effect.suspend(() => {
+      if (processorFailures.length === 0) return Effect.void
+      const [first] = processorFailures
+      const count = processorFailures.length
+      processorFailures = []
+      const detail = first instanceof Error ? `${first.name}: ${first.message}` : String(first)
+      return reportOnce(
+        "a span processor failed; the content of the span(s) it failed on was masked",
+        new ExportError({ detail: `${detail} (${count} span(s))`, retryable: false })
+      )
+    })
+
     const process = (batch: ReadonlyArray<CompletedTrace>) => {
       const traces: Array<Trace> = []
       const late: Array<CompletedTrace> = []
       for (const item of batch) {
-        if (item.late) late.push(item)
-        else traces.push(finalize(item, options.environment, undefined))
+        if (item.late) {
+          late.push({ ...item, spans: applyBudgets(processSpans(item.spans), "", options.budgets).spans })
+        } else traces.push(prepare(item))
       }
       return Effect.zipRight(
-        traces.length === 0 ? Effect.void : exportTraces(traces),
-        Effect.forEach(late, exportLate, { discard: true })
+        reportProcessorFailures,
+        Effect.zipRight(
+          traces.length === 0 ? Effect.void : exportTraces(traces),
+          Effect.forEach(late, exportLate, { discard: true })
+        )
       )
     }
 

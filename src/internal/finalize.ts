@@ -10,6 +10,8 @@ export const PREVIEW_MAX_LENGTH = 1000
 export const METADATA_MAX_LENGTH = 250
 /** @internal MLflow's tag key limit. */
 export const TAG_KEY_MAX_LENGTH = 250
+/** @internal MLflow's `client_request_id` column size. */
+export const CLIENT_REQUEST_ID_MAX_LENGTH = 50
 /** @internal MLflow's tag value limit. */
 export const TAG_VALUE_MAX_LENGTH = 4096
 
@@ -57,9 +59,15 @@ export const finalize = (
     requestTimeMs: Number(root.startTimeUnixNano / 1_000_000n),
     executionDurationMs: Number((root.endTimeUnixNano - root.startTimeUnixNano) / 1_000_000n),
     state: updates.state ?? stateOf(root),
-    requestPreview: updates.requestPreview ?? preview(inputs, inputsJson, "user"),
-    responsePreview: updates.responsePreview ?? preview(outputs, outputsJson, "assistant"),
-    clientRequestId: updates.clientRequestId,
+    requestPreview: updates.requestPreview === undefined
+      ? preview(inputs, inputsJson, "user")
+      : truncate(updates.requestPreview, PREVIEW_MAX_LENGTH),
+    responsePreview: updates.responsePreview === undefined
+      ? preview(outputs, outputsJson, "assistant")
+      : truncate(updates.responsePreview, PREVIEW_MAX_LENGTH),
+    clientRequestId: updates.clientRequestId === undefined
+      ? undefined
+      : updates.clientRequestId.slice(0, CLIENT_REQUEST_ID_MAX_LENGTH),
     metadata,
     tags
   }

@@ -2,7 +2,10 @@
  * Safe snapshotting of arbitrary values into JSON-compatible trees.
  *
  * Rules (deterministic, never throw):
- * - strings are made well-formed (lone surrogates become U+FFFD) and cut at `maxStringLength`;
+ * - strings are made well-formed (lone surrogates become U+FFFD); past `maxStringLength` they are
+ *   cut and end with `...[truncated N chars]`;
+ * - arrays (and sets, maps, typed arrays) past `maxItems` keep their first items and end with
+ *   `"[... N more items]"`; objects past `maxItems` keys get a `"..."` key saying how many were left out;
  * - finite numbers and booleans are kept; `NaN`, `Infinity` and `-Infinity` become their names;
  * - `bigint` becomes its decimal string, `symbol` its description, a function `"[Function name]"`;
  * - `undefined` is dropped from objects and becomes `null` elsewhere;
@@ -11,7 +14,8 @@
  * - binary data (typed arrays, `ArrayBuffer`, `DataView`) becomes `{ type, base64 }`;
  * - `Redacted` values become `"<redacted>"`; objects with `toJSON` (Option, Either, Exit...) use it;
  * - cycles become `"[Circular]"`, nesting past `maxDepth` becomes `"[MaxDepth]"`;
- * - a property whose getter throws becomes `"[Unserializable: <message>]"`.
+ * - a value or property whose inspection throws (getters, proxies, `toJSON`) becomes
+ *   `"[Unserializable: <message>]"`, the rest of the value is kept.
  *
  * @internal
  */
@@ -23,14 +27,16 @@ export type Json = null | boolean | number | string | ReadonlyArray<Json> | { re
 export interface SnapshotOptions {
   readonly maxDepth: number
   readonly maxStringLength: number
+  readonly maxItems: number
 }
 
-const defaults: SnapshotOptions = { maxDepth: 64, maxStringLength: 10_000_000 }
+/** @internal */
+export const defaultSnapshotOptions: SnapshotOptions = { maxDepth: 64, maxStringLength: 1_000_000, maxItems: 10_000 }
 
 const redactedSymbol = Symbol.for("effect/Redacted")
 
 /** @internal */
-export const snapshot = (value: unknown, options: SnapshotOptions = defaults): Json => {
+export const snapshot = (value: unknown, options: SnapshotOptions = defaultSnapshotOptions): Json => {
   try {
     return walk(value, options, 0, new Set())
   } catch (error) {
@@ -47,8 +53,24 @@ const describeError = (error: unknown): string => {
 }
 
 const wellFormed = (s: string, max: number): string => {
-  const cut = s.length > max ? s.slice(0, max) : s
-  return cut.isWellFormed() ? cut : cut.toWellFormed()
+  if (s.length > max) {
+    const cut = s.slice(0, max)
+    return (cut.isWellFormed() ? cut : cut.toWellFormed()) + `...[truncated ${s.length - max} chars]`
+  }
+  return s.isWellFormed() ? s : s.toWellFormed()
+}
+
+const moreItems = (n: number): string => `[... ${n} more items]`
+
+const capped = <A>(items: Iterable<A>, max: number, f: (item: A) => Json): Array<Json> => {
+  const out: Array<Json> = []
+  let extra = 0
+  for (const item of items) {
+    if (out.length < max) out.push(f(item))
+    else extra++
+  }
+  if (extra > 0) out.push(moreItems(extra))
+  return out
 }
 
 const walk = (value: unknown, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
@@ -56,7 +78,7 @@ const walk = (value: unknown, options: SnapshotOptions, depth: number, seen: Set
     case "string":
       return wellFormed(value, options.maxStringLength)
     case "number":
-      return Number.isFinite(value) ? value : String(value)
+      return Number.isFinite(value) ? (value === 0 ? 0 : value) : String(value)
     case "boolean":
       return value
     case "bigint":
@@ -75,19 +97,21 @@ const walk = (value: unknown, options: SnapshotOptions, depth: number, seen: Set
   seen.add(obj)
   try {
     return walkObject(obj, options, depth + 1, seen)
+  } catch (error) {
+    return `[Unserializable: ${describeError(error)}]`
   } finally {
     seen.delete(obj)
   }
 }
 
 const walkObject = (obj: object, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
-  if (Array.isArray(obj)) return obj.map((item) => walk(item, options, depth, seen))
+  if (Array.isArray(obj)) return capped(obj, options.maxItems, (item) => walk(item, options, depth, seen))
   if (redactedSymbol in obj) return "<redacted>"
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? "Invalid Date" : obj.toISOString()
   if (obj instanceof Error) return errorToJson(obj, options, depth, seen)
   if (obj instanceof Map) return mapToJson(obj, options, depth, seen)
-  if (obj instanceof Set) return Array.from(obj, (item) => walk(item, options, depth, seen))
-  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return binaryToJson(obj)
+  if (obj instanceof Set) return capped(obj, options.maxItems, (item) => walk(item, options, depth, seen))
+  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return binaryToJson(obj, options)
   if (obj instanceof RegExp) return obj.toString()
   if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {
     const json = (obj as { toJSON: () => unknown }).toJSON()
@@ -98,7 +122,12 @@ const walkObject = (obj: object, options: SnapshotOptions, depth: number, seen: 
 
 const plainObject = (obj: object, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
   const out: Record<string, Json> = {}
-  for (const key of Object.keys(obj)) {
+  const keys = Object.keys(obj)
+  if (keys.length > options.maxItems) {
+    out["..."] = `[${keys.length - options.maxItems} more keys]`
+    keys.length = options.maxItems
+  }
+  for (const key of keys) {
     let item: unknown
     try {
       item = (obj as Record<string, unknown>)[key]
@@ -133,19 +162,31 @@ const mapToJson = (map: Map<unknown, unknown>, options: SnapshotOptions, depth: 
       break
     }
   }
-  if (stringKeys) {
+  if (stringKeys && map.size <= options.maxItems) {
     const out: Record<string, Json> = {}
     for (const [key, item] of map) out[key as string] = walk(item, options, depth, seen)
     return out
   }
-  return Array.from(map, ([key, item]) => [walk(key, options, depth, seen), walk(item, options, depth, seen)])
+  return capped(
+    map,
+    options.maxItems,
+    ([key, item]) => [walk(key, options, depth, seen), walk(item, options, depth, seen)]
+  )
 }
 
-const binaryToJson = (view: ArrayBufferView | ArrayBuffer): Json => {
+const binaryToJson = (view: ArrayBufferView | ArrayBuffer, options: SnapshotOptions): Json => {
   const bytes = view instanceof ArrayBuffer
     ? new Uint8Array(view)
     : new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
-  return { type: view.constructor.name, base64: Buffer.from(bytes).toString("base64") }
+  // base64 takes 4 characters per 3 bytes: keep what fits in the string budget
+  const keep = Math.min(bytes.length, Math.floor(options.maxStringLength / 4) * 3)
+  const out: Record<string, Json> = {
+    type: view.constructor?.name ?? "ArrayBuffer",
+    byteLength: bytes.length,
+    base64: Buffer.from(bytes.subarray(0, keep)).toString("base64")
+  }
+  if (keep < bytes.length) out.truncated = `${bytes.length - keep} bytes left out`
+  return out
 }
 
 /**

@@ -12,6 +12,9 @@ const HEX32 = /^[0-9a-f]{32}$/
 const REQUEST_ID = SpanAttributeKey.REQUEST_ID
 const SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
 const LOG_LEVEL = SpanAttributeKey.LOG_LEVEL
+/** events kept per span; later ones are counted in `effect_mlflow.events_dropped` */
+const MAX_EVENTS = 1000
+const EVENTS_DROPPED = "effect_mlflow.events_dropped"
 const INFO_SPAN_TYPES = new Set(["LLM", "CHAT_MODEL", "TOOL", "RETRIEVER", "AGENT", "EMBEDDING"])
 
 /** MLflow's span log level: set by the user, else INFO or DEBUG by span type; an exception raises it to ERROR. */
@@ -39,6 +42,7 @@ export class MlflowSpan implements Tracer.Span {
   status: Tracer.SpanStatus
   links: Array<Tracer.SpanLink>
   private failed = false
+  private droppedEvents = 0
 
   constructor(
     readonly name: string,
@@ -61,6 +65,10 @@ export class MlflowSpan implements Tracer.Span {
   }
 
   event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+    if (this.events.length >= MAX_EVENTS) {
+      this.droppedEvents++
+      return
+    }
     const snap: Record<string, Json> = {}
     if (attributes !== undefined) {
       for (const key in attributes) snap[key] = snapshot(attributes[key])
@@ -115,6 +123,7 @@ export class MlflowSpan implements Tracer.Span {
       attributes[SPAN_TYPE],
       status.code === "ERROR" && this.failed
     )
+    if (this.droppedEvents > 0) attributes[EVENTS_DROPPED] = this.droppedEvents
     const parent = this.parent
     return {
       traceId: this.traceId,

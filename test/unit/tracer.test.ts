@@ -216,7 +216,7 @@ describe("MLflow tracer", () => {
         map: { k: 1 },
         set: [1, 2],
         nan: "NaN",
-        bytes: { type: "Uint8Array", base64: "AQID" },
+        bytes: { type: "Uint8Array", byteLength: 3, base64: "AQID" },
         throws: "[Unserializable: getter]"
       })
     }).pipe(Effect.provide(TestTracing.layer())))

@@ -1,0 +1,259 @@
+/**
+ * Span processors: functions that see each finished span before export and may change its inputs,
+ * outputs, attributes and events (redaction, masking, dropping content). They run in order, in the
+ * export worker, never on the span's own fiber. A processor that throws is reported once and the
+ * span's content (inputs, outputs, attributes and event attributes it could have touched) is masked:
+ * the trace still goes out, and nothing unredacted leaks because a processor failed.
+ *
+ * @since 0.1.0
+ */
+import type { Json } from "./internal/json.js"
+import type { SpanType } from "./SpanType.js"
+import { SpanAttributeKey, type SpanData } from "./Trace.js"
+
+/**
+ * A finished span as processors see it; the mutable fields are what they may change.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpanView {
+  readonly name: string
+  readonly spanType: string
+  readonly status: SpanData["status"]
+  /** `mlflow.spanInputs`; `undefined` removes them */
+  inputs: Json | undefined
+  /** `mlflow.spanOutputs`; `undefined` removes them */
+  outputs: Json | undefined
+  /** every other attribute, except MLflow's identifiers */
+  attributes: Record<string, Json>
+  events: Array<{ readonly name: string; attributes: Record<string, Json> }>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SpanProcessor = (span: SpanView) => void
+
+/** The replacement of a redacted value. */
+const REDACTED = "<redacted>"
+/** What a span's content becomes when a processor fails on it. */
+const MASKED = "<redacted: a span processor failed>"
+
+const IDENTIFIERS = new Set<string>([SpanAttributeKey.REQUEST_ID, SpanAttributeKey.SPAN_TYPE])
+
+/**
+ * Maps every string inside a JSON value; keys are passed along for key-based rules.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const mapJson = (value: Json, f: (value: Json, key: string | undefined) => Json, key?: string): Json => {
+  const mapped = f(value, key)
+  if (mapped !== value) return mapped
+  if (Array.isArray(value)) return value.map((item) => mapJson(item, f, key))
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, Json> = {}
+    for (const k in value) out[k] = mapJson((value as Record<string, Json>)[k], f, k)
+    return out
+  }
+  return value
+}
+
+const forEachContent = (span: SpanView, f: (value: Json, key: string | undefined) => Json): void => {
+  if (span.inputs !== undefined) span.inputs = mapJson(span.inputs, f)
+  if (span.outputs !== undefined) span.outputs = mapJson(span.outputs, f)
+  for (const key in span.attributes) span.attributes[key] = mapJson(span.attributes[key], f, key)
+  for (const event of span.events) {
+    for (const key in event.attributes) event.attributes[key] = mapJson(event.attributes[key], f, key)
+  }
+}
+
+/**
+ * Key names redacted by default (compared without case, `-`, `_` or spaces, by suffix):
+ * `api_key`, `authorization`, `password`, `passwd`, `token` (not `tokens`), `secret`,
+ * `private_key`, `cookie`, `credentials`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultSecretKeys: ReadonlyArray<string> = [
+  "apikey",
+  "authorization",
+  "password",
+  "passwd",
+  "token",
+  "secret",
+  "privatekey",
+  "cookie",
+  "credentials"
+]
+
+const normalize = (key: string): string => key.toLowerCase().replace(/[^a-z0-9]/g, "")
+
+/**
+ * Replaces the value of every key that names a secret (anywhere in inputs, outputs, attributes and
+ * events) by `"<redacted>"`. On by default; pass your own list to replace the defaults.
+ *
+ * @since 0.1.0
+ * @category processors
+ */
+export const redactKeys = (keys: ReadonlyArray<string> = defaultSecretKeys): SpanProcessor => {
+  const suffixes = keys.map(normalize)
+  const isSecret = (key: string | undefined) => {
+    if (key === undefined) return false
+    const normalized = normalize(key)
+    return suffixes.some((suffix) => normalized.endsWith(suffix))
+  }
+  return (span) => forEachContent(span, (value, key) => isSecret(key) && value !== REDACTED ? REDACTED : value)
+}
+
+const luhn = (digits: string): boolean => {
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48
+    if (i % 2 === 1) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+  }
+  return sum % 10 === 0
+}
+
+/**
+ * A masking rule: matches of `pattern` become `replacement`, when `accept` (if given) agrees.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Mask {
+  readonly pattern: RegExp
+  readonly replacement: string
+  readonly accept?: ((match: string) => boolean) | undefined
+}
+
+/**
+ * Built-in masks: card numbers (13 to 19 digits, Luhn-checked), US social security numbers,
+ * e-mail addresses and phone numbers (9 to 15 digits, as E.164 allows).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const masks = {
+  card: {
+    pattern: /\b\d(?:[ -]?\d){12,18}\b/g,
+    replacement: "<CARD>",
+    accept: (match: string) => luhn(match.replace(/[ -]/g, ""))
+  },
+  nationalId: { pattern: /\b\d{3}-\d{2}-\d{4}\b/g, replacement: "<NATIONAL_ID>" },
+  email: { pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, replacement: "<EMAIL>" },
+  phone: {
+    pattern: /(?<![\w])\+?\(?\d[\d\s().-]{7,}\d(?![\w])/g,
+    replacement: "<PHONE>",
+    accept: (match: string) => {
+      const digits = match.replace(/\D/g, "").length
+      return digits >= 9 && digits <= 15
+    }
+  }
+} satisfies Record<string, Mask>
+
+/**
+ * Masks personal data in every string of the span's content. Defaults to all built-in masks, in the
+ * order card, national id, e-mail, phone.
+ *
+ * @since 0.1.0
+ * @category processors
+ */
+export const maskPatterns = (
+  rules: ReadonlyArray<Mask> = [masks.card, masks.nationalId, masks.email, masks.phone]
+): SpanProcessor => {
+  const mask = (text: string): string => {
+    let out = text
+    for (const rule of rules) {
+      out = out.replace(
+        rule.pattern,
+        (match) => rule.accept === undefined || rule.accept(match) ? rule.replacement : match
+      )
+    }
+    return out
+  }
+  return (span) => forEachContent(span, (value) => typeof value === "string" ? mask(value) : value)
+}
+
+/**
+ * Keeps usage and timings but drops prompt and response content: inputs, outputs and event
+ * attributes (stream chunks, log annotations) of every span, or only of the given span types.
+ *
+ * @since 0.1.0
+ * @category processors
+ */
+export const dropContent = (
+  options: { readonly spanTypes?: ReadonlyArray<SpanType> | undefined } = {}
+): SpanProcessor => {
+  const types = options.spanTypes === undefined ? undefined : new Set<string>(options.spanTypes)
+  return (span) => {
+    if (types !== undefined && !types.has(span.spanType)) return
+    span.inputs = undefined
+    span.outputs = undefined
+    for (const event of span.events) event.attributes = {}
+  }
+}
+
+/**
+ * Runs processors over a span; answers the processed span and, when a processor threw, its error
+ * (the span's content is then masked).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const process = (
+  span: SpanData,
+  processors: ReadonlyArray<SpanProcessor>
+): { readonly span: SpanData; readonly error: unknown } => {
+  if (processors.length === 0) return { span, error: undefined }
+  const { [SpanAttributeKey.INPUTS]: inputs, [SpanAttributeKey.OUTPUTS]: outputs, ...rest } = span.attributes
+  const attributes: Record<string, Json> = {}
+  for (const key in rest) if (!IDENTIFIERS.has(key)) attributes[key] = rest[key]
+  const view: SpanView = {
+    name: span.name,
+    spanType: typeof span.attributes[SpanAttributeKey.SPAN_TYPE] === "string"
+      ? span.attributes[SpanAttributeKey.SPAN_TYPE] as string
+      : "UNKNOWN",
+    status: span.status,
+    inputs,
+    outputs,
+    attributes,
+    events: span.events.map((event) => ({ name: event.name, attributes: { ...event.attributes } }))
+  }
+  let error: unknown = undefined
+  for (const processor of processors) {
+    try {
+      processor(view)
+    } catch (cause) {
+      error = cause
+      break
+    }
+  }
+  if (error !== undefined) {
+    const masked = (value: Json | undefined) => value === undefined ? undefined : MASKED
+    view.inputs = masked(view.inputs)
+    view.outputs = masked(view.outputs)
+    for (const key in view.attributes) view.attributes[key] = MASKED
+    for (const event of view.events) for (const key in event.attributes) event.attributes[key] = MASKED
+  }
+  const out: Record<string, Json> = {}
+  for (const key of IDENTIFIERS) if (key in span.attributes) out[key] = span.attributes[key]
+  Object.assign(out, view.attributes)
+  if (view.inputs !== undefined) out[SpanAttributeKey.INPUTS] = view.inputs
+  if (view.outputs !== undefined) out[SpanAttributeKey.OUTPUTS] = view.outputs
+  return {
+    span: {
+      ...span,
+      attributes: out,
+      events: span.events.map((event, i) => ({ ...event, attributes: view.events[i].attributes }))
+    },
+    error
+  }
+}

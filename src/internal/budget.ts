@@ -1,0 +1,119 @@
+import type { SpanData } from "../Trace.js"
+import type { Json } from "./json.js"
+
+/** @internal */
+export interface Budgets {
+  readonly maxAttributeBytes: number
+  readonly maxSpanBytes: number
+  readonly maxTraceBytes: number
+  readonly maxSpansPerTrace: number
+}
+
+/** @internal What a budget pass removed from a trace. */
+export interface Truncation {
+  readonly attributes: number
+  readonly bytesRemoved: number
+  readonly spansDropped: number
+}
+
+/** @internal The attribute listing which attributes of a span were truncated. */
+export const TRUNCATED_ATTRIBUTE = "effect_mlflow.truncated"
+/** @internal The metadata key saying what was removed from a trace. */
+export const TRUNCATION_METADATA = "effect_mlflow.truncation"
+
+const utf8 = (text: string): number => Buffer.byteLength(text, "utf8")
+
+const RESERVED = new Set(["mlflow.traceRequestId", "mlflow.spanType", "mlflow.spanLogLevel", TRUNCATED_ATTRIBUTE])
+
+/** Replaces a value by the start of its JSON text, saying how much was cut. */
+const cut = (json: string, size: number, keep: number): Json => {
+  const head = json.slice(0, Math.max(0, keep))
+  return `${head}...[truncated ${size - utf8(head)} of ${size} bytes]`
+}
+
+/**
+ * Applies the payload budgets to a trace: spans past `maxSpansPerTrace` are dropped (the root and
+ * the earliest are kept); an attribute larger than `maxAttributeBytes` is cut; a span still over
+ * `maxSpanBytes` has its largest attributes cut further; a trace still over `maxTraceBytes` has the
+ * largest attributes of its latest spans cut. Every cut value is a string that ends with
+ * `...[truncated N of M bytes]`, and the span lists the cut keys in `effect_mlflow.truncated`.
+ *
+ * @internal
+ */
+export const applyBudgets = (
+  spans: ReadonlyArray<SpanData>,
+  rootSpanId: string,
+  budgets: Budgets
+): { readonly spans: ReadonlyArray<SpanData>; readonly truncation: Truncation | undefined } => {
+  let attributes = 0
+  let bytesRemoved = 0
+  let kept = spans
+  let spansDropped = 0
+  if (spans.length > budgets.maxSpansPerTrace) {
+    const root = spans.find((span) => span.spanId === rootSpanId) ?? spans[0]
+    const rest = spans.filter((span) => span !== root).sort((a, b) =>
+      a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0
+    )
+    kept = [root, ...rest.slice(0, budgets.maxSpansPerTrace - 1)]
+    spansDropped = spans.length - kept.length
+  }
+
+  type Sized = { span: SpanData; values: Record<string, Json>; sizes: Map<string, [string, number]>; cut: Set<string> }
+  const sized: Array<Sized> = kept.map((span) => {
+    const sizes = new Map<string, [string, number]>()
+    for (const key in span.attributes) {
+      if (RESERVED.has(key)) continue
+      const json = JSON.stringify(span.attributes[key])
+      sizes.set(key, [json, utf8(json)])
+    }
+    return { span, values: { ...span.attributes }, sizes, cut: new Set() }
+  })
+  const shrink = (entry: Sized, key: string, keep: number) => {
+    const [json, size] = entry.sizes.get(key)!
+    const value = cut(json, size, keep)
+    const newJson = JSON.stringify(value)
+    entry.values[key] = value
+    entry.sizes.set(key, [newJson, utf8(newJson)])
+    if (!entry.cut.has(key)) attributes++
+    entry.cut.add(key)
+    bytesRemoved += size - utf8(newJson)
+  }
+  const spanSize = (entry: Sized) => {
+    let total = 0
+    for (const [, size] of entry.sizes.values()) total += size
+    return total
+  }
+  const largestFirst = (entry: Sized) => [...entry.sizes.entries()].sort((a, b) => b[1][1] - a[1][1])
+
+  for (const entry of sized) {
+    for (const [key, [, size]] of entry.sizes) {
+      if (size > budgets.maxAttributeBytes) shrink(entry, key, budgets.maxAttributeBytes - 64)
+    }
+    let total = spanSize(entry)
+    for (const [key, [, size]] of largestFirst(entry)) {
+      if (total <= budgets.maxSpanBytes) break
+      const keep = Math.max(0, size - (total - budgets.maxSpanBytes) - 64)
+      shrink(entry, key, keep)
+      total = spanSize(entry)
+    }
+  }
+  let traceTotal = sized.reduce((sum, entry) => sum + spanSize(entry), 0)
+  for (let i = sized.length - 1; i >= 0 && traceTotal > budgets.maxTraceBytes; i--) {
+    for (const [key, [, size]] of largestFirst(sized[i])) {
+      if (traceTotal <= budgets.maxTraceBytes || size < 256) break
+      const before = spanSize(sized[i])
+      shrink(sized[i], key, Math.max(0, size - (traceTotal - budgets.maxTraceBytes) - 64))
+      traceTotal -= before - spanSize(sized[i])
+    }
+  }
+
+  if (attributes === 0 && spansDropped === 0) return { spans, truncation: undefined }
+  return {
+    spans: sized.map((entry) =>
+      entry.cut.size === 0
+        ? entry.span
+        : { ...entry.span, attributes: { ...entry.values, [TRUNCATED_ATTRIBUTE]: [...entry.cut] } }
+    ),
+    truncation: { attributes, bytesRemoved, spansDropped }
+  }
+}
