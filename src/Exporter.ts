@@ -76,4 +76,6 @@ export interface Stats {
   readonly lateSpans: number
   /** traces force-ended by the trace timeout */
   readonly timedOut: number
+  /** recorded spans started and ended so far (sampled traces only) */
+  readonly spans: { readonly started: number; readonly ended: number }
 }

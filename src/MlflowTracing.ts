@@ -118,7 +118,9 @@ export const make = (
         assembler.completeEnded()
         return exporter.flush(Duration.toMillis(Duration.decode(timeout)))
       })
-    const stats = Effect.suspend(() => exporter.stats(assembler.size))
+    const stats = Effect.suspend(() =>
+      exporter.stats(assembler.size, { started: assembler.spansStarted, ended: assembler.spansEnded })
+    )
 
     yield* Effect.addFinalizer(() =>
       flush().pipe(

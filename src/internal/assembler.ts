@@ -94,6 +94,9 @@ export interface AssemblerOptions {
  */
 export class TraceAssembler {
   private readonly inflight = new Map<string, TraceRecord>()
+  /** recorded spans started and ended so far */
+  spansStarted = 0
+  spansEnded = 0
 
   constructor(private readonly options: AssemblerOptions) {}
 
@@ -118,11 +121,13 @@ export class TraceAssembler {
   }
 
   spanStarted(record: TraceRecord, span: MlflowSpan): void {
+    this.spansStarted++
     if (record.root === undefined) record.root = span
     record.open.add(span)
   }
 
   spanEnded(record: TraceRecord, span: MlflowSpan, data: SpanData): void {
+    this.spansEnded++
     record.open.delete(span)
     if (record.evicted) return
     if (record.handedOff) {

@@ -43,7 +43,7 @@ export interface Exporter {
   readonly timedOut: () => void
   /** Waits until everything offered so far is exported or failed; `false` on timeout. */
   readonly flush: (millis: number) => Effect.Effect<boolean>
-  readonly stats: (inProgress: number) => Effect.Effect<Stats>
+  readonly stats: (inProgress: number, spans: Stats["spans"]) => Effect.Effect<Stats>
 }
 
 /**
@@ -289,11 +289,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           Effect.timeoutTo({ duration: millis, onSuccess: () => true, onTimeout: () => false })
         )
       })
-    const stats = (inProgress: number) =>
+    const stats = (inProgress: number, spans: Stats["spans"]) =>
       // `Queue.size` is negative while workers wait in `take`
       Effect.map(Queue.size(queue), (size): Stats => ({
         queued: Math.max(0, size),
         inProgress,
+        spans,
         ...counters,
         dropped: { ...dropped }
       }))
