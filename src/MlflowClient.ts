@@ -258,6 +258,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     HttpClient.withTracerPropagation(false)
   )
 
+  // our own credentials never leave in an error, even when a server or proxy echoes them back
+  const secrets = [
+    options.token === undefined ? "" : Redacted.value(options.token),
+    options.password === undefined ? "" : Redacted.value(options.password),
+    options.username === undefined || options.password === undefined
+      ? ""
+      : Buffer.from(`${options.username}:${Redacted.value(options.password)}`).toString("base64")
+  ].filter((secret) => secret.length >= 4)
+  const scrub = (text: string): string => secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text)
+
   const request: Service["request"] = (method, path, requestOptions = {}) => {
     const url = /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
     let req = HttpClientRequest.make(method)(url).pipe(
@@ -271,14 +281,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     } else if (requestOptions.bytes !== undefined) {
       req = HttpClientRequest.bodyUint8Array(req, requestOptions.bytes.body, requestOptions.bytes.contentType)
     }
-    const transport = (detail: string) => new MlflowTransportError({ method, url, detail })
+    const transport = (detail: string) => new MlflowTransportError({ method, url, detail: scrub(detail) })
     return client.execute(req).pipe(
       Effect.flatMap((response) =>
         Effect.flatMap(response.text, (text): Effect.Effect<JsonObject, MlflowError> => {
           if (response.status >= 200 && response.status < 300) {
             return Effect.try({ try: () => parseJson(text), catch: () => transport("the answer is not JSON") })
           }
-          return Effect.fail(apiError(method, url, response.status, text, response.headers["retry-after"]))
+          return Effect.fail(apiError(method, url, response.status, scrub(text), response.headers["retry-after"]))
         })
       ),
       Effect.catchTags({

@@ -37,6 +37,7 @@ export class MlflowConfigError extends Schema.TaggedError<MlflowConfigError>()("
 export interface Options {
   /** `http(s)://...` for a tracking server, `file:<dir>` or nothing for the local store */
   readonly trackingUri?: string | undefined
+  /** with `experimentName` too, both must name the same experiment (checked at the first export) */
   readonly experimentId?: string | undefined
   /** looked up by name and created when missing */
   readonly experimentName?: string | undefined
@@ -105,7 +106,10 @@ export type Destination =
   | {
     readonly _tag: "Server"
     readonly trackingUri: string
-    readonly experiment: { readonly _tag: "Id"; readonly id: string } | { readonly _tag: "Name"; readonly name: string }
+    readonly experiment:
+      | { readonly _tag: "Id"; readonly id: string }
+      | { readonly _tag: "Name"; readonly name: string }
+      | { readonly _tag: "IdAndName"; readonly id: string; readonly name: string }
   }
   | { readonly _tag: "Local"; readonly directory: string }
 
@@ -194,7 +198,9 @@ const destination = (options: Options): Effect.Effect<Destination, MlflowConfigE
   if (options.experimentName !== undefined && name === "") {
     return invalid("experimentName (MLFLOW_EXPERIMENT_NAME)", "expected a non-empty experiment name")
   }
-  const experiment = id !== undefined
+  const experiment = id !== undefined && name !== undefined
+    ? { _tag: "IdAndName" as const, id, name }
+    : id !== undefined
     ? { _tag: "Id" as const, id }
     : name !== undefined
     ? { _tag: "Name" as const, name }

@@ -16,7 +16,7 @@ export interface Truncation {
   readonly spansDropped: number
 }
 
-/** @internal The attribute listing which attributes of a span were truncated. */
+/** @internal The attribute saying which attributes of a span were cut, and by how much (`{key: removed}`). */
 export const TRUNCATED_ATTRIBUTE = "effect_mlflow.truncated"
 /** @internal The metadata key saying what was removed from a trace. */
 export const TRUNCATION_METADATA = "effect_mlflow.truncation"
@@ -36,7 +36,9 @@ const cut = (json: string, size: number, keep: number): Json => {
  * the earliest are kept); an attribute larger than `maxAttributeBytes` is cut; a span still over
  * `maxSpanBytes` has its largest attributes cut further; a trace still over `maxTraceBytes` has the
  * largest attributes of its latest spans cut. Every cut value is a string that ends with
- * `...[truncated N of M bytes]`, and the span lists the cut keys in `effect_mlflow.truncated`.
+ * `...[truncated N of M bytes]`. The span's `effect_mlflow.truncated` maps each cut key to what was
+ * removed (bytes here; characters, items or bytes where the tracer's snapshot already cut a value),
+ * and the trace's truncation counts both.
  *
  * @internal
  */
@@ -58,7 +60,24 @@ export const applyBudgets = (
     spansDropped = spans.length - kept.length
   }
 
-  type Sized = { span: SpanData; values: Record<string, Json>; sizes: Map<string, [string, number]>; cut: Set<string> }
+  type Sized = {
+    span: SpanData
+    values: Record<string, Json>
+    sizes: Map<string, [string, number]>
+    cut: Record<string, number>
+    changed?: boolean
+  }
+  // cuts the tracer's snapshot already made count too
+  for (const span of kept) {
+    const earlier = span.attributes[TRUNCATED_ATTRIBUTE]
+    if (typeof earlier === "object" && earlier !== null && !Array.isArray(earlier)) {
+      for (const key in earlier) {
+        attributes++
+        const removed = (earlier as Record<string, Json>)[key]
+        if (typeof removed === "number") bytesRemoved += removed
+      }
+    }
+  }
   const sized: Array<Sized> = kept.map((span) => {
     const sizes = new Map<string, [string, number]>()
     for (const key in span.attributes) {
@@ -66,17 +85,23 @@ export const applyBudgets = (
       const json = JSON.stringify(span.attributes[key])
       sizes.set(key, [json, utf8(json)])
     }
-    return { span, values: { ...span.attributes }, sizes, cut: new Set() }
+    const earlier = span.attributes[TRUNCATED_ATTRIBUTE]
+    const cut: Record<string, number> = typeof earlier === "object" && earlier !== null && !Array.isArray(earlier)
+      ? { ...(earlier as Record<string, number>) }
+      : {}
+    return { span, values: { ...span.attributes }, sizes, cut }
   })
   const shrink = (entry: Sized, key: string, keep: number) => {
     const [json, size] = entry.sizes.get(key)!
     const value = cut(json, size, keep)
     const newJson = JSON.stringify(value)
+    const removed = size - utf8(newJson)
     entry.values[key] = value
     entry.sizes.set(key, [newJson, utf8(newJson)])
-    if (!entry.cut.has(key)) attributes++
-    entry.cut.add(key)
-    bytesRemoved += size - utf8(newJson)
+    if (!(key in entry.cut)) attributes++
+    entry.cut[key] = (entry.cut[key] ?? 0) + removed
+    bytesRemoved += removed
+    entry.changed = true
   }
   const spanSize = (entry: Sized) => {
     let total = 0
@@ -110,9 +135,9 @@ export const applyBudgets = (
   if (attributes === 0 && spansDropped === 0) return { spans, truncation: undefined }
   return {
     spans: sized.map((entry) =>
-      entry.cut.size === 0
-        ? entry.span
-        : { ...entry.span, attributes: { ...entry.values, [TRUNCATED_ATTRIBUTE]: [...entry.cut] } }
+      entry.changed === true
+        ? { ...entry.span, attributes: { ...entry.values, [TRUNCATED_ATTRIBUTE]: entry.cut } }
+        : entry.span
     ),
     truncation: { attributes, bytesRemoved, spansDropped }
   }

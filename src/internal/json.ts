@@ -30,18 +30,36 @@ export interface SnapshotOptions {
   readonly maxItems: number
 }
 
+/** @internal Where `snapshot` adds up what it cut (characters, items, keys, bytes). */
+export interface CutReport {
+  removed: number
+}
+
 /** @internal */
 export const defaultSnapshotOptions: SnapshotOptions = { maxDepth: 64, maxStringLength: 1_000_000, maxItems: 10_000 }
 
 const redactedSymbol = Symbol.for("effect/Redacted")
 
 /** @internal */
-export const snapshot = (value: unknown, options: SnapshotOptions = defaultSnapshotOptions): Json => {
+export const snapshot = (
+  value: unknown,
+  options: SnapshotOptions = defaultSnapshotOptions,
+  report?: CutReport
+): Json => {
+  current = report
   try {
     return walk(value, options, 0, new Set())
   } catch (error) {
     return `[Unserializable: ${describeError(error)}]`
+  } finally {
+    current = undefined
   }
+}
+
+// the report of the snapshot in progress (snapshots are synchronous and never nest)
+let current: CutReport | undefined
+const cutBy = (n: number) => {
+  if (current !== undefined) current.removed += n
 }
 
 const describeError = (error: unknown): string => {
@@ -54,6 +72,7 @@ const describeError = (error: unknown): string => {
 
 const wellFormed = (s: string, max: number): string => {
   if (s.length > max) {
+    cutBy(s.length - max)
     const cut = s.slice(0, max)
     return (cut.isWellFormed() ? cut : cut.toWellFormed()) + `...[truncated ${s.length - max} chars]`
   }
@@ -69,7 +88,10 @@ const capped = <A>(items: Iterable<A>, max: number, f: (item: A) => Json): Array
     if (out.length < max) out.push(f(item))
     else extra++
   }
-  if (extra > 0) out.push(moreItems(extra))
+  if (extra > 0) {
+    cutBy(extra)
+    out.push(moreItems(extra))
+  }
   return out
 }
 
@@ -124,6 +146,7 @@ const plainObject = (obj: object, options: SnapshotOptions, depth: number, seen:
   const out: Record<string, Json> = {}
   const keys = Object.keys(obj)
   if (keys.length > options.maxItems) {
+    cutBy(keys.length - options.maxItems)
     out["..."] = `[${keys.length - options.maxItems} more keys]`
     keys.length = options.maxItems
   }
@@ -185,7 +208,10 @@ const binaryToJson = (view: ArrayBufferView | ArrayBuffer, options: SnapshotOpti
     byteLength: bytes.length,
     base64: Buffer.from(bytes.subarray(0, keep)).toString("base64")
   }
-  if (keep < bytes.length) out.truncated = `${bytes.length - keep} bytes left out`
+  if (keep < bytes.length) {
+    cutBy(bytes.length - keep)
+    out.truncated = `${bytes.length - keep} bytes left out`
+  }
   return out
 }
 

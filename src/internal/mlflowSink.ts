@@ -14,6 +14,7 @@ import { type Trace, TraceTagKey } from "../Trace.js"
 export type ExperimentRef =
   | { readonly _tag: "Id"; readonly id: string }
   | { readonly _tag: "Name"; readonly name: string }
+  | { readonly _tag: "IdAndName"; readonly id: string; readonly name: string }
 
 const toExportError = (error: MlflowError) =>
   new ExportError({
@@ -39,16 +40,33 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
     const resolved = yield* Ref.make(Option.none<string>())
     const otlp = yield* Ref.make(true)
 
-    const experimentId = experiment._tag === "Id"
+    const resolve: Effect.Effect<string, MlflowError | ExportError> = experiment._tag === "Id"
       ? Effect.succeed(experiment.id)
+      : experiment._tag === "Name"
+      ? client.getOrCreateExperiment(experiment.name)
       : Effect.flatMap(
-        Ref.get(resolved),
-        Option.match({
-          onSome: Effect.succeed,
-          onNone: () =>
-            client.getOrCreateExperiment(experiment.name).pipe(Effect.tap((id) => Ref.set(resolved, Option.some(id))))
-        })
+        client.getExperimentByName(experiment.name),
+        (found) =>
+          Option.isSome(found) && found.value.experimentId === experiment.id
+            ? Effect.succeed(experiment.id)
+            : Effect.fail(
+              new ExportError({
+                detail: `MLFLOW_EXPERIMENT_ID (${experiment.id}) and MLFLOW_EXPERIMENT_NAME ("${experiment.name}") ` +
+                  (Option.isSome(found)
+                    ? `name different experiments: "${experiment.name}" is experiment ${found.value.experimentId}`
+                    : `disagree: there is no experiment named "${experiment.name}"`) +
+                  "; set one of them, or make them agree",
+                retryable: false
+              })
+            )
       )
+    const experimentId = Effect.flatMap(
+      Ref.get(resolved),
+      Option.match({
+        onSome: Effect.succeed,
+        onNone: () => resolve.pipe(Effect.tap((id) => Ref.set(resolved, Option.some(id))))
+      })
+    )
 
     const logSpans = (id: string, spans: Trace["spans"]) =>
       Effect.flatMap(Ref.get(otlp), (enabled) =>
@@ -81,7 +99,7 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
         const located = traces.map((trace) => ({ ...trace, info: { ...trace.info, experimentId: id } }))
         yield* logSpans(id, located.flatMap((trace) => trace.spans))
         yield* Effect.forEach(located, storeTrace, { concurrency: 4, discard: true })
-      }).pipe(Effect.mapError(toExportError))
+      }).pipe(Effect.mapError((error) => error._tag === "ExportError" ? error : toExportError(error)))
 
     const exportLateSpans: Sink["exportLateSpans"] = (_traceId, spans) =>
       Effect.gen(function*() {

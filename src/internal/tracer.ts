@@ -4,8 +4,9 @@ import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import { SpanAttributeKey, type SpanData, type SpanEvent, SpanLogLevel } from "../Trace.js"
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
+import { TRUNCATED_ATTRIBUTE } from "./budget.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
-import { type Json, snapshot } from "./json.js"
+import { type CutReport, defaultSnapshotOptions, type Json, snapshot } from "./json.js"
 import { fromExit } from "./spanStatus.js"
 
 const HEX32 = /^[0-9a-f]{32}$/
@@ -43,6 +44,8 @@ export class MlflowSpan implements Tracer.Span {
   links: Array<Tracer.SpanLink>
   private failed = false
   private droppedEvents = 0
+  /** attributes the snapshot had to cut, with how much it removed */
+  private truncated: Record<string, number> | undefined = undefined
 
   constructor(
     readonly name: string,
@@ -61,7 +64,10 @@ export class MlflowSpan implements Tracer.Span {
   }
 
   attribute(key: string, value: unknown): void {
-    this.attributes.set(key, snapshot(value))
+    const report: CutReport = { removed: 0 }
+    this.attributes.set(key, snapshot(value, defaultSnapshotOptions, report))
+    if (report.removed > 0) (this.truncated ??= {})[key] = report.removed
+    else if (this.truncated !== undefined) delete this.truncated[key]
   }
 
   event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
@@ -124,6 +130,9 @@ export class MlflowSpan implements Tracer.Span {
       status.code === "ERROR" && this.failed
     )
     if (this.droppedEvents > 0) attributes[EVENTS_DROPPED] = this.droppedEvents
+    if (this.truncated !== undefined && Object.keys(this.truncated).length > 0) {
+      attributes[TRUNCATED_ATTRIBUTE] = { ...this.truncated }
+    }
     const parent = this.parent
     return {
       traceId: this.traceId,

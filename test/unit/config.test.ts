@@ -43,7 +43,7 @@ describe("MlflowConfig", () => {
       assert.strictEqual(Duration.toMillis(config.requestTimeout), 7500)
     }))
 
-  it.effect("prefers the experiment id, and uses experiment 0 when neither is set", () =>
+  it.effect("keeps both experiment id and name to check they agree, and uses experiment 0 when neither is set", () =>
     Effect.gen(function*() {
       const both = yield* fromEnv({
         MLFLOW_TRACKING_URI: "https://h",
@@ -51,8 +51,9 @@ describe("MlflowConfig", () => {
         MLFLOW_EXPERIMENT_NAME: "x"
       })
       assert.deepStrictEqual(both.destination._tag === "Server" && both.destination.experiment, {
-        _tag: "Id",
-        id: "12"
+        _tag: "IdAndName",
+        id: "12",
+        name: "x"
       })
       const none = yield* fromEnv({ MLFLOW_TRACKING_URI: "https://h" })
       assert.deepStrictEqual(none.destination._tag === "Server" && none.destination.experiment, { _tag: "Id", id: "0" })

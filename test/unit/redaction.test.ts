@@ -122,7 +122,9 @@ describe("payload budgets", () => {
     assert.isAtMost(Buffer.byteLength(JSON.stringify(inputs)), 1000)
     assert.match(inputs, /\.\.\.\[truncated \d+ of 5002 bytes\]$/)
     assert.strictEqual(spans[0].attributes["mlflow.spanOutputs"], "small")
-    assert.deepStrictEqual(spans[0].attributes["effect_mlflow.truncated"], ["mlflow.spanInputs"])
+    const cut = spans[0].attributes["effect_mlflow.truncated"] as Record<string, number>
+    assert.deepStrictEqual(Object.keys(cut), ["mlflow.spanInputs"])
+    assert.strictEqual(cut["mlflow.spanInputs"], truncation?.bytesRemoved)
     assert.strictEqual(truncation?.attributes, 1)
     assert.isAbove(truncation!.bytesRemoved, 3000)
   })
