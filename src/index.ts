@@ -41,6 +41,10 @@ export * as Redaction from "./Redaction.js"
 /**
  * @since 0.1.0
  */
+export * as SearchFilter from "./SearchFilter.js"
+/**
+ * @since 0.1.0
+ */
 export * as SpanType from "./SpanType.js"
 /**
  * @since 0.1.0
