@@ -12,12 +12,16 @@
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
+import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { TraceUpdates } from "./internal/assembler.js"
-import { MlflowSpan } from "./internal/tracer.js"
+import { MlflowSpan, TRACE_CONTEXT_KEY } from "./internal/tracer.js"
+import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 import { MlflowTracing } from "./MlflowTracing.js"
 import type { SpanType } from "./SpanType.js"
 import { SpanAttributeKey, SpanLogLevel, type TokenUsage, TraceMetadataKey } from "./Trace.js"
@@ -81,8 +85,25 @@ export const span: {
         }),
         body
       )
-      return Effect.withSpan(recorded, name, { ...spanOptions, attributes }).pipe(
-        Effect.ensuring(Effect.suspend(() => done === undefined ? Effect.void : Deferred.await(done)))
+      let root: string | undefined
+      const tracked = Effect.zipRight(
+        Effect.map(Effect.option(Effect.currentSpan), (current) => {
+          if (
+            current._tag === "Some" && current.value instanceof MlflowSpan &&
+            current.value.record.root === current.value
+          ) {
+            root = current.value.record.mlflowTraceId
+          }
+        }),
+        recorded
+      )
+      return Effect.withSpan(tracked, name, { ...spanOptions, attributes }).pipe(
+        Effect.ensuring(Effect.suspend(() => done === undefined ? Effect.void : Deferred.await(done))),
+        Effect.ensuring(
+          Effect.suspend(() =>
+            root === undefined ? Effect.void : FiberRef.set(lastTraceIdInFiberRef, Option.some(root))
+          )
+        )
       )
     })
   }
@@ -236,6 +257,91 @@ export const lastTraceId: Effect.Effect<Option.Option<string>> = Effect.flatMap(
   Effect.serviceOption(MlflowTracing),
   Option.match({ onNone: () => Effect.succeedNone, onSome: (service) => service.lastTraceId })
 )
+
+const lastTraceIdInFiberRef = globalValue(
+  Symbol.for("effect-mlflow/lastTraceIdInFiber"),
+  () => FiberRef.unsafeMake(Option.none<string>())
+)
+
+/**
+ * The id of the last trace whose root `Mlflow.span` completed on this fiber (or on a fiber it was
+ * forked from, before the fork). `lastTraceId` is the layer-wide equivalent.
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const lastTraceIdInFiber: Effect.Effect<Option.Option<string>> = FiberRef.get(lastTraceIdInFiberRef)
+
+/**
+ * What `withTraceContext` gives every trace started in its scope.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TraceContext {
+  readonly tags?: Readonly<Record<string, string>> | undefined
+  readonly metadata?: Readonly<Record<string, string>> | undefined
+  /** `mlflow.trace.session` */
+  readonly sessionId?: string | undefined
+  /** `mlflow.trace.user` */
+  readonly user?: string | undefined
+  /** `false`: nothing in scope is traced */
+  readonly enabled?: boolean | undefined
+}
+
+/**
+ * Gives every trace started inside `self` the context's tags and metadata, session and user, or
+ * disables tracing for it (MLflow's `tracing.context`). Nested scopes merge, the inner one winning.
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const withTraceContext: {
+  (context: TraceContext): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, context: TraceContext): Effect.Effect<A, E, R>
+} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, context: TraceContext): Effect.Effect<A, E, R> => {
+  if (context.enabled === false) return withoutTracing(self)
+  return Effect.flatMap(FiberRef.get(FiberRef.currentTracerSpanAnnotations), (annotations) => {
+    const outer = Option.getOrUndefined(HashMap.get(annotations, TRACE_CONTEXT_KEY)) as
+      | { readonly tags?: Record<string, string>; readonly metadata?: Record<string, string> }
+      | undefined
+    const metadata: Record<string, string> = { ...outer?.metadata, ...context.metadata }
+    if (context.sessionId !== undefined) metadata[TraceMetadataKey.SESSION] = context.sessionId
+    if (context.user !== undefined) metadata[TraceMetadataKey.TRACE_USER] = context.user
+    return Effect.annotateSpans(self, TRACE_CONTEXT_KEY, { tags: { ...outer?.tags, ...context.tags }, metadata })
+  })
+})
+
+/**
+ * Sets a tag of a trace, wherever it is: in progress, waiting in the export queue (it goes out with
+ * the trace), being exported (set once it is stored) or stored.
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const setTraceTag = (
+  traceId: string,
+  key: string,
+  value: string
+): Effect.Effect<void, MlflowError, MlflowClient> => changeTag(traceId, key, value)
+
+/**
+ * Removes a tag of a trace, wherever it is (see `setTraceTag`).
+ *
+ * @since 0.1.0
+ * @category traces
+ */
+export const deleteTraceTag = (traceId: string, key: string): Effect.Effect<void, MlflowError, MlflowClient> =>
+  changeTag(traceId, key, undefined)
+
+const changeTag = (traceId: string, key: string, value: string | undefined) =>
+  Effect.gen(function*() {
+    const tracing = yield* Effect.serviceOption(MlflowTracing)
+    const where = Option.isSome(tracing) ? yield* tracing.value.tagTrace(traceId, key, value) : "stored"
+    if (where === "applied") return
+    const client = yield* MlflowClient
+    yield* value === undefined ? client.deleteTraceTag(traceId, key) : client.setTraceTag(traceId, key, value)
+  })
 
 /**
  * Exports every finished trace now and waits for the queue to drain (at most `timeout`, default

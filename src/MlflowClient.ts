@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
@@ -13,8 +14,13 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as Assessment from "./Assessment.js"
+import * as AssessmentJson from "./internal/assessmentJson.js"
+import { parseBigJson } from "./internal/bigJson.js"
 import type { Json } from "./internal/json.js"
 import { traceDataToJson, traceInfoToProtoJson } from "./internal/traceJson.js"
+import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "./internal/traceRead.js"
+import * as MlflowConfig from "./MlflowConfig.js"
 import * as Otlp from "./Otlp.js"
 import type { SpanData, TraceInfo } from "./Trace.js"
 
@@ -159,7 +165,59 @@ export interface Service {
   ) => Effect.Effect<void, MlflowError>
   /** `GET /api/3.0/mlflow/traces/{id}`: the trace info. */
   readonly getTraceInfo: (traceId: string) => Effect.Effect<JsonObject, MlflowError>
+  /** A trace with its spans: from the tracking store, else from its `traces.json` artifact. */
+  readonly getTrace: (traceId: string) => Effect.Effect<StoredTrace, MlflowError>
+  /** `SearchTracesV3`: one page of trace infos. */
+  readonly searchTraces: (request: SearchRequest) => Effect.Effect<SearchPage, MlflowError>
+  readonly setTraceTag: (traceId: string, key: string, value: string) => Effect.Effect<void, MlflowError>
+  readonly deleteTraceTag: (traceId: string, key: string) => Effect.Effect<void, MlflowError>
+  /** Answers how many traces were deleted. */
+  readonly deleteTraces: (request: DeleteRequest) => Effect.Effect<number, MlflowError>
+  readonly createAssessment: (assessment: JsonObject) => Effect.Effect<Assessment.Assessment, MlflowError>
+  readonly getAssessment: (traceId: string, assessmentId: string) => Effect.Effect<Assessment.Assessment, MlflowError>
+  readonly updateAssessment: (
+    traceId: string,
+    assessmentId: string,
+    assessment: JsonObject,
+    updateMask: ReadonlyArray<string>
+  ) => Effect.Effect<Assessment.Assessment, MlflowError>
+  readonly deleteAssessment: (traceId: string, assessmentId: string) => Effect.Effect<void, MlflowError>
 }
+
+/**
+ * One page of a search.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SearchRequest {
+  readonly experimentIds: ReadonlyArray<string>
+  readonly filter?: string | undefined
+  /** at most 500 */
+  readonly maxResults?: number | undefined
+  readonly orderBy?: ReadonlyArray<string> | undefined
+  readonly pageToken?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SearchPage {
+  readonly traces: ReadonlyArray<StoredTrace["info"]>
+  readonly nextPageToken: string | undefined
+}
+
+/**
+ * What to delete: given traces, or traces older than a time (optionally at most `maxTraces`, oldest
+ * first).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DeleteRequest =
+  | { readonly experimentId: string; readonly traceIds: ReadonlyArray<string> }
+  | { readonly experimentId: string; readonly olderThanMillis: number; readonly maxTraces?: number | undefined }
 
 /**
  * @since 0.1.0
@@ -169,8 +227,8 @@ export class MlflowClient extends Context.Tag("effect-mlflow/MlflowClient")<Mlfl
 
 const parseJson = (text: string): JsonObject => {
   if (text.trim() === "") return {}
-  const value = JSON.parse(text)
-  return typeof value === "object" && value !== null ? value : { value }
+  const value = parseBigJson(text)
+  return typeof value === "object" && value !== null ? value as JsonObject : { value }
 }
 
 /**
@@ -376,6 +434,86 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const getTraceInfo: Service["getTraceInfo"] = (traceId) =>
     request("GET", `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}`)
 
+  const fromArtifact = (info: StoredTrace["info"]) => {
+    const location = info.tags["mlflow.artifactLocation"]
+    const url = location === undefined ? Option.none() : artifactUrl(trackingUri, location, "traces.json")
+    if (Option.isNone(url)) return Effect.succeed<StoredTrace>({ info, spans: [] })
+    return Effect.map(request("GET", url.value), (body: any) => ({
+      info,
+      spans: rootFirst((body.spans ?? []).map(decodeDictSpan))
+    }))
+  }
+
+  const getTrace: Service["getTrace"] = (traceId) =>
+    request("GET", "/api/3.0/mlflow/traces/get", { query: { trace_id: traceId, allow_partial: "true" } }).pipe(
+      Effect.map((body: any): StoredTrace => ({
+        info: decodeTraceInfo(body.trace.trace_info),
+        spans: rootFirst((body.trace.spans ?? []).map(decodeProtoSpan))
+      })),
+      Effect.catchIf(
+        (error) => error._tag === "MlflowApiError" && error.status !== 401 && error.status !== 403,
+        () =>
+          getTraceInfo(traceId).pipe(
+            Effect.flatMap((body: any) => fromArtifact(decodeTraceInfo(body.trace.trace_info)))
+          )
+      )
+    )
+
+  const searchTraces: Service["searchTraces"] = (search) =>
+    request("POST", "/api/3.0/mlflow/traces/search", {
+      json: {
+        locations: search.experimentIds.map((id) => ({
+          type: "MLFLOW_EXPERIMENT",
+          mlflow_experiment: { experiment_id: id }
+        })),
+        ...(search.filter === undefined || search.filter === "" ? {} : { filter: search.filter }),
+        max_results: search.maxResults ?? 100,
+        ...(search.orderBy === undefined ? {} : { order_by: [...search.orderBy] }),
+        ...(search.pageToken === undefined ? {} : { page_token: search.pageToken })
+      }
+    }).pipe(Effect.map((body: any) => ({
+      traces: (body.traces ?? []).map(decodeTraceInfo),
+      nextPageToken: body.next_page_token || undefined
+    })))
+
+  const tagsPath = (traceId: string) => `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}/tags`
+  const setTraceTag: Service["setTraceTag"] = (traceId, key, value) =>
+    Effect.asVoid(request("PATCH", tagsPath(traceId), { json: { key, value } }))
+  const deleteTraceTag: Service["deleteTraceTag"] = (traceId, key) =>
+    Effect.asVoid(request("DELETE", tagsPath(traceId), { json: { key } }))
+
+  const deleteTraces: Service["deleteTraces"] = (which) =>
+    request("POST", "/api/3.0/mlflow/traces/delete-traces", {
+      json: "traceIds" in which
+        ? { experiment_id: which.experimentId, request_ids: [...which.traceIds] }
+        : {
+          experiment_id: which.experimentId,
+          max_timestamp_millis: which.olderThanMillis,
+          ...(which.maxTraces === undefined ? {} : { max_traces: which.maxTraces })
+        }
+    }).pipe(Effect.map((body: any) => Number(body.traces_deleted ?? 0)))
+
+  const assessmentsPath = (traceId: string, assessmentId?: string) =>
+    `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}/assessments` +
+    (assessmentId === undefined ? "" : `/${encodeURIComponent(assessmentId)}`)
+  const createAssessment: Service["createAssessment"] = (assessment) =>
+    request("POST", assessmentsPath(String(assessment.trace_id)), { json: { assessment } as Json }).pipe(
+      Effect.map((body: any) => AssessmentJson.decode(body.assessment))
+    )
+  const getAssessment: Service["getAssessment"] = (traceId, assessmentId) =>
+    request("GET", assessmentsPath(traceId, assessmentId)).pipe(
+      Effect.map((body: any) => AssessmentJson.decode(body.assessment))
+    )
+  const updateAssessment: Service["updateAssessment"] = (traceId, assessmentId, assessment, updateMask) =>
+    request("PATCH", assessmentsPath(traceId, assessmentId), {
+      json: {
+        assessment: { ...assessment, trace_id: traceId, assessment_id: assessmentId },
+        update_mask: updateMask.join(",")
+      } as Json
+    }).pipe(Effect.map((body: any) => AssessmentJson.decode(body.assessment)))
+  const deleteAssessment: Service["deleteAssessment"] = (traceId, assessmentId) =>
+    Effect.asVoid(request("DELETE", assessmentsPath(traceId, assessmentId)))
+
   return MlflowClient.of({
     trackingUri,
     request,
@@ -385,9 +523,52 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     startTrace,
     logSpans,
     uploadTraceData,
-    getTraceInfo
+    getTraceInfo,
+    getTrace,
+    searchTraces,
+    setTraceTag,
+    deleteTraceTag,
+    deleteTraces,
+    createAssessment,
+    getAssessment,
+    updateAssessment,
+    deleteAssessment
   })
 })
+
+/**
+ * The client configured from MLflow's environment variables (`MLFLOW_TRACKING_URI`, which must be a
+ * server URL, and the credentials), over `fetch`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  overrides: MlflowConfig.Options = {}
+): Layer.Layer<MlflowClient, MlflowConfig.MlflowConfigError> =>
+  Layer.effect(
+    MlflowClient,
+    Effect.gen(function*() {
+      const env = yield* MlflowConfig.fromEnv
+      const config = yield* MlflowConfig.make({
+        ...env,
+        ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined))
+      })
+      if (config.destination._tag !== "Server") {
+        return yield* new MlflowConfig.MlflowConfigError({
+          setting: "trackingUri (MLFLOW_TRACKING_URI)",
+          detail: "the MLflow client needs the http(s):// URL of a tracking server"
+        })
+      }
+      return yield* make({
+        trackingUri: config.destination.trackingUri,
+        token: config.token,
+        username: config.username,
+        password: config.password,
+        timeout: config.requestTimeout
+      })
+    })
+  ).pipe(Layer.provide(FetchHttpClient.layer))
 
 /**
  * The client as a layer (needs an `HttpClient`).

@@ -44,6 +44,12 @@ export interface Service {
   readonly isEnabled: Effect.Effect<boolean>
   /** Whether `Mlflow.span` roots wait for their trace to be stored (`asyncLogging: false`). */
   readonly synchronous: boolean
+  /**
+   * Sets (`undefined`: removes) a tag of a trace still in this process: in progress, or waiting to
+   * be exported. Answers `"applied"`, or `"stored"` when the trace is stored and the tag must be set
+   * on the server (a trace being exported right now is waited for).
+   */
+  readonly tagTrace: (traceId: string, key: string, value: string | undefined) => Effect.Effect<"applied" | "stored">
 }
 
 /**
@@ -143,7 +149,15 @@ export const make = (
       lastTraceId: Effect.sync(() => lastTraceId),
       setEnabled: (value) => Effect.sync(() => enabled = value),
       isEnabled: Effect.sync(() => enabled),
-      synchronous: !config.asyncLogging
+      synchronous: !config.asyncLogging,
+      tagTrace: (traceId, key, value) =>
+        Effect.suspend(() => {
+          const record = assembler.find(traceId.replace(/^tr-/, ""))
+          if (record === undefined) return exporter.tagPending(traceId, key, value)
+          if (value === undefined) delete record.updates.tags[key]
+          else record.updates.tags[key] = value
+          return Effect.succeed("applied" as const)
+        })
     }
     return { tracer, service }
   })

@@ -81,7 +81,9 @@ export class SearchFilterError extends Schema.TaggedError<SearchFilterError>()("
 }
 
 const NUMERIC = new Set(["timestamp", "timestamp_ms", "execution_time", "execution_time_ms", "end_time", "end_time_ms"])
-const IN_ATTRIBUTES = new Set(["name", "status", "request_id", "run_id", "client_request_id"])
+// `name` and `run_id` are aliases of a tag and a metadata key, so they compare like them (no IN)
+const IN_ATTRIBUTES = new Set(["status", "request_id", "client_request_id"])
+const ALIASES = new Set(["name", "run_id"])
 const STRING_ATTRIBUTES = new Set(["request_id", "client_request_id", "status", "name", "run_id", "prompt", "text"])
 const EQUALITY: ReadonlyArray<Comparator> = ["=", "!="]
 const ORDER: ReadonlyArray<Comparator> = ["=", "!=", ">", ">=", "<", "<="]
@@ -101,6 +103,7 @@ export const comparatorsFor = (entity: Entity, key: string): ReadonlyArray<Compa
       if (NUMERIC.has(key)) return ORDER
       if (key === "prompt") return ["="]
       if (key === "text") return ["LIKE", "ILIKE"]
+      if (ALIASES.has(key)) return [...EQUALITY, ...PATTERN, ...NULLS]
       if (STRING_ATTRIBUTES.has(key)) return [...EQUALITY, ...PATTERN, ...(IN_ATTRIBUTES.has(key) ? SET : [])]
       return `unknown trace attribute "${key}"; known: ${[...NUMERIC, ...STRING_ATTRIBUTES].join(", ")}`
     case "tag":
@@ -252,7 +255,7 @@ export const endTime = numeric("end_time_ms")
 /** Trace duration in milliseconds. @since 0.1.0 @category builders */
 export const executionTime = numeric("execution_time_ms")
 /** The trace name (root span name). @since 0.1.0 @category builders */
-export const name = { ...text("attribute", "name"), ...oneOf("attribute", "name") }
+export const name = text("attribute", "name")
 /** @since 0.1.0 @category builders */
 export const clientRequestId = { ...text("attribute", "client_request_id"), ...oneOf("attribute", "client_request_id") }
 /** @since 0.1.0 @category builders */

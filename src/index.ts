@@ -5,6 +5,10 @@
 /**
  * @since 0.1.0
  */
+export * as Assessment from "./Assessment.js"
+/**
+ * @since 0.1.0
+ */
 export * as Exporter from "./Exporter.js"
 /**
  * @since 0.1.0
@@ -38,6 +42,10 @@ export * as Otlp from "./Otlp.js"
  * @since 0.1.0
  */
 export * as Redaction from "./Redaction.js"
+/**
+ * @since 0.1.0
+ */
+export * as Search from "./Search.js"
 /**
  * @since 0.1.0
  */

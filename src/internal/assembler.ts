@@ -51,6 +51,14 @@ export class TraceRecord {
   ) {
     this.mlflowTraceId = `tr-${otelTraceId}`
   }
+
+  /** Scoped context (`Mlflow.withTraceContext`): tags and metadata for the whole trace. */
+  applyContext(context: unknown): void {
+    if (typeof context !== "object" || context === null) return
+    const { metadata, tags } = context as { tags?: Record<string, string>; metadata?: Record<string, string> }
+    if (tags !== undefined) Object.assign(this.updates.tags, tags)
+    if (metadata !== undefined) Object.assign(this.updates.metadata, metadata)
+  }
 }
 
 /**

@@ -44,6 +44,12 @@ export interface Exporter {
   /** Waits until everything offered so far is exported or failed; `false` on timeout. */
   readonly flush: (millis: number) => Effect.Effect<boolean>
   readonly stats: (inProgress: number, spans: Stats["spans"]) => Effect.Effect<Stats>
+  /**
+   * Sets (or, with `undefined`, removes) a tag of a trace waiting in the queue. Answers `"applied"`
+   * when the trace will be exported with it, `"stored"` when the trace is (now) stored and the tag
+   * must be set on the server: a trace being exported is waited for.
+   */
+  readonly tagPending: (traceId: string, key: string, value: string | undefined) => Effect.Effect<"applied" | "stored">
 }
 
 /**
@@ -98,6 +104,19 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         waiters = []
       }
     }
+    // traces handed off and not yet exported, by MLflow trace id (for tags set after the fact)
+    const pendingTraces = new Map<
+      string,
+      { readonly item: CompletedTrace; inFlight: boolean; waiters: Array<Deferred.Deferred<void>> }
+    >()
+    const forget = (item: CompletedTrace) => {
+      if (item.late) return
+      const id = `tr-${item.otelTraceId}`
+      const entry = pendingTraces.get(id)
+      if (entry?.item !== item) return
+      pendingTraces.delete(id)
+      for (const waiter of entry.waiters) Deferred.unsafeDone(waiter, Exit.void)
+    }
     const signalDone = (item: CompletedTrace) => {
       if (!item.late && item.record?.done !== undefined) Deferred.unsafeDone(item.record.done, Exit.void)
     }
@@ -111,18 +130,38 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const offer = (trace: CompletedTrace): void => {
       pending++
       metrics.queued.unsafeUpdate(1, [])
+      if (!trace.late) pendingTraces.set(`tr-${trace.otelTraceId}`, { item: trace, inFlight: false, waiters: [] })
       if (Queue.unsafeOffer(queue, trace)) return
       drop("queueFull", 1)
       if (options.strategy === "sliding") {
         // `unsafeOffer` does not apply the sliding strategy; `offer` does, dropping the oldest
         const oldest = Effect.runSync(Queue.poll(queue))
         Effect.runSync(Queue.offer(queue, trace))
-        if (oldest._tag === "Some") signalDone(oldest.value)
+        if (oldest._tag === "Some") {
+          signalDone(oldest.value)
+          forget(oldest.value)
+        }
       } else {
         signalDone(trace)
+        forget(trace)
       }
       settle(1)
     }
+
+    const tagPending = (traceId: string, key: string, value: string | undefined) =>
+      Effect.suspend((): Effect.Effect<"applied" | "stored"> => {
+        const entry = pendingTraces.get(traceId)
+        if (entry === undefined) return Effect.succeed("stored")
+        if (!entry.inFlight) {
+          // finalized only when a worker takes it: the tag goes out with the trace
+          if (value === undefined) delete entry.item.updates.tags[key]
+          else entry.item.updates.tags[key] = value
+          return Effect.succeed("applied")
+        }
+        const waiter = Deferred.unsafeMake<void>(FiberId.none)
+        entry.waiters.push(waiter)
+        return Effect.as(Deferred.await(waiter), "stored")
+      })
 
     /** A non-retryable error is logged the first time it is seen; later ones are only counted. */
     const reportOnce = (what: string, error: ExportError) => {
@@ -244,11 +283,18 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       Effect.flatMap((chunk) => {
         const batch = Array.from(chunk)
         counters.inFlight += batch.length
+        for (const item of batch) {
+          const entry = item.late ? undefined : pendingTraces.get(`tr-${item.otelTraceId}`)
+          if (entry?.item === item) entry.inFlight = true
+        }
         return process(batch).pipe(
           Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
           Effect.ensuring(Effect.sync(() => {
             counters.inFlight -= batch.length
-            for (const item of batch) signalDone(item)
+            for (const item of batch) {
+              signalDone(item)
+              forget(item)
+            }
             settle(batch.length)
           }))
         )
@@ -300,6 +346,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       }))
     return {
       offer,
+      tagPending,
       drop,
       timedOut: () => counters.timedOut++,
       flush,

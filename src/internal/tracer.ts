@@ -10,6 +10,9 @@ import { type CutReport, defaultSnapshotOptions, type Json, snapshot } from "./j
 import { fromExit } from "./spanStatus.js"
 
 const HEX32 = /^[0-9a-f]{32}$/
+
+/** @internal The span annotation carrying `Mlflow.withTraceContext` values. */
+export const TRACE_CONTEXT_KEY = "effect_mlflow.traceContext"
 const REQUEST_ID = SpanAttributeKey.REQUEST_ID
 const SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
 const LOG_LEVEL = SpanAttributeKey.LOG_LEVEL
@@ -64,6 +67,11 @@ export class MlflowSpan implements Tracer.Span {
   }
 
   attribute(key: string, value: unknown): void {
+    if (key === TRACE_CONTEXT_KEY) {
+      // `Mlflow.withTraceContext`: applies to traces started in its scope, so to their root only
+      if (this.record.root === this) this.record.applyContext(value)
+      return
+    }
     const report: CutReport = { removed: 0 }
     this.attributes.set(key, snapshot(value, defaultSnapshotOptions, report))
     if (report.removed > 0) (this.truncated ??= {})[key] = report.removed

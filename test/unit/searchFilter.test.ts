@@ -12,13 +12,13 @@ describe("SearchFilter", () => {
         F.user.eq("alice"),
         F.timestamp.gt(1000),
         F.tag("env").like("prod%"),
-        F.name.in(["a", "b"]),
+        F.status.in(["OK", "ERROR"]),
         F.span.attribute("mlflow.spanType").eq("LLM"),
         F.feedback("rating").isNotNull(),
         F.tag("note").eq("it's")
       )),
       "attributes.status = 'OK' AND metadata.`mlflow.trace.user` = 'alice' AND attributes.timestamp_ms > 1000" +
-        " AND tags.env LIKE 'prod%' AND attributes.name IN ('a', 'b') AND span.attributes.`mlflow.spanType` = 'LLM'" +
+        " AND tags.env LIKE 'prod%' AND attributes.status IN ('OK', 'ERROR') AND span.attributes.`mlflow.spanType` = 'LLM'" +
         " AND feedback.rating IS NOT NULL AND tags.note = \"it's\""
     )
   })
@@ -40,7 +40,8 @@ describe("SearchFilter", () => {
       ["tags.env = prod", "prod", /quoted value/],
       ["attributes.status IN 'OK'", "'OK'", /needs a list/],
       ["tags.env = 'a' AND", "<end>", /expected a condition/],
-      ["issue.id LIKE 'x'", "LIKE", /not allowed/]
+      ["issue.id LIKE 'x'", "LIKE", /not allowed/],
+      ["attributes.name IN ('a')", "IN", /not allowed/]
     ]
     for (const [filter, token, detail] of cases) {
       const error = parseError(filter)
@@ -75,7 +76,8 @@ describe("SearchFilter", () => {
   )
   const clause: fc.Arbitrary<F.Clause> = fc.oneof(
     fc.constantFrom("OK", "ERROR", "IN_PROGRESS").map((s) => F.status.eq(s as "OK")),
-    fc.array(safeText, { minLength: 1, maxLength: 3 }).map((values) => F.name.in(values)),
+    fc.array(safeText, { minLength: 1, maxLength: 3 }).map((values) => F.clientRequestId.in(values)),
+    safeText.map((v) => F.name.like(v)),
     fc.integer({ min: 0, max: 2 ** 45 }).chain((n) =>
       fc.constantFrom(F.timestamp.gt(n), F.timestamp.lte(n), F.executionTime.ne(n), F.endTime.gte(n))
     ),
