@@ -278,13 +278,9 @@ export const lastTraceIdInFiber: Effect.Effect<Option.Option<string>> = FiberRef
  * @since 0.1.0
  * @category models
  */
-export interface TraceContext {
+export interface TraceContext extends Pick<TraceUpdate, "sessionId" | "user"> {
   readonly tags?: Readonly<Record<string, string>> | undefined
   readonly metadata?: Readonly<Record<string, string>> | undefined
-  /** `mlflow.trace.session` */
-  readonly sessionId?: string | undefined
-  /** `mlflow.trace.user` */
-  readonly user?: string | undefined
   /** `false`: nothing in scope is traced */
   readonly enabled?: boolean | undefined
 }

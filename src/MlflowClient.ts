@@ -15,11 +15,11 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Assessment from "./Assessment.js"
-import * as AssessmentJson from "./internal/assessmentJson.js"
 import { parseBigJson } from "./internal/bigJson.js"
+import { makeQueries } from "./internal/clientQueries.js"
 import type { Json } from "./internal/json.js"
 import { traceDataToJson, traceInfoToProtoJson } from "./internal/traceJson.js"
-import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "./internal/traceRead.js"
+import type { StoredTrace } from "./internal/traceRead.js"
 import * as MlflowConfig from "./MlflowConfig.js"
 import * as Otlp from "./Otlp.js"
 import type { SpanData, TraceInfo } from "./Trace.js"
@@ -434,85 +434,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const getTraceInfo: Service["getTraceInfo"] = (traceId) =>
     request("GET", `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}`)
 
-  const fromArtifact = (info: StoredTrace["info"]) => {
-    const location = info.tags["mlflow.artifactLocation"]
-    const url = location === undefined ? Option.none() : artifactUrl(trackingUri, location, "traces.json")
-    if (Option.isNone(url)) return Effect.succeed<StoredTrace>({ info, spans: [] })
-    return Effect.map(request("GET", url.value), (body: any) => ({
-      info,
-      spans: rootFirst((body.spans ?? []).map(decodeDictSpan))
-    }))
-  }
-
-  const getTrace: Service["getTrace"] = (traceId) =>
-    request("GET", "/api/3.0/mlflow/traces/get", { query: { trace_id: traceId, allow_partial: "true" } }).pipe(
-      Effect.map((body: any): StoredTrace => ({
-        info: decodeTraceInfo(body.trace.trace_info),
-        spans: rootFirst((body.trace.spans ?? []).map(decodeProtoSpan))
-      })),
-      Effect.catchIf(
-        (error) => error._tag === "MlflowApiError" && error.status !== 401 && error.status !== 403,
-        () =>
-          getTraceInfo(traceId).pipe(
-            Effect.flatMap((body: any) => fromArtifact(decodeTraceInfo(body.trace.trace_info)))
-          )
-      )
-    )
-
-  const searchTraces: Service["searchTraces"] = (search) =>
-    request("POST", "/api/3.0/mlflow/traces/search", {
-      json: {
-        locations: search.experimentIds.map((id) => ({
-          type: "MLFLOW_EXPERIMENT",
-          mlflow_experiment: { experiment_id: id }
-        })),
-        ...(search.filter === undefined || search.filter === "" ? {} : { filter: search.filter }),
-        max_results: search.maxResults ?? 100,
-        ...(search.orderBy === undefined ? {} : { order_by: [...search.orderBy] }),
-        ...(search.pageToken === undefined ? {} : { page_token: search.pageToken })
-      }
-    }).pipe(Effect.map((body: any) => ({
-      traces: (body.traces ?? []).map(decodeTraceInfo),
-      nextPageToken: body.next_page_token || undefined
-    })))
-
-  const tagsPath = (traceId: string) => `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}/tags`
-  const setTraceTag: Service["setTraceTag"] = (traceId, key, value) =>
-    Effect.asVoid(request("PATCH", tagsPath(traceId), { json: { key, value } }))
-  const deleteTraceTag: Service["deleteTraceTag"] = (traceId, key) =>
-    Effect.asVoid(request("DELETE", tagsPath(traceId), { json: { key } }))
-
-  const deleteTraces: Service["deleteTraces"] = (which) =>
-    request("POST", "/api/3.0/mlflow/traces/delete-traces", {
-      json: "traceIds" in which
-        ? { experiment_id: which.experimentId, request_ids: [...which.traceIds] }
-        : {
-          experiment_id: which.experimentId,
-          max_timestamp_millis: which.olderThanMillis,
-          ...(which.maxTraces === undefined ? {} : { max_traces: which.maxTraces })
-        }
-    }).pipe(Effect.map((body: any) => Number(body.traces_deleted ?? 0)))
-
-  const assessmentsPath = (traceId: string, assessmentId?: string) =>
-    `/api/3.0/mlflow/traces/${encodeURIComponent(traceId)}/assessments` +
-    (assessmentId === undefined ? "" : `/${encodeURIComponent(assessmentId)}`)
-  const createAssessment: Service["createAssessment"] = (assessment) =>
-    request("POST", assessmentsPath(String(assessment.trace_id)), { json: { assessment } as Json }).pipe(
-      Effect.map((body: any) => AssessmentJson.decode(body.assessment))
-    )
-  const getAssessment: Service["getAssessment"] = (traceId, assessmentId) =>
-    request("GET", assessmentsPath(traceId, assessmentId)).pipe(
-      Effect.map((body: any) => AssessmentJson.decode(body.assessment))
-    )
-  const updateAssessment: Service["updateAssessment"] = (traceId, assessmentId, assessment, updateMask) =>
-    request("PATCH", assessmentsPath(traceId, assessmentId), {
-      json: {
-        assessment: { ...assessment, trace_id: traceId, assessment_id: assessmentId },
-        update_mask: updateMask.join(",")
-      } as Json
-    }).pipe(Effect.map((body: any) => AssessmentJson.decode(body.assessment)))
-  const deleteAssessment: Service["deleteAssessment"] = (traceId, assessmentId) =>
-    Effect.asVoid(request("DELETE", assessmentsPath(traceId, assessmentId)))
+  const queries = makeQueries(request, trackingUri, getTraceInfo)
 
   return MlflowClient.of({
     trackingUri,
@@ -524,15 +446,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     logSpans,
     uploadTraceData,
     getTraceInfo,
-    getTrace,
-    searchTraces,
-    setTraceTag,
-    deleteTraceTag,
-    deleteTraces,
-    createAssessment,
-    getAssessment,
-    updateAssessment,
-    deleteAssessment
+    ...queries
   })
 })
 

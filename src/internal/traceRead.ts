@@ -66,8 +66,11 @@ const jsonString = (value: unknown): Json => {
   }
 }
 
-/** @internal A span of a `GetTrace` / `BatchGetTraces` answer (OTel proto JSON). */
-export const decodeProtoSpan = (raw: any): SpanData => ({
+const decodeSpan = (
+  raw: any,
+  attributes: (raw: any) => Record<string, Json>,
+  eventAttributes: (raw: any) => Record<string, Json>
+): SpanData => ({
   traceId: base64ToHex(raw.trace_id),
   spanId: base64ToHex(raw.span_id),
   parentSpanId: base64ToHex(raw.parent_span_id) || null,
@@ -76,35 +79,26 @@ export const decodeProtoSpan = (raw: any): SpanData => ({
   startTimeUnixNano: nanos(raw.start_time_unix_nano),
   endTimeUnixNano: nanos(raw.end_time_unix_nano),
   status: { code: statusCode(raw.status?.code), message: String(raw.status?.message ?? "") },
-  attributes: keyValues(raw.attributes),
+  attributes: attributes(raw.attributes),
   events: (raw.events ?? []).map((event: any): SpanEvent => ({
     name: String(event.name ?? ""),
     timeUnixNano: nanos(event.time_unix_nano),
-    attributes: keyValues(event.attributes)
+    attributes: eventAttributes(event.attributes)
   }))
 })
 
-/** @internal A span of `traces.json` (`Span.to_dict`). */
-export const decodeDictSpan = (raw: any): SpanData => {
-  const attributes: Record<string, Json> = {}
-  for (const key in raw.attributes ?? {}) attributes[key] = jsonString(raw.attributes[key])
-  return {
-    traceId: base64ToHex(raw.trace_id),
-    spanId: base64ToHex(raw.span_id),
-    parentSpanId: base64ToHex(raw.parent_span_id) || null,
-    name: String(raw.name ?? ""),
-    kind: kind(raw.kind),
-    startTimeUnixNano: nanos(raw.start_time_unix_nano),
-    endTimeUnixNano: nanos(raw.end_time_unix_nano),
-    status: { code: statusCode(raw.status?.code), message: String(raw.status?.message ?? "") },
-    attributes,
-    events: (raw.events ?? []).map((event: any): SpanEvent => ({
-      name: String(event.name ?? ""),
-      timeUnixNano: nanos(event.time_unix_nano),
-      attributes: plain(event.attributes ?? {}) as Record<string, Json>
-    }))
-  }
+/** @internal A span of a `GetTrace` / `BatchGetTraces` answer (OTel proto JSON, `AnyValue` attributes). */
+export const decodeProtoSpan = (raw: any): SpanData => decodeSpan(raw, keyValues, keyValues)
+
+const jsonStrings = (raw: any): Record<string, Json> => {
+  const out: Record<string, Json> = {}
+  for (const key in raw ?? {}) out[key] = jsonString(raw[key])
+  return out
 }
+
+/** @internal A span of `traces.json` (`Span.to_dict`: attribute values are JSON strings). */
+export const decodeDictSpan = (raw: any): SpanData =>
+  decodeSpan(raw, jsonStrings, (attributes) => plain(attributes ?? {}) as Record<string, Json>)
 
 const durationMs = (value: unknown): number => {
   if (typeof value === "string") return Math.round(Number.parseFloat(value) * 1000)
