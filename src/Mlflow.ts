@@ -19,7 +19,7 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
-import type { TraceUpdates } from "./internal/assembler.js"
+import type { TraceRecord, TraceUpdates } from "./internal/assembler.js"
 import { MlflowSpan, TRACE_CONTEXT_KEY } from "./internal/tracer.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 import { MlflowTracing } from "./MlflowTracing.js"
@@ -74,36 +74,26 @@ export const span: {
     if (inputs !== undefined) attributes[SpanAttributeKey.INPUTS] = inputs
     const body = captureOutputs === false ? self : Effect.tap(self, setOutputs)
     return Effect.suspend(() => {
-      // with synchronous logging, a root waits until its trace is stored
-      let done: Deferred.Deferred<void> | undefined
+      // set when this span is the root of its trace: the per-fiber last trace id, and with
+      // synchronous logging the signal that its trace is stored
+      let root: TraceRecord | undefined
       const recorded = Effect.zipRight(
-        Effect.map(Effect.option(Effect.currentSpan), (current) => {
-          if (current._tag === "Some" && current.value instanceof MlflowSpan) {
-            const record = current.value.record
-            if (record.root === current.value) done = record.done
-          }
-        }),
-        body
-      )
-      let root: string | undefined
-      const tracked = Effect.zipRight(
         Effect.map(Effect.option(Effect.currentSpan), (current) => {
           if (
             current._tag === "Some" && current.value instanceof MlflowSpan &&
             current.value.record.root === current.value
           ) {
-            root = current.value.record.mlflowTraceId
+            root = current.value.record
           }
         }),
-        recorded
+        body
       )
-      return Effect.withSpan(tracked, name, { ...spanOptions, attributes }).pipe(
-        Effect.ensuring(Effect.suspend(() => done === undefined ? Effect.void : Deferred.await(done))),
-        Effect.ensuring(
-          Effect.suspend(() =>
-            root === undefined ? Effect.void : FiberRef.set(lastTraceIdInFiberRef, Option.some(root))
-          )
-        )
+      return Effect.withSpan(recorded, name, { ...spanOptions, attributes }).pipe(
+        Effect.ensuring(Effect.suspend(() => {
+          if (root === undefined) return Effect.void
+          const setLast = FiberRef.set(lastTraceIdInFiberRef, Option.some(root.mlflowTraceId))
+          return root.done === undefined ? setLast : Effect.zipRight(Deferred.await(root.done), setLast)
+        }))
       )
     })
   }
