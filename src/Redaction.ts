@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import type { Json } from "./internal/json.js"
+import { type Json, setOwn } from "./internal/json.js"
 import type { SpanType } from "./SpanType.js"
 import { SpanAttributeKey, type SpanData } from "./Trace.js"
 
@@ -52,11 +52,23 @@ const IDENTIFIERS = new Set<string>([SpanAttributeKey.REQUEST_ID, SpanAttributeK
 export const mapJson = (value: Json, f: (value: Json, key: string | undefined) => Json, key?: string): Json => {
   const mapped = f(value, key)
   if (mapped !== value) return mapped
-  if (Array.isArray(value)) return value.map((item) => mapJson(item, f, key))
+  // structural sharing: an unchanged value comes back as the same object
+  if (Array.isArray(value)) {
+    let out: Array<Json> | undefined
+    for (let i = 0; i < value.length; i++) {
+      const item = mapJson(value[i], f, key)
+      if (item !== value[i]) (out ??= value.slice())[i] = item
+    }
+    return out ?? value
+  }
   if (typeof value === "object" && value !== null) {
-    const out: Record<string, Json> = {}
-    for (const k in value) out[k] = mapJson((value as Record<string, Json>)[k], f, k)
-    return out
+    let out: Record<string, Json> | undefined
+    for (const k in value) {
+      const item = (value as Record<string, Json>)[k]
+      const next = mapJson(item, f, k)
+      if (next !== item) setOwn(out ??= { ...(value as Record<string, Json>) }, k, next)
+    }
+    return out ?? value
   }
   return value
 }
@@ -101,10 +113,16 @@ const normalize = (key: string): string => key.toLowerCase().replace(/[^a-z0-9]/
  */
 export const redactKeys = (keys: ReadonlyArray<string> = defaultSecretKeys): SpanProcessor => {
   const suffixes = keys.map(normalize)
+  const known = new Map<string, boolean>()
   const isSecret = (key: string | undefined) => {
     if (key === undefined) return false
-    const normalized = normalize(key)
-    return suffixes.some((suffix) => normalized.endsWith(suffix))
+    let secret = known.get(key)
+    if (secret === undefined) {
+      const normalized = normalize(key)
+      secret = suffixes.some((suffix) => normalized.endsWith(suffix))
+      if (known.size < 10_000) known.set(key, secret)
+    }
+    return secret
   }
   return (span) => forEachContent(span, (value, key) => isSecret(key) && value !== REDACTED ? REDACTED : value)
 }
@@ -201,6 +219,22 @@ export const dropContent = (
   }
 }
 
+/** Whether the processors left the span as it was (compared with the span itself, not the view). */
+const unchanged = (view: SpanView, span: SpanData, attributeCount: number): boolean => {
+  if (view.inputs !== span.attributes[SpanAttributeKey.INPUTS]) return false
+  if (view.outputs !== span.attributes[SpanAttributeKey.OUTPUTS]) return false
+  const keys = Object.keys(view.attributes)
+  if (keys.length !== attributeCount) return false
+  for (const key of keys) if (!(key in span.attributes) || view.attributes[key] !== span.attributes[key]) return false
+  for (let i = 0; i < view.events.length; i++) {
+    const before = span.events[i].attributes
+    const after = view.events[i].attributes
+    if (Object.keys(after).length !== Object.keys(before).length) return false
+    for (const key in after) if (after[key] !== before[key]) return false
+  }
+  return true
+}
+
 /**
  * Runs processors over a span; answers the processed span and, when a processor threw, its error
  * (the span's content is then masked).
@@ -216,6 +250,7 @@ export const process = (
   const { [SpanAttributeKey.INPUTS]: inputs, [SpanAttributeKey.OUTPUTS]: outputs, ...rest } = span.attributes
   const attributes: Record<string, Json> = {}
   for (const key in rest) if (!IDENTIFIERS.has(key)) attributes[key] = rest[key]
+  const attributeCount = Object.keys(attributes).length
   const view: SpanView = {
     name: span.name,
     spanType: typeof span.attributes[SpanAttributeKey.SPAN_TYPE] === "string"
@@ -236,6 +271,7 @@ export const process = (
       break
     }
   }
+  if (error === undefined && unchanged(view, span, attributeCount)) return { span, error }
   if (error !== undefined) {
     const masked = (value: Json | undefined) => value === undefined ? undefined : MASKED
     view.inputs = masked(view.inputs)

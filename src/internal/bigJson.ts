@@ -1,3 +1,5 @@
+import { setOwn } from "./json.js"
+
 /**
  * A JSON parser that keeps integers beyond 2^53 exact, as `bigint`: MLflow writes nanosecond times
  * (about 1.7e18) as JSON numbers.
@@ -29,7 +31,7 @@ export const parseBigJson = (text: string): unknown => {
         const key = string()
         ws()
         if (text[i++] !== ":") fail("expected ':'")
-        out[key] = value()
+        setOwn(out, key, value())
         ws()
         const next = text[i++]
         if (next === "}") return out

@@ -1,5 +1,6 @@
 import type { SpanData } from "../Trace.js"
 import type { Json } from "./json.js"
+import { attributeJson } from "./traceJson.js"
 
 /** @internal */
 export interface Budgets {
@@ -82,8 +83,8 @@ export const applyBudgets = (
     const sizes = new Map<string, [string, number]>()
     for (const key in span.attributes) {
       if (RESERVED.has(key)) continue
-      const json = JSON.stringify(span.attributes[key])
-      sizes.set(key, [json, utf8(json)])
+      const [json, size] = attributeJson(span, key)
+      sizes.set(key, [json, size])
     }
     const earlier = span.attributes[TRUNCATED_ATTRIBUTE]
     const cut: Record<string, number> = typeof earlier === "object" && earlier !== null && !Array.isArray(earlier)

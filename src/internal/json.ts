@@ -30,6 +30,18 @@ export interface SnapshotOptions {
   readonly maxItems: number
 }
 
+/**
+ * Sets an own property, also for the key `"__proto__"` (which plain assignment would turn into a
+ * prototype change): keys here come from user data.
+ *
+ * @internal
+ */
+export const setOwn = (target: Record<string, unknown>, key: string, value: unknown): void => {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  } else target[key] = value
+}
+
 /** @internal Where `snapshot` adds up what it cut (characters, items, keys, bytes). */
 export interface CutReport {
   removed: number
@@ -159,7 +171,7 @@ const plainObject = (obj: object, options: SnapshotOptions, depth: number, seen:
       continue
     }
     if (item === undefined) continue
-    out[wellFormed(key, options.maxStringLength)] = walk(item, options, depth, seen)
+    setOwn(out, wellFormed(key, options.maxStringLength), walk(item, options, depth, seen))
   }
   return out
 }
@@ -171,7 +183,7 @@ const errorToJson = (error: Error, options: SnapshotOptions, depth: number, seen
   for (const key of Object.keys(error)) {
     if (!(key in out)) {
       const item = (error as unknown as Record<string, unknown>)[key]
-      if (item !== undefined) out[key] = walk(item, options, depth, seen)
+      if (item !== undefined) setOwn(out, key, walk(item, options, depth, seen))
     }
   }
   return out
@@ -187,7 +199,7 @@ const mapToJson = (map: Map<unknown, unknown>, options: SnapshotOptions, depth: 
   }
   if (stringKeys && map.size <= options.maxItems) {
     const out: Record<string, Json> = {}
-    for (const [key, item] of map) out[key as string] = walk(item, options, depth, seen)
+    for (const [key, item] of map) setOwn(out, key as string, walk(item, options, depth, seen))
     return out
   }
   return capped(

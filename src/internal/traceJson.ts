@@ -60,6 +60,26 @@ export const spanToJson = (span: SpanData): string => {
 
 const utf8 = (text: string): number => Buffer.byteLength(text, "utf8")
 
+// the JSON (and its UTF-8 size) of each attribute value, computed once per (immutable) span and
+// shared by the payload budgets and the size stats
+const attributeJsonCache = new WeakMap<SpanData, Map<string, readonly [string, number]>>()
+
+/** @internal `JSON.stringify` of one attribute value of a span and its UTF-8 size, computed once. */
+export const attributeJson = (span: SpanData, key: string): readonly [string, number] => {
+  let cache = attributeJsonCache.get(span)
+  if (cache === undefined) {
+    cache = new Map()
+    attributeJsonCache.set(span, cache)
+  }
+  let entry = cache.get(key)
+  if (entry === undefined) {
+    const json = JSON.stringify(span.attributes[key])
+    entry = [json, utf8(json)]
+    cache.set(key, entry)
+  }
+  return entry
+}
+
 const countEscapes = (json: string): number => {
   let n = 0
   for (let i = 0; i < json.length; i++) {
@@ -101,8 +121,8 @@ export const spanJsonSize = (span: SpanData): number => {
     utf8(JSON.stringify(span.status.message)) - 2
   let first = true
   for (const key in span.attributes) {
-    const inner = JSON.stringify(span.attributes[key])
-    size += (first ? 0 : 1) + utf8(JSON.stringify(key)) + 1 + utf8(inner) + 2 + countEscapes(inner)
+    const [inner, innerSize] = attributeJson(span, key)
+    size += (first ? 0 : 1) + utf8(JSON.stringify(key)) + 1 + innerSize + 2 + countEscapes(inner)
     first = false
   }
   for (let i = 0; i < span.events.length; i++) size += (i === 0 ? 0 : 2) + utf8(eventToJson(span.events[i]))

@@ -1,7 +1,7 @@
 import type * as Assessment from "../Assessment.js"
 import type { SpanData, SpanEvent, StatusCode, Trace, TraceInfo, TraceState } from "../Trace.js"
 import * as AssessmentJson from "./assessmentJson.js"
-import type { Json } from "./json.js"
+import { type Json, setOwn } from "./json.js"
 
 /**
  * Decoding of traces as MLflow's REST API returns them (proto JSON) and as `traces.json` holds
@@ -32,7 +32,7 @@ const plain = (value: unknown): Json => {
   if (Array.isArray(value)) return value.map(plain)
   if (typeof value === "object" && value !== null) {
     const out: Record<string, Json> = {}
-    for (const key in value) out[key] = plain((value as Record<string, unknown>)[key])
+    for (const key in value) setOwn(out, key, plain((value as Record<string, unknown>)[key]))
     return out
   }
   return value as Json
@@ -52,7 +52,7 @@ const anyValue = (value: any): Json => {
 
 const keyValues = (list: any): Record<string, Json> => {
   const out: Record<string, Json> = {}
-  for (const kv of list ?? []) out[kv.key] = anyValue(kv.value)
+  for (const kv of list ?? []) setOwn(out, kv.key, anyValue(kv.value))
   return out
 }
 
@@ -92,7 +92,7 @@ export const decodeProtoSpan = (raw: any): SpanData => decodeSpan(raw, keyValues
 
 const jsonStrings = (raw: any): Record<string, Json> => {
   const out: Record<string, Json> = {}
-  for (const key in raw ?? {}) out[key] = jsonString(raw[key])
+  for (const key in raw ?? {}) setOwn(out, key, jsonString(raw[key]))
   return out
 }
 

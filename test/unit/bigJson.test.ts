@@ -26,6 +26,13 @@ describe("bigint-safe JSON", () => {
     )
   })
 
+  it("keeps a __proto__ key as data, never as a prototype", () => {
+    const parsed = parseBigJson("{\"__proto__\": {\"polluted\": true}, \"a\": 1}") as any
+    assert.deepStrictEqual(Object.keys(parsed), ["__proto__", "a"])
+    assert.strictEqual(Object.getPrototypeOf(parsed), Object.prototype)
+    assert.isUndefined(parsed.polluted)
+  })
+
   it("rejects malformed JSON", () => {
     for (const bad of ["{", "[1,]", "{\"a\" 1}", "\"open", "tru", "1 2"]) {
       assert.throws(() => parseBigJson(bad), SyntaxError)

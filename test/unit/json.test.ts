@@ -77,6 +77,14 @@ describe("snapshot: serialization of anything", () => {
     assert.notInclude(JSON.stringify(first), "sk-live-123")
   })
 
+  it("keeps a __proto__ key of user data as data", () => {
+    const data = JSON.parse("{\"__proto__\": {\"admin\": true}, \"user\": \"x\"}")
+    const out = snapshot(data) as any
+    assert.deepStrictEqual(Object.keys(out), ["__proto__", "user"])
+    assert.isUndefined(out.admin)
+    assert.strictEqual(JSON.stringify(out), "{\"__proto__\":{\"admin\":true},\"user\":\"x\"}")
+  })
+
   it("isolates values whose inspection throws", () => {
     const proxy = new Proxy({}, {
       ownKeys() {

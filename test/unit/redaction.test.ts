@@ -49,6 +49,17 @@ describe("redaction", () => {
     assert.strictEqual(out.attributes["mlflow.traceRequestId"], "tr-x")
   })
 
+  it("returns the span itself when nothing changed, and notices a change to attributes alone", () => {
+    const clean = span({ "mlflow.spanInputs": { q: 1 }, note: "fine" })
+    assert.strictEqual(Redaction.process(clean, [Redaction.redactKeys()]).span, clean)
+    const secret = span({ "mlflow.spanInputs": { q: 1 }, "http.authorization": "Bearer x" })
+    const out = Redaction.process(secret, [Redaction.redactKeys()]).span
+    assert.notStrictEqual(out, secret)
+    assert.strictEqual(out.attributes["http.authorization"], "<redacted>")
+    const removed = Redaction.process(secret, [(view) => void delete view.attributes["http.authorization"]]).span
+    assert.isFalse("http.authorization" in removed.attributes)
+  })
+
   it("masks cards (Luhn-checked), national ids, e-mails and phone numbers", () => {
     const text = "card 4111 1111 1111 1111, not-a-card 4111 1111 1111 1112, ssn 123-45-6789, " +
       "mail jane.doe@example.com, call +1 (415) 555-0100, order 2024-01-02"
