@@ -42,6 +42,20 @@ describe("MLflow tracer", () => {
       assert.strictEqual(trace.info.state, "OK")
     }).pipe(Effect.provide(TestTracing.layer())))
 
+  it.effect("traces named Effect.fn functions", () =>
+    Effect.gen(function*() {
+      const inner = Effect.fn("inner")(function*(n: number) {
+        return n + 1
+      })
+      const outer = Effect.fn("outer")(function*() {
+        return yield* inner(1)
+      })
+      assert.strictEqual(yield* outer(), 2)
+      const trace = yield* only
+      assert.deepStrictEqual(trace.spans.map((s) => s.name), ["outer", "inner"])
+      assert.strictEqual(span(trace, "inner").parentSpanId, span(trace, "outer").spanId)
+    }).pipe(Effect.provide(TestTracing.layer())))
+
   it.effect("keeps a child that ends after its root within the grace period", () =>
     Effect.gen(function*() {
       const release = yield* Deferred.make<void>()
