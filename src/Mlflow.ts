@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { TraceRecord, TraceUpdates } from "./internal/assembler.js"
+import { safeKey } from "./internal/json.js"
 import { MlflowSpan, TRACE_CONTEXT_KEY } from "./internal/tracer.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 import { MlflowTracing } from "./MlflowTracing.js"
@@ -200,8 +201,8 @@ export interface TraceUpdate {
 const stringify = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
 
 const applyUpdate = (updates: TraceUpdates, update: TraceUpdate): void => {
-  for (const key in update.tags) updates.tags[key] = stringify(update.tags[key])
-  for (const key in update.metadata) updates.metadata[key] = stringify(update.metadata[key])
+  for (const key in update.tags) updates.tags[safeKey(key)] = stringify(update.tags[key])
+  for (const key in update.metadata) updates.metadata[safeKey(key)] = stringify(update.metadata[key])
   if (update.sessionId !== undefined) updates.metadata[TraceMetadataKey.SESSION] = update.sessionId
   if (update.user !== undefined) updates.metadata[TraceMetadataKey.TRACE_USER] = update.user
   if (update.clientRequestId !== undefined) updates.clientRequestId = update.clientRequestId
@@ -320,8 +321,9 @@ export const setTraceTag = (
 export const deleteTraceTag = (traceId: string, key: string): Effect.Effect<void, MlflowError, MlflowClient> =>
   changeTag(traceId, key, undefined)
 
-const changeTag = (traceId: string, key: string, value: string | undefined) =>
+const changeTag = (traceId: string, rawKey: string, value: string | undefined) =>
   Effect.gen(function*() {
+    const key = safeKey(rawKey)
     const tracing = yield* Effect.serviceOption(MlflowTracing)
     const where = Option.isSome(tracing) ? yield* tracing.value.tagTrace(traceId, key, value) : "stored"
     if (where === "applied") return

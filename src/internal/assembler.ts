@@ -3,6 +3,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import type { DropReason } from "../Exporter.js"
 import type { SpanData, TraceState } from "../Trace.js"
+import { safeKey } from "./json.js"
 import type { MlflowSpan } from "./tracer.js"
 
 /**
@@ -19,6 +20,16 @@ export interface TraceUpdates {
   state: TraceState | undefined
 }
 
+/** @internal Trace-level values before anything was set. */
+export const emptyUpdates = (): TraceUpdates => ({
+  tags: {},
+  metadata: {},
+  clientRequestId: undefined,
+  requestPreview: undefined,
+  responsePreview: undefined,
+  state: undefined
+})
+
 /**
  * A trace being recorded in this process.
  *
@@ -26,14 +37,7 @@ export interface TraceUpdates {
  */
 export class TraceRecord {
   readonly spans: Array<SpanData> = []
-  readonly updates: TraceUpdates = {
-    tags: {},
-    metadata: {},
-    clientRequestId: undefined,
-    requestPreview: undefined,
-    responsePreview: undefined,
-    state: undefined
-  }
+  readonly updates: TraceUpdates = emptyUpdates()
   readonly open = new Set<MlflowSpan>()
   root: MlflowSpan | undefined = undefined
   rootEndedAtNanos: bigint | undefined = undefined
@@ -56,8 +60,8 @@ export class TraceRecord {
   applyContext(context: unknown): void {
     if (typeof context !== "object" || context === null) return
     const { metadata, tags } = context as { tags?: Record<string, string>; metadata?: Record<string, string> }
-    if (tags !== undefined) Object.assign(this.updates.tags, tags)
-    if (metadata !== undefined) Object.assign(this.updates.metadata, metadata)
+    for (const key in tags) this.updates.tags[safeKey(key)] = String(tags[key])
+    for (const key in metadata) this.updates.metadata[safeKey(key)] = String(metadata[key])
   }
 }
 

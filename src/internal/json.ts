@@ -42,6 +42,14 @@ export const setOwn = (target: Record<string, unknown>, key: string, value: unkn
   } else target[key] = value
 }
 
+/**
+ * A user-supplied attribute, event, tag or metadata key, safe to use on the plain objects the
+ * pipeline builds: `"__proto__"` becomes `"[__proto__]"` (keys inside values stay as they are).
+ *
+ * @internal
+ */
+export const safeKey = (key: string): string => key === "__proto__" ? "[__proto__]" : key
+
 /** @internal Where `snapshot` adds up what it cut (characters, items, keys, bytes). */
 export interface CutReport {
   removed: number

@@ -6,7 +6,7 @@ import { SpanAttributeKey, type SpanData, type SpanEvent, SpanLogLevel } from ".
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
 import { TRUNCATED_ATTRIBUTE } from "./budget.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
-import { type CutReport, defaultSnapshotOptions, type Json, snapshot } from "./json.js"
+import { type CutReport, defaultSnapshotOptions, type Json, safeKey, snapshot } from "./json.js"
 import { fromExit } from "./spanStatus.js"
 
 const HEX32 = /^[0-9a-f]{32}$/
@@ -66,7 +66,8 @@ export class MlflowSpan implements Tracer.Span {
     this.links = links.length === 0 ? [] : [...links]
   }
 
-  attribute(key: string, value: unknown): void {
+  attribute(rawKey: string, value: unknown): void {
+    const key = safeKey(rawKey)
     if (key === TRACE_CONTEXT_KEY) {
       // `Mlflow.withTraceContext`: applies to traces started in its scope, so to their root only
       if (this.record.root === this) this.record.applyContext(value)
@@ -85,7 +86,7 @@ export class MlflowSpan implements Tracer.Span {
     }
     const snap: Record<string, Json> = {}
     if (attributes !== undefined) {
-      for (const key in attributes) snap[key] = snapshot(attributes[key])
+      for (const key in attributes) snap[safeKey(key)] = snapshot(attributes[key])
     }
     this.events.push({ name, timeUnixNano: startTime, attributes: snap })
   }

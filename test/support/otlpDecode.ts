@@ -1,3 +1,5 @@
+import { setOwn } from "../../src/internal/json.js"
+
 /**
  * A minimal protobuf decoder for OTLP `ExportTraceServiceRequest`, written independently of the
  * encoder, to check it round trip.
@@ -76,7 +78,7 @@ const keyValues = (entries: ReadonlyArray<Uint8Array>): Record<string, unknown> 
     const kv = fields(entry)
     const key = text(kv.find((f) => f.field === 1)!.value)
     const value = kv.find((f) => f.field === 2)
-    out[key] = value === undefined ? null : anyValue(bytesOf(value.value))
+    setOwn(out, key, value === undefined ? null : anyValue(bytesOf(value.value)))
   }
   return out
 }

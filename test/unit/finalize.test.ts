@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { CompletedTrace } from "../../src/internal/assembler.js"
+import { type CompletedTrace, emptyUpdates } from "../../src/internal/assembler.js"
 import { aggregateTokenUsage, finalize } from "../../src/internal/finalize.js"
 import { dumps } from "../../src/internal/json.js"
 import type { SpanData } from "../../src/Trace.js"
@@ -23,14 +23,7 @@ const completed = (spans: Array<SpanData>): CompletedTrace => ({
   spans,
   late: false,
   record: undefined,
-  updates: {
-    tags: {},
-    metadata: {},
-    clientRequestId: undefined,
-    requestPreview: undefined,
-    responsePreview: undefined,
-    state: undefined
-  }
+  updates: emptyUpdates()
 })
 
 const previews = (inputs: unknown, outputs: unknown) => {

@@ -14,6 +14,23 @@ const span = (trace: { spans: ReadonlyArray<any> }, name: string) => {
   return found!
 }
 
+/** Under a root span `root`, forks a daemon span `name` and waits until it has started; it ends on `release`. */
+const rootWithDaemonChild = (name: string) =>
+  Effect.gen(function*() {
+    const release = yield* Deferred.make<void>()
+    const started = yield* Deferred.make<void>()
+    const child = yield* Effect.gen(function*() {
+      const fiber = yield* Deferred.succeed(started, undefined).pipe(
+        Effect.zipRight(Deferred.await(release)),
+        Effect.withSpan(name),
+        Effect.forkDaemon
+      )
+      yield* Deferred.await(started)
+      return fiber
+    }).pipe(Effect.withSpan("root"))
+    return { child, release }
+  })
+
 describe("MLflow tracer", () => {
   it.effect("nests spans across fibers into one trace with correct parents", () =>
     Effect.gen(function*() {
@@ -58,17 +75,7 @@ describe("MLflow tracer", () => {
 
   it.effect("keeps a child that ends after its root within the grace period", () =>
     Effect.gen(function*() {
-      const release = yield* Deferred.make<void>()
-      const started = yield* Deferred.make<void>()
-      const child = yield* Effect.gen(function*() {
-        const fiber = yield* Deferred.succeed(started, undefined).pipe(
-          Effect.zipRight(Deferred.await(release)),
-          Effect.withSpan("daemon"),
-          Effect.forkDaemon
-        )
-        yield* Deferred.await(started)
-        return fiber
-      }).pipe(Effect.withSpan("root"))
+      const { child, release } = yield* rootWithDaemonChild("daemon")
       yield* Effect.repeatN(Effect.yieldNow(), 20)
       const stats = yield* Effect.flatMap(MlflowTracing.MlflowTracing, (tracing) => tracing.stats)
       assert.strictEqual(stats.exported + stats.queued + stats.inFlight, 0, "the trace waits for its open child")
@@ -81,17 +88,7 @@ describe("MLflow tracer", () => {
 
   it.effect("exports a span that ends after the grace period as a late span", () =>
     Effect.gen(function*() {
-      const release = yield* Deferred.make<void>()
-      const started = yield* Deferred.make<void>()
-      const child = yield* Effect.gen(function*() {
-        const fiber = yield* Deferred.succeed(started, undefined).pipe(
-          Effect.zipRight(Deferred.await(release)),
-          Effect.withSpan("slow"),
-          Effect.forkDaemon
-        )
-        yield* Deferred.await(started)
-        return fiber
-      }).pipe(Effect.withSpan("root"))
+      const { child, release } = yield* rootWithDaemonChild("slow")
       yield* TestClock.adjust("9 seconds")
       yield* Effect.repeatN(Effect.yieldNow(), 20)
       const before = yield* Effect.flatMap(MlflowTracing.MlflowTracing, (tracing) => tracing.stats)
@@ -233,6 +230,24 @@ describe("MLflow tracer", () => {
         bytes: { type: "Uint8Array", byteLength: 3, base64: "AQID" },
         throws: "[Unserializable: getter]"
       })
+    }).pipe(Effect.provide(TestTracing.layer())))
+
+  it.effect("keeps a __proto__ key of user data as data everywhere", () =>
+    Effect.gen(function*() {
+      const hostile = JSON.parse("{\"__proto__\": \"x\"}")
+      yield* Effect.gen(function*() {
+        yield* Mlflow.setAttribute("__proto__", { nested: JSON.parse("{\"__proto__\": 1}") })
+        yield* Mlflow.updateCurrentTrace({ tags: hostile, metadata: hostile })
+        yield* Effect.log("event").pipe(Effect.annotateLogs("__proto__", "y"))
+      }).pipe(Effect.withSpan("root"), Mlflow.withTraceContext({ tags: hostile }))
+      const trace = yield* only
+      const attributes = trace.spans[0].attributes as any
+      assert.strictEqual(Object.getPrototypeOf(attributes), Object.prototype)
+      assert.strictEqual(JSON.stringify(attributes["[__proto__]"]), "{\"nested\":{\"__proto__\":1}}")
+      assert.strictEqual(trace.info.tags["[__proto__]"], "x")
+      assert.strictEqual(trace.info.metadata["[__proto__]"], "x")
+      assert.strictEqual(trace.spans[0].events[0].attributes["[__proto__]"], "y")
+      assert.strictEqual(Object.getPrototypeOf(trace.info.tags), Object.prototype)
     }).pipe(Effect.provide(TestTracing.layer())))
 
   it.effect("updates the current trace: tags, metadata, session, user, state", () =>
