@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { artifactUrl, type JsonObject, type Service } from "../MlflowClient.js"
+import { artifactUrl, type Service } from "../MlflowClient.js"
 import * as AssessmentJson from "./assessmentJson.js"
 import type { Json } from "./json.js"
 import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "./traceRead.js"
@@ -118,5 +118,3 @@ export const makeQueries = (
     deleteAssessment
   }
 }
-
-export type { JsonObject }

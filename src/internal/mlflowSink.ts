@@ -8,13 +8,11 @@ import {
   type MlflowError,
   type Service as MlflowClientService
 } from "../MlflowClient.js"
+import type { Destination } from "../MlflowConfig.js"
 import { type Trace, TraceTagKey } from "../Trace.js"
 
 /** @internal Which experiment traces go to. */
-export type ExperimentRef =
-  | { readonly _tag: "Id"; readonly id: string }
-  | { readonly _tag: "Name"; readonly name: string }
-  | { readonly _tag: "IdAndName"; readonly id: string; readonly name: string }
+export type ExperimentRef = Extract<Destination, { readonly _tag: "Server" }>["experiment"]
 
 const toExportError = (error: MlflowError) =>
   new ExportError({
