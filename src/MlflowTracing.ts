@@ -18,6 +18,7 @@ import type { Sink, Stats } from "./Exporter.js"
 import { TraceAssembler } from "./internal/assembler.js"
 import { resolveEnvironmentMetadata } from "./internal/environment.js"
 import * as Exporter from "./internal/exporter.js"
+import { mlflowTraceId, otelTraceIdOf } from "./internal/ids.js"
 import * as MlflowSink from "./internal/mlflowSink.js"
 import * as InternalTracer from "./internal/tracer.js"
 import * as LocalStore from "./LocalStore.js"
@@ -92,7 +93,7 @@ export const make = (
     let enabled = config.enabled
     const assembler = new TraceAssembler({
       handoff: (trace) => {
-        if (!trace.late) lastTraceId = Option.some(`tr-${trace.otelTraceId}`)
+        if (!trace.late) lastTraceId = Option.some(mlflowTraceId(trace.otelTraceId))
         exporter.offer(trace)
       },
       onDrop: exporter.drop,
@@ -152,7 +153,7 @@ export const make = (
       synchronous: !config.asyncLogging,
       tagTrace: (traceId, key, value) =>
         Effect.suspend(() => {
-          const record = assembler.find(traceId.replace(/^tr-/, ""))
+          const record = assembler.find(otelTraceIdOf(traceId))
           if (record === undefined) return exporter.tagPending(traceId, key, value)
           if (value === undefined) delete record.updates.tags[key]
           else record.updates.tags[key] = value

@@ -3,6 +3,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import type { DropReason } from "../Exporter.js"
 import type { SpanData, TraceState } from "../Trace.js"
+import { mlflowTraceId } from "./ids.js"
 import { safeKey } from "./json.js"
 import type { MlflowSpan } from "./tracer.js"
 
@@ -53,7 +54,7 @@ export class TraceRecord {
     readonly startedAtNanos: bigint,
     readonly sampled: boolean
   ) {
-    this.mlflowTraceId = `tr-${otelTraceId}`
+    this.mlflowTraceId = mlflowTraceId(otelTraceId)
   }
 
   /** Scoped context (`Mlflow.withTraceContext`): tags and metadata for the whole trace. */

@@ -14,6 +14,7 @@ import type { SpanData, Trace } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
 import { applyBudgets, type Budgets, TRUNCATION_METADATA } from "./budget.js"
 import { finalize } from "./finalize.js"
+import { mlflowTraceId } from "./ids.js"
 import { dumps } from "./json.js"
 import * as Retry from "./retry.js"
 
@@ -111,7 +112,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     >()
     const forget = (item: CompletedTrace) => {
       if (item.late) return
-      const id = `tr-${item.otelTraceId}`
+      const id = mlflowTraceId(item.otelTraceId)
       const entry = pendingTraces.get(id)
       if (entry?.item !== item) return
       pendingTraces.delete(id)
@@ -130,7 +131,9 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const offer = (trace: CompletedTrace): void => {
       pending++
       metrics.queued.unsafeUpdate(1, [])
-      if (!trace.late) pendingTraces.set(`tr-${trace.otelTraceId}`, { item: trace, inFlight: false, waiters: [] })
+      if (!trace.late) {
+        pendingTraces.set(mlflowTraceId(trace.otelTraceId), { item: trace, inFlight: false, waiters: [] })
+      }
       if (Queue.unsafeOffer(queue, trace)) return
       drop("queueFull", 1)
       if (options.strategy === "sliding") {
@@ -214,7 +217,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       )
 
     const exportLate = (item: CompletedTrace) =>
-      attempt(sink.exportLateSpans(`tr-${item.otelTraceId}`, item.spans)).pipe(
+      attempt(sink.exportLateSpans(mlflowTraceId(item.otelTraceId), item.spans)).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.zipRight(
@@ -284,7 +287,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         const batch = Array.from(chunk)
         counters.inFlight += batch.length
         for (const item of batch) {
-          const entry = item.late ? undefined : pendingTraces.get(`tr-${item.otelTraceId}`)
+          const entry = item.late ? undefined : pendingTraces.get(mlflowTraceId(item.otelTraceId))
           if (entry?.item === item) entry.inFlight = true
         }
         return process(batch).pipe(

@@ -1,6 +1,7 @@
 import type { SpanData, Trace, TraceInfo, TraceState } from "../Trace.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
+import { mlflowTraceId } from "./ids.js"
 import { dumps, type Json } from "./json.js"
 import { spanJsonSize, traceInfoToDict } from "./traceJson.js"
 
@@ -54,7 +55,7 @@ export const finalize = (
     tags[truncate(key, TAG_KEY_MAX_LENGTH)] = truncate(updates.tags[key], TAG_VALUE_MAX_LENGTH)
   }
   const info: TraceInfo = {
-    traceId: `tr-${completed.otelTraceId}`,
+    traceId: mlflowTraceId(completed.otelTraceId),
     experimentId,
     requestTimeMs: Number(root.startTimeUnixNano / 1_000_000n),
     executionDurationMs: Number((root.endTimeUnixNano - root.startTimeUnixNano) / 1_000_000n),

@@ -31,6 +31,11 @@ const logLevel = (current: Json | undefined, spanType: Json | undefined, excepti
   return exception && level < SpanLogLevel.ERROR ? SpanLogLevel.ERROR : level
 }
 
+/** Why a span was force-ended by the trace timeout. */
+class TraceTimeout extends Error {
+  override readonly name = "TraceTimeout"
+}
+
 /**
  * An effect `Span` that records into an MLflow trace. Attribute values are snapshotted when set;
  * nothing here does I/O: ending the span hands its data to the assembler.
@@ -45,7 +50,6 @@ export class MlflowSpan implements Tracer.Span {
   readonly events: Array<SpanEvent> = []
   status: Tracer.SpanStatus
   links: Array<Tracer.SpanLink>
-  private failed = false
   private droppedEvents = 0
   /** attributes the snapshot had to cut, with how much it removed */
   private truncated: Record<string, number> | undefined = undefined
@@ -96,48 +100,31 @@ export class MlflowSpan implements Tracer.Span {
   }
 
   end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.finish(endTime, exit)
+  }
+
+  /** Ends the span now with ERROR (trace timeout); a later `end` from its fiber is ignored. */
+  forceEnd(endTime: bigint, description: string): void {
+    this.finish(endTime, Exit.die(new TraceTimeout(description)))
+  }
+
+  private finish(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
     if (this.status._tag === "Ended") return
     const startTime = this.status.startTime
     this.status = { _tag: "Ended", startTime, endTime, exit }
     if (!this.sampled) return
     const { event, status } = fromExit(exit, endTime)
-    if (event !== undefined) {
-      this.events.push(event)
-      this.failed = true
-    }
-    this.record.assembler.spanEnded(this.record, this, this.toData(startTime, endTime, status))
+    if (event !== undefined) this.events.push(event)
+    this.record.assembler.spanEnded(this.record, this, this.toData(startTime, endTime, status, event !== undefined))
   }
 
-  /** Ends the span now with ERROR (trace timeout); a later `end` from its fiber is ignored. */
-  forceEnd(endTime: bigint, description: string): void {
-    if (this.status._tag === "Ended") return
-    const startTime = this.status.startTime
-    this.status = { _tag: "Ended", startTime, endTime, exit: Exit.die(new Error(description)) }
-    this.events.push({
-      name: "exception",
-      timeUnixNano: endTime,
-      attributes: {
-        "exception.type": "TraceTimeout",
-        "exception.message": description,
-        "exception.stacktrace": `TraceTimeout: ${description}`
-      }
-    })
-    this.failed = true
-    const status = { code: "ERROR" as const, message: `TraceTimeout: ${description}` }
-    this.record.assembler.spanEnded(this.record, this, this.toData(startTime, endTime, status))
-  }
-
-  private toData(startTime: bigint, endTime: bigint, status: SpanData["status"]): SpanData {
+  private toData(startTime: bigint, endTime: bigint, status: SpanData["status"], exception: boolean): SpanData {
     const attributes: Record<string, Json> = {
       [REQUEST_ID]: this.record.mlflowTraceId,
       [SPAN_TYPE]: "UNKNOWN"
     }
     for (const [key, value] of this.attributes) attributes[key] = value as Json
-    attributes[LOG_LEVEL] = logLevel(
-      attributes[LOG_LEVEL],
-      attributes[SPAN_TYPE],
-      status.code === "ERROR" && this.failed
-    )
+    attributes[LOG_LEVEL] = logLevel(attributes[LOG_LEVEL], attributes[SPAN_TYPE], exception)
     if (this.droppedEvents > 0) attributes[EVENTS_DROPPED] = this.droppedEvents
     if (this.truncated !== undefined && Object.keys(this.truncated).length > 0) {
       attributes[TRUNCATED_ATTRIBUTE] = { ...this.truncated }

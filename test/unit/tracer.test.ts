@@ -31,6 +31,14 @@ const rootWithDaemonChild = (name: string) =>
     return { child, release }
   })
 
+/** Lets the exporter run, then checks that no trace has reached it yet. */
+const nothingHandedOff = (message: string) =>
+  Effect.gen(function*() {
+    yield* Effect.repeatN(Effect.yieldNow(), 20)
+    const stats = yield* Effect.flatMap(MlflowTracing.MlflowTracing, (tracing) => tracing.stats)
+    assert.strictEqual(stats.exported + stats.queued + stats.inFlight, 0, message)
+  })
+
 describe("MLflow tracer", () => {
   it.effect("nests spans across fibers into one trace with correct parents", () =>
     Effect.gen(function*() {
@@ -76,9 +84,7 @@ describe("MLflow tracer", () => {
   it.effect("keeps a child that ends after its root within the grace period", () =>
     Effect.gen(function*() {
       const { child, release } = yield* rootWithDaemonChild("daemon")
-      yield* Effect.repeatN(Effect.yieldNow(), 20)
-      const stats = yield* Effect.flatMap(MlflowTracing.MlflowTracing, (tracing) => tracing.stats)
-      assert.strictEqual(stats.exported + stats.queued + stats.inFlight, 0, "the trace waits for its open child")
+      yield* nothingHandedOff("the trace waits for its open child")
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(child)
       const trace = yield* only
@@ -90,9 +96,7 @@ describe("MLflow tracer", () => {
     Effect.gen(function*() {
       const { child, release } = yield* rootWithDaemonChild("slow")
       yield* TestClock.adjust("9 seconds")
-      yield* Effect.repeatN(Effect.yieldNow(), 20)
-      const before = yield* Effect.flatMap(MlflowTracing.MlflowTracing, (tracing) => tracing.stats)
-      assert.strictEqual(before.exported + before.queued + before.inFlight, 0, "still within the grace period")
+      yield* nothingHandedOff("still within the grace period")
       yield* TestClock.adjust("2 seconds")
       const trace = yield* only
       assert.deepStrictEqual(trace.spans.map((s) => s.name), ["root"])
