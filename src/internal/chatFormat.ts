@@ -1,0 +1,321 @@
+import * as Prompt from "@effect/ai/Prompt"
+import * as Tool from "@effect/ai/Tool"
+import * as Encoding from "effect/Encoding"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
+import type { TokenUsage } from "../Trace.js"
+
+/**
+ * Mapping of `@effect/ai` prompts, tools and response parts to the OpenAI chat format, which
+ * MLflow's chat view renders (`mlflow.message.format = "openai"`).
+ *
+ * @internal
+ */
+export interface ChatMessage {
+  readonly role: string
+  readonly content: string | null | ReadonlyArray<Record<string, unknown>>
+  readonly tool_calls?: ReadonlyArray<ToolCall>
+  readonly tool_call_id?: string
+  readonly name?: string
+}
+
+/** @internal */
+export interface ToolCall {
+  readonly id: string
+  readonly type: "function"
+  readonly function: { readonly name: string; readonly arguments: string }
+}
+
+const jsonText = (value: unknown): string => {
+  if (typeof value === "string") return value
+  try {
+    return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? v.toString() : v) ?? "null"
+  } catch {
+    return String(value)
+  }
+}
+
+const fileUrl = (part: Prompt.FilePart): string => {
+  const data = part.data
+  if (data instanceof URL) return data.toString()
+  if (typeof data === "string") {
+    return /^(https?:|data:)/.test(data) ? data : `data:${part.mediaType};base64,${data}`
+  }
+  return `data:${part.mediaType};base64,${Encoding.encodeBase64(data)}`
+}
+
+const contentPart = (part: Prompt.TextPart | Prompt.FilePart): Record<string, unknown> =>
+  part.type === "text"
+    ? { type: "text", text: part.text }
+    : part.mediaType.startsWith("image/")
+    ? { type: "image_url", image_url: { url: fileUrl(part) } }
+    : { type: "file", file: { filename: part.fileName ?? null, file_data: fileUrl(part) } }
+
+/** Text only: one string; anything else: OpenAI content parts. */
+const userContent = (parts: ReadonlyArray<Prompt.TextPart | Prompt.FilePart>): ChatMessage["content"] =>
+  parts.every((part) => part.type === "text")
+    ? parts.map((part) => (part as Prompt.TextPart).text).join("\n")
+    : parts.map(contentPart)
+
+const toolCall = (id: string, name: string, params: unknown): ToolCall => ({
+  id,
+  type: "function",
+  function: { name, arguments: jsonText(params) }
+})
+
+const messageOf = (message: Prompt.Message): ReadonlyArray<ChatMessage> => {
+  switch (message.role) {
+    case "system":
+      return [{ role: "system", content: message.content }]
+    case "user":
+      return [{ role: "user", content: userContent(message.content) }]
+    case "assistant": {
+      const text: Array<string> = []
+      const calls: Array<ToolCall> = []
+      for (const part of message.content) {
+        if (part.type === "text") text.push(part.text)
+        else if (part.type === "tool-call") calls.push(toolCall(part.id, part.name, part.params))
+      }
+      const content = text.length === 0 ? null : text.join("")
+      return [calls.length === 0 ? { role: "assistant", content } : { role: "assistant", content, tool_calls: calls }]
+    }
+    case "tool":
+      return message.content.map((part) => ({ role: "tool", tool_call_id: part.id, content: jsonText(part.result) }))
+  }
+}
+
+/**
+ * A prompt as OpenAI chat messages. Never throws: input `@effect/ai` cannot decode is kept as a
+ * single user message holding its text (the provider call reports the real error).
+ *
+ * @internal
+ */
+export const messages = (input: Prompt.RawInput): ReadonlyArray<ChatMessage> => {
+  try {
+    return Prompt.make(input).content.flatMap(messageOf)
+  } catch {
+    return [{ role: "user", content: jsonText(input) }]
+  }
+}
+
+/** @internal */
+export interface ChatTool {
+  readonly type: "function"
+  readonly function: { readonly name: string; readonly description?: string; readonly parameters?: unknown }
+}
+
+/**
+ * Tools as OpenAI function tools (what `mlflow.chat.tools` holds).
+ *
+ * @internal
+ */
+export const tools = (all: Iterable<Tool.Any>): ReadonlyArray<ChatTool> =>
+  Array.from(all, (tool) => {
+    const ast = tool.parametersSchema.ast
+    let parameters: unknown = undefined
+    try {
+      parameters = Tool.getJsonSchemaFromSchemaAst(ast)
+    } catch {
+      // a schema without a JSON Schema form: the tool is still listed
+    }
+    const description = tool.description ?? Tool.getDescriptionFromSchemaAst(ast)
+    return {
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(description === undefined ? {} : { description }),
+        ...(parameters === undefined ? {} : { parameters })
+      }
+    }
+  })
+
+/**
+ * `LanguageModel` tool choice in OpenAI's form.
+ *
+ * @internal
+ */
+export const toolChoice = (choice: unknown): unknown => {
+  if (typeof choice === "string" || choice === undefined) return choice
+  if (typeof choice === "object" && choice !== null) {
+    if ("tool" in choice) return { type: "function", function: { name: (choice as { tool: string }).tool } }
+    if ("oneOf" in choice) {
+      const { mode, oneOf } = choice as { mode?: string; oneOf: ReadonlyArray<string> }
+      return {
+        type: "allowed_tools",
+        mode: mode ?? "auto",
+        tools: oneOf.map((name) => ({ type: "function", function: { name } }))
+      }
+    }
+  }
+  return choice
+}
+
+/**
+ * The `response_format` of a `generateObject` call.
+ *
+ * @internal
+ */
+export const responseFormat = (name: string, schema: Schema.Schema.Any): unknown => {
+  let jsonSchema: unknown = undefined
+  try {
+    jsonSchema = JSONSchema.make(schema)
+  } catch {
+    // not every schema has a JSON Schema form
+  }
+  return { type: "json_schema", json_schema: jsonSchema === undefined ? { name } : { name, schema: jsonSchema } }
+}
+
+const FINISH_REASONS: Record<string, string> = {
+  "tool-calls": "tool_calls",
+  "content-filter": "content_filter"
+}
+
+const numberOr = (value: unknown): number | undefined => typeof value === "number" ? value : undefined
+
+const optionValue = (value: unknown): unknown => Option.isOption(value) ? Option.getOrUndefined(value) : value
+
+/**
+ * Token usage in MLflow's shape from a finish part. Anthropic counts cached tokens outside
+ * `input_tokens`; like MLflow's own Anthropic integration, they are added back so that input
+ * tokens mean the same for every provider.
+ *
+ * @internal
+ */
+export const tokenUsage = (usage: unknown, metadata: unknown): TokenUsage | undefined => {
+  const u = usage as Record<string, unknown> | undefined
+  const input = numberOr(u?.inputTokens)
+  const output = numberOr(u?.outputTokens)
+  if (input === undefined && output === undefined) return undefined
+  const anthropic = (metadata as { anthropic?: { usage?: Record<string, unknown> } } | undefined)?.anthropic?.usage
+  const cacheRead = numberOr(anthropic?.cache_read_input_tokens) ?? numberOr(u?.cachedInputTokens)
+  const cacheCreation = numberOr(anthropic?.cache_creation_input_tokens)
+  const extra = anthropic === undefined ? 0 : (cacheRead ?? 0) + (cacheCreation ?? 0)
+  const inputTokens = (input ?? 0) + extra
+  const outputTokens = output ?? 0
+  const total = numberOr(u?.totalTokens)
+  return {
+    input_tokens: inputTokens,
+    output_tokens: outputTokens,
+    total_tokens: total === undefined || anthropic !== undefined ? inputTokens + outputTokens : total + extra,
+    ...(cacheRead === undefined ? {} : { cache_read_input_tokens: cacheRead }),
+    ...(cacheCreation === undefined ? {} : { cache_creation_input_tokens: cacheCreation })
+  }
+}
+
+/**
+ * What a model call answered, gathered from its response parts (whole or streamed).
+ *
+ * @internal
+ */
+export interface Completion {
+  /** an OpenAI `chat.completion` object, what the span's outputs hold */
+  readonly output: Record<string, unknown>
+  readonly usage: TokenUsage | undefined
+  readonly model: string | undefined
+  /** the message of an error part, when the provider reported one inside a response */
+  readonly error: string | undefined
+}
+
+const errorText = (error: unknown): string => {
+  const e = error as { message?: unknown; error?: { message?: unknown } } | undefined
+  if (typeof e?.message === "string") return e.message
+  if (typeof e?.error?.message === "string") return e.error.message
+  return jsonText(error)
+}
+
+/**
+ * Folds response parts (`generateText` parts or `streamText` stream parts, one at a time) into
+ * one completion; only what the completion needs is kept, so a long stream stays small.
+ *
+ * @internal
+ */
+export class CompletionBuilder {
+  private id: unknown = undefined
+  private model: string | undefined = undefined
+  private finish: { reason?: string; usage?: unknown; metadata?: unknown } | undefined = undefined
+  private error: string | undefined = undefined
+  private readonly text: Array<string> = []
+  private readonly calls: Array<ToolCall> = []
+
+  add(part: { readonly type: string }): void {
+    const p = part as Record<string, any>
+    switch (p.type) {
+      case "text":
+        this.text.push(p.text)
+        break
+      case "text-delta":
+        this.text.push(p.delta)
+        break
+      case "tool-call":
+        if (p.providerExecuted !== true) this.calls.push(toolCall(p.id, p.name, p.params))
+        break
+      case "response-metadata": {
+        this.id = optionValue(p.id) ?? this.id
+        const modelId = optionValue(p.modelId)
+        if (typeof modelId === "string") this.model = modelId
+        break
+      }
+      case "finish":
+        this.finish = p
+        break
+      case "error":
+        this.error = errorText(p.error)
+        break
+    }
+  }
+
+  build(): Completion {
+    const finish = this.finish
+    const usage = finish === undefined ? undefined : tokenUsage(finish.usage, finish.metadata)
+    const message: Record<string, unknown> = {
+      role: "assistant",
+      content: this.text.length === 0 ? null : this.text.join("")
+    }
+    if (this.calls.length > 0) message.tool_calls = this.calls
+    const reason = finish?.reason
+    const output: Record<string, unknown> = {
+      ...(this.id === undefined ? {} : { id: this.id }),
+      object: "chat.completion",
+      ...(this.model === undefined ? {} : { model: this.model }),
+      choices: [{
+        index: 0,
+        message,
+        finish_reason: reason === undefined ? null : FINISH_REASONS[reason] ?? reason
+      }]
+    }
+    if (usage !== undefined) {
+      output.usage = {
+        prompt_tokens: usage.input_tokens,
+        completion_tokens: usage.output_tokens,
+        total_tokens: usage.total_tokens
+      }
+    }
+    return { output, usage, model: this.model, error: this.error }
+  }
+}
+
+/**
+ * One completion from all the parts of a response.
+ *
+ * @internal
+ */
+export const completion = (parts: ReadonlyArray<{ readonly type: string }>): Completion => {
+  const builder = new CompletionBuilder()
+  for (const part of parts) builder.add(part)
+  return builder.build()
+}
+
+/**
+ * A stream part as the `mlflow.chunk.value` of a chunk event: its own fields as JSON, without
+ * `@effect/ai`'s internal symbol keys.
+ *
+ * @internal
+ */
+export const chunkValue = (part: object): string => {
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(part)) {
+    if (!key.startsWith("~effect/")) fields[key] = optionValue(value)
+  }
+  return jsonText(fields)
+}

@@ -1,0 +1,263 @@
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
+import type * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
+import { SpanAttributeKey } from "../Trace.js"
+import * as ChatFormat from "./chatFormat.js"
+import {
+  mergeSpanInto,
+  streamInSpan,
+  type StreamObserver,
+  streamWithTracerDisabled,
+  tracerEnabled
+} from "./streamSpan.js"
+
+/** @internal */
+export const TIME_TO_FIRST_TOKEN = "effect_mlflow.time_to_first_token_ms"
+/** @internal */
+export const CHUNKS_DROPPED = "effect_mlflow.chunks_dropped"
+
+/**
+ * How a language model's calls are traced.
+ *
+ * @internal
+ */
+export interface LlmTraceSettings {
+  readonly spanName: string
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  /** request parameters of one call (a provider may read per-call overrides from the context) */
+  readonly parameters: Effect.Effect<Readonly<Record<string, unknown>>>
+  readonly propagateTraceContext: boolean
+  readonly maxChunkEvents: number
+}
+
+/**
+ * What a traced language model records besides the call itself.
+ *
+ * @internal
+ */
+export interface LlmTraceOptions {
+  /** `mlflow.llm.provider`, e.g. `"openai"` */
+  readonly provider?: string | undefined
+  /** `mlflow.llm.model` until a response names the model it used */
+  readonly model?: string | undefined
+  /** request parameters recorded as attributes and in the inputs (temperature, max tokens...) */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+  /** spans are named `<spanName>.generateText` and so on; default `"LanguageModel"` */
+  readonly spanName?: string | undefined
+  /**
+   * Let the provider's HTTP client create its spans and send our `traceparent` to the vendor;
+   * default `false`.
+   */
+  readonly propagateTraceContext?: boolean | undefined
+  /** stream chunks recorded as span events, the rest are counted; default 1000 */
+  readonly maxChunkEvents?: number | undefined
+}
+
+/**
+ * Settings from options; `parameters` replaces the fixed ones when a provider reads per-call
+ * overrides.
+ *
+ * @internal
+ */
+export const settings = (
+  options: LlmTraceOptions,
+  parameters?: Effect.Effect<Readonly<Record<string, unknown>>>
+): LlmTraceSettings => ({
+  spanName: options.spanName ?? "LanguageModel",
+  provider: options.provider,
+  model: options.model,
+  parameters: parameters ?? Effect.succeed(options.parameters ?? {}),
+  propagateTraceContext: options.propagateTraceContext ?? false,
+  maxChunkEvents: Math.max(0, options.maxChunkEvents ?? 1000)
+})
+
+/** Parts that carry generated content: the first one marks the time to first token. */
+const CONTENT_PARTS = new Set(["text-delta", "reasoning-delta", "tool-params-delta", "tool-call", "text"])
+
+/** An error part reported inside an otherwise successful stream. */
+class ProviderStreamError extends Error {
+  override readonly name = "ProviderStreamError"
+}
+
+/** The recording side of one model call: the attributes of its CHAT_MODEL span. */
+class LlmCall {
+  private readonly inputs: Record<string, unknown>
+  private readonly builder = new ChatFormat.CompletionBuilder()
+  private chunks = 0
+  private firstToken = false
+  private readonly startTime: bigint
+
+  constructor(
+    readonly span: Tracer.Span,
+    readonly settings: LlmTraceSettings,
+    parameters: Readonly<Record<string, unknown>>,
+    options: LanguageModel.GenerateTextOptions<any> & { readonly objectName?: string; readonly schema?: any }
+  ) {
+    this.startTime = span.status._tag === "Started" ? span.status.startTime : 0n
+    const model = parameters.model ?? settings.model
+    this.inputs = {
+      ...(model === undefined ? {} : { model }),
+      ...parameters,
+      messages: ChatFormat.messages(options.prompt)
+    }
+    if (options.toolChoice !== undefined) this.inputs.tool_choice = ChatFormat.toolChoice(options.toolChoice)
+    if (options.schema !== undefined) {
+      this.inputs.response_format = ChatFormat.responseFormat(options.objectName ?? "generateObject", options.schema)
+    }
+    span.attribute(SpanAttributeKey.SPAN_TYPE, "CHAT_MODEL")
+    span.attribute(SpanAttributeKey.MESSAGE_FORMAT, "openai")
+    if (settings.provider !== undefined) span.attribute(SpanAttributeKey.PROVIDER, settings.provider)
+    if (typeof model === "string") span.attribute(SpanAttributeKey.MODEL, model)
+    for (const key in parameters) {
+      if (parameters[key] !== undefined) span.attribute(key, parameters[key])
+    }
+    span.attribute(SpanAttributeKey.INPUTS, this.inputs)
+  }
+
+  tools(tools: ReadonlyArray<Tool.Any>): void {
+    if (tools.length === 0) return
+    const definitions = ChatFormat.tools(tools)
+    this.inputs.tools = definitions
+    this.span.attribute(SpanAttributeKey.CHAT_TOOLS, definitions)
+    this.span.attribute(SpanAttributeKey.INPUTS, this.inputs)
+  }
+
+  /** A whole response (`generateText`, `generateObject`). */
+  response(parts: ReadonlyArray<{ readonly type: string }>): void {
+    for (const part of parts) this.builder.add(part)
+    this.complete()
+  }
+
+  /** Streamed parts as they reach the consumer. */
+  chunk(items: Chunk.Chunk<{ readonly type: string }>, now: bigint): void {
+    for (const part of items) {
+      this.builder.add(part)
+      if (!this.firstToken && CONTENT_PARTS.has(part.type)) {
+        this.firstToken = true
+        this.span.attribute(TIME_TO_FIRST_TOKEN, Number(now - this.startTime) / 1e6)
+      }
+      const index = this.chunks++
+      if (index < this.settings.maxChunkEvents) {
+        this.span.event(`mlflow.chunk.item.${index}`, now, { "mlflow.chunk.value": ChatFormat.chunkValue(part) })
+      }
+    }
+  }
+
+  /** The stream is over: what arrived becomes the output, even when it ended early. */
+  streamEnded(exit: Exit.Exit<unknown, unknown>): Exit.Exit<unknown, unknown> {
+    const dropped = this.chunks - this.settings.maxChunkEvents
+    if (dropped > 0) this.span.attribute(CHUNKS_DROPPED, dropped)
+    const completion = this.complete()
+    return Exit.isSuccess(exit) && completion.error !== undefined
+      ? Exit.fail(new ProviderStreamError(completion.error))
+      : exit
+  }
+
+  private complete(): ChatFormat.Completion {
+    const completion = this.builder.build()
+    this.span.attribute(SpanAttributeKey.OUTPUTS, completion.output)
+    if (completion.usage !== undefined) this.span.attribute(SpanAttributeKey.CHAT_USAGE, completion.usage)
+    if (completion.model !== undefined) this.span.attribute(SpanAttributeKey.MODEL, completion.model)
+    return completion
+  }
+}
+
+type AnyToolkit = Toolkit.WithHandler<any> | Effect.Effect<Toolkit.WithHandler<any>, any, any>
+
+/** Each tool call resolved through the toolkit runs in a TOOL span with its arguments and result. */
+const traceToolkit = (toolkit: AnyToolkit, tracing: boolean, call: LlmCall | undefined): AnyToolkit => {
+  const wrap = (withHandler: Toolkit.WithHandler<any>): Toolkit.WithHandler<any> => {
+    call?.tools(Object.values(withHandler.tools))
+    return {
+      tools: withHandler.tools,
+      handle: (name, params) =>
+        Effect.useSpan(
+          String(name),
+          {
+            captureStackTrace: false,
+            attributes: { [SpanAttributeKey.SPAN_TYPE]: "TOOL", [SpanAttributeKey.INPUTS]: params }
+          },
+          (span) =>
+            mergeSpanInto(withHandler.handle(name, params), "Toolkit.handle", span).pipe(
+              Effect.tap((result) => {
+                if (!span.sampled) return
+                span.attribute(SpanAttributeKey.OUTPUTS, result.encodedResult)
+                if (result.isFailure) span.attribute("tool.is_failure", true)
+              }),
+              Effect.withParentSpan(span)
+            )
+        ).pipe(Effect.withTracerEnabled(tracing))
+    }
+  }
+  return Effect.isEffect(toolkit) ? Effect.map(toolkit, wrap) : wrap(toolkit)
+}
+
+type CallOptions = LanguageModel.GenerateTextOptions<any> & { readonly objectName?: string; readonly schema?: any }
+
+const withTracedToolkit = (options: CallOptions, tracing: boolean, call: LlmCall | undefined): CallOptions =>
+  options.toolkit === undefined ? options : { ...options, toolkit: traceToolkit(options.toolkit, tracing, call) }
+
+const spanOptions: Tracer.SpanOptions = { kind: "client", captureStackTrace: false }
+
+const tracedCall = <A extends { readonly content: ReadonlyArray<{ readonly type: string }> }, E, R>(
+  settings: LlmTraceSettings,
+  method: string,
+  options: CallOptions,
+  invoke: (options: CallOptions) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    Effect.zip(settings.parameters, tracerEnabled),
+    ([parameters, tracing]) =>
+      Effect.useSpan(`${settings.spanName}.${method}`, spanOptions, (span) => {
+        const call = span.sampled ? new LlmCall(span, settings, parameters, options) : undefined
+        const inner = invoke(withTracedToolkit(options, tracing, call))
+        return (settings.propagateTraceContext ? inner : Effect.withTracerEnabled(inner, false)).pipe(
+          Effect.tap((response) => call?.response(response.content)),
+          Effect.withParentSpan(span)
+        )
+      })
+  )
+
+const tracedStream = <A extends { readonly type: string }, E, R>(
+  settings: LlmTraceSettings,
+  options: CallOptions,
+  invoke: (options: CallOptions) => Stream.Stream<A, E, R>
+): Stream.Stream<A, E, R> =>
+  streamInSpan(
+    `${settings.spanName}.streamText`,
+    spanOptions,
+    (span) =>
+      Effect.map(Effect.zip(settings.parameters, tracerEnabled), ([parameters, tracing]) => {
+        const call = span.sampled ? new LlmCall(span, settings, parameters, options) : undefined
+        const inner = invoke(withTracedToolkit(options, tracing, call))
+        const observer: StreamObserver<A> = call === undefined ? {} : {
+          onChunk: (items, now) => call.chunk(items, now),
+          onEnd: (exit) => call.streamEnded(exit)
+        }
+        return [settings.propagateTraceContext ? inner : streamWithTracerDisabled(inner), observer] as const
+      })
+  )
+
+/**
+ * A `LanguageModel` whose calls are CHAT_MODEL spans.
+ *
+ * @internal
+ */
+export const traceLanguageModel = (
+  service: LanguageModel.Service,
+  settings: LlmTraceSettings
+): LanguageModel.Service => ({
+  generateText:
+    ((options: CallOptions) =>
+      tracedCall(settings, "generateText", options, (o) => service.generateText(o as any))) as any,
+  generateObject:
+    ((options: CallOptions) =>
+      tracedCall(settings, "generateObject", options, (o) => service.generateObject(o as any))) as any,
+  streamText: ((options: CallOptions) => tracedStream(settings, options, (o) => service.streamText(o as any))) as any
+})

@@ -1,0 +1,142 @@
+import type * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
+
+/**
+ * Hooks on a stream traced by `streamInSpan`. They run synchronously and must not throw; a throw
+ * is swallowed, because tracing must never change the stream.
+ *
+ * @internal
+ */
+export interface StreamObserver<A> {
+  /** every chunk the consumer receives, with the time it arrived */
+  readonly onChunk?: ((items: Chunk.Chunk<A>, nowNanos: bigint) => void) | undefined
+  /**
+   * Runs before the span ends, with the stream's exit; answers the exit that ends the span (a
+   * provider may report an error inside a stream that otherwise succeeds).
+   */
+  readonly onEnd?: ((exit: Exit.Exit<unknown, unknown>) => Exit.Exit<unknown, unknown>) | undefined
+}
+
+const safely = <A>(f: () => A, fallback: A): A => {
+  try {
+    return f()
+  } catch {
+    return fallback
+  }
+}
+
+/**
+ * A stream in a span that lives exactly as long as the stream: it ends when the stream ends, fails,
+ * is interrupted or is abandoned by its consumer, with the matching status. The span is the parent
+ * of whatever the stream runs.
+ *
+ * @internal
+ */
+export const streamInSpan = <A, E, R, R2>(
+  name: string,
+  options: Tracer.SpanOptions,
+  use: (span: Tracer.Span) => Effect.Effect<readonly [Stream.Stream<A, E, R>, StreamObserver<A>], never, R2>
+): Stream.Stream<A, E, R | R2> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    let observer: StreamObserver<A> = {}
+    const span = yield* Effect.acquireRelease(
+      Effect.makeSpan(name, options),
+      (span, exit) =>
+        Effect.flatMap(Clock.currentTimeNanos, (now) =>
+          Effect.sync(() => {
+            const onEnd = observer.onEnd
+            span.end(now, onEnd === undefined ? exit : safely(() => onEnd(exit), exit))
+          }))
+    )
+    const [stream, hooks] = yield* use(span)
+    observer = hooks
+    const onChunk = hooks.onChunk
+    const observed = onChunk === undefined ?
+      stream :
+      Stream.mapChunksEffect(stream, (items) =>
+        Effect.map(Clock.currentTimeNanos, (now) => {
+          safely(() => onChunk(items, now), undefined)
+          return items
+        }))
+    return Stream.provideService(observed, Tracer.ParentSpan, span)
+  }))
+
+/**
+ * Runs a stream with the tracer switched off for its own work only (each pull), not for the
+ * consumer's: a provider's internal spans and its HTTP client's `traceparent` headers disappear,
+ * while the spans the consumer creates between pulls are untouched.
+ *
+ * @internal
+ */
+export const streamWithTracerDisabled = <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.unwrapScoped(
+    Effect.map(
+      Effect.withTracerEnabled(Stream.toPull(stream), false),
+      (pull) => Stream.repeatEffectChunkOption(Effect.withTracerEnabled(pull, false))
+    )
+  )
+
+/**
+ * Whether the tracer is on in the calling fiber (to restore it inside user callbacks, such as
+ * tool handlers, that run within a provider call whose tracing was switched off).
+ *
+ * @internal
+ */
+export const tracerEnabled: Effect.Effect<boolean> = FiberRef.get(FiberRef.currentTracerEnabled)
+
+/**
+ * A stand-in for `target` that a library's own span can be replaced with: whatever the library
+ * records goes to `target`, its children become `target`'s children, and ending it does nothing.
+ */
+const aliasOf = (target: Tracer.Span): Tracer.Span => ({
+  _tag: "Span",
+  name: target.name,
+  spanId: target.spanId,
+  traceId: target.traceId,
+  parent: target.parent,
+  context: target.context,
+  get status() {
+    return target.status
+  },
+  attributes: target.attributes,
+  get links() {
+    return target.links
+  },
+  sampled: target.sampled,
+  kind: target.kind,
+  end: () => {},
+  attribute: (key, value) => target.attribute(key, value),
+  event: (name, startTime, attributes) => target.event(name, startTime, attributes),
+  addLinks: (links) => target.addLinks(links)
+})
+
+/**
+ * Runs `effect` so that the first span it opens named `name` is merged into `target` (the span we
+ * already opened for the same work), instead of nesting a duplicate under it.
+ *
+ * @internal
+ */
+export const mergeSpanInto = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  name: string,
+  target: Tracer.Span
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.tracer, (base) => {
+    let merged = false
+    const tracer = Tracer.make({
+      span(spanName, parent, context, links, startTime, kind, options) {
+        if (!merged && spanName === name) {
+          merged = true
+          return aliasOf(target)
+        }
+        return base.span(spanName, parent, context, links, startTime, kind, options)
+      },
+      context: base.context
+    })
+    return Effect.withTracer(effect, tracer)
+  })

@@ -1,0 +1,65 @@
+/**
+ * Traced `@effect/ai` language models: every `generateText`, `generateObject` and `streamText`
+ * call becomes a CHAT_MODEL span in MLflow's conventions, whatever the provider.
+ *
+ * - inputs: the prompt as OpenAI chat messages, the tools, tool choice and request parameters;
+ * - outputs: an OpenAI `chat.completion` with the text and tool calls (`mlflow.message.format`
+ *   is `"openai"` for every provider, so MLflow's chat view renders them);
+ * - `mlflow.chat.tokenUsage` (with cached input tokens when the provider reports them),
+ *   `mlflow.chat.tools`, `mlflow.llm.model`, `mlflow.llm.provider`, and each request parameter as
+ *   an attribute of its own;
+ * - a tool call resolved through the call's `Toolkit` is a TOOL span (arguments in, result out);
+ * - a stream's span lives until the stream ends, fails, is interrupted or abandoned: chunks are
+ *   `mlflow.chunk.item.N` events (at most `maxChunkEvents`), the aggregated message is the output,
+ *   the time to first token is `effect_mlflow.time_to_first_token_ms`.
+ *
+ * The provider's own work runs with tracing off: no duplicate `LanguageModel.*` or HTTP spans, and
+ * no `traceparent` header reaches the vendor unless `propagateTraceContext` is set.
+ *
+ * @since 0.1.0
+ */
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { type LlmTraceOptions, settings, traceLanguageModel } from "../internal/llmTracing.js"
+
+/**
+ * What to record besides the call itself; every field is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends LlmTraceOptions {}
+
+/**
+ * Wraps a `LanguageModel` service so that its calls are traced.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (service: LanguageModel.Service, options: Options = {}): LanguageModel.Service =>
+  traceLanguageModel(service, settings(options))
+
+/**
+ * A layer that replaces the `LanguageModel` it is given with a traced one. Provide the plain
+ * provider layer to it:
+ *
+ * @example
+ * import { OpenAiLanguageModel } from "@effect/ai-openai"
+ * import { Layer } from "effect"
+ * import * as TracedLanguageModel from "effect-mlflow/providers/TracedLanguageModel"
+ *
+ * const Model = TracedLanguageModel.layer({ provider: "openai" }).pipe(
+ *   Layer.provide(OpenAiLanguageModel.layer({ model: "gpt-4o-mini" }))
+ * )
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.map(LanguageModel.LanguageModel, (service) => make(service, options))
+  )
