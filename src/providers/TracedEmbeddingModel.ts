@@ -1,0 +1,42 @@
+/**
+ * Traced `@effect/ai` embedding models: `embed` and `embedMany` calls become EMBEDDING spans
+ * with the texts as inputs. The provider's own work (its `EmbeddingModel.*` and HTTP spans, and
+ * the `traceparent` header) is not traced unless `propagateTraceContext` is set.
+ *
+ * @since 0.1.0
+ */
+import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { type EmbeddingTraceOptions, traceEmbeddingModel } from "../internal/embeddingTracing.js"
+
+/**
+ * What to record besides the call itself; every field is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends EmbeddingTraceOptions {}
+
+/**
+ * Wraps an `EmbeddingModel` service so that its calls are traced.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (service: EmbeddingModel.Service, options: Options = {}): EmbeddingModel.Service =>
+  traceEmbeddingModel(service, options)
+
+/**
+ * A layer that replaces the `EmbeddingModel` it is given with a traced one.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<EmbeddingModel.EmbeddingModel, never, EmbeddingModel.EmbeddingModel> =>
+  Layer.effect(
+    EmbeddingModel.EmbeddingModel,
+    Effect.map(EmbeddingModel.EmbeddingModel, (service) => make(service, options))
+  )
