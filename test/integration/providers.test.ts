@@ -45,9 +45,9 @@ const anthropic = () =>
   )
 
 /** Runs `program` in a root span traced into a fresh experiment; answers the trace id and the program's exit. */
-const traceInto = async <A, E>(
-  program: Effect.Effect<A, E, LanguageModel.LanguageModel | EmbeddingModel.EmbeddingModel>,
-  model: Layer.Layer<LanguageModel.LanguageModel | EmbeddingModel.EmbeddingModel>
+const traceInto = async <A, E, Model>(
+  program: Effect.Effect<A, E, Model | Tool.Handler<"GetWeather">>,
+  model: Layer.Layer<Model>
 ) => {
   const experiment = uniqueName("providers")
   const exit = await Effect.gen(function*() {
