@@ -4,7 +4,10 @@ import { TracedService } from "../../src/index.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 
 class Retriever extends Context.Tag("Retriever")<Retriever, {
-  readonly retrieve: (query: string, k: number) => Effect.Effect<ReadonlyArray<{ id: string; text: string; score: number }>>
+  readonly retrieve: (
+    query: string,
+    k: number
+  ) => Effect.Effect<ReadonlyArray<{ id: string; text: string; score: number }>>
   readonly stream: (query: string) => Stream.Stream<string>
   readonly count: Effect.Effect<number>
   readonly name: string
@@ -12,7 +15,9 @@ class Retriever extends Context.Tag("Retriever")<Retriever, {
 
 const RetrieverLive = Layer.succeed(Retriever, {
   retrieve: (query, k) =>
-    Effect.succeed(Array.from({ length: k }, (_, i) => ({ id: `doc-${i}`, text: `${query} #${i}`, score: 1 - i / 10 }))),
+    Effect.succeed(
+      Array.from({ length: k }, (_, i) => ({ id: `doc-${i}`, text: `${query} #${i}`, score: 1 - i / 10 }))
+    ),
   stream: (query) => Stream.make(`${query} a`, `${query} b`, `${query} c`),
   count: Effect.succeed(3),
   name: "vector store"
