@@ -340,6 +340,7 @@ describe("traced @effect/ai providers against fake vendors and a real MLflow ser
     expect(failed.status.message).toContain("Rate limit reached for gpt-4o-mini on tokens per min")
     expect(failed.inputs.messages).toEqual([{ role: "user", content: "Hi" }])
     expect(failed.attrs["mlflow.spanLogLevel"]).toBe(40)
+    expect(trace.raw).not.toContain(OPENAI_KEY)
     // opted in: the vendor sees our trace context
     expect(vendor.requests[1].headers.traceparent).toMatch(new RegExp(`^00-${trace.info.trace_id.slice(3)}-`))
   })

@@ -65,6 +65,16 @@ describe("TracedLanguageModel", () => {
       )
     }).pipe(Effect.provide(traced(fakeModel([textReply("Hello!")])))))
 
+  it.effect("a model call at the root gives the trace chat-aware previews", () =>
+    Effect.gen(function*() {
+      yield* LanguageModel.generateText({
+        prompt: [{ role: "user", content: "first" }, { role: "user", content: "Hi there" }]
+      })
+      const [trace] = yield* TestTracing.traces
+      assert.strictEqual(trace.info.requestPreview, "Hi there")
+      assert.strictEqual(trace.info.responsePreview, "Hello!")
+    }).pipe(Effect.provide(traced(fakeModel([textReply("Hello!")])))))
+
   it.effect("turns toolkit calls into TOOL spans under the model span, with arguments and results", () =>
     Effect.gen(function*() {
       const response = yield* LanguageModel.generateText({ prompt: "Weather in Paris?", toolkit: Weather })
