@@ -12,6 +12,7 @@ import { Mlflow, MlflowTracing } from "../../src/index.js"
 import * as TracedAnthropic from "../../src/providers/TracedAnthropic.js"
 import * as TracedOpenAi from "../../src/providers/TracedOpenAi.js"
 import { python } from "../harness/mlflow.js"
+import { getWeatherTool } from "../support/fakeModel.js"
 import { type FakeVendor, startFakeVendors } from "../support/fakeVendors.js"
 import { mlflowUrl, pyAttributes, uniqueName } from "./helpers.js"
 
@@ -150,19 +151,7 @@ describe("traced @effect/ai providers against fake vendors and a real MLflow ser
         { role: "user", content: "Weather in Paris?" }
       ]
     })
-    expect(toolCall.attrs["mlflow.chat.tools"]).toEqual([{
-      type: "function",
-      function: {
-        name: "GetWeather",
-        description: "Current weather of a city",
-        parameters: {
-          type: "object",
-          required: ["city"],
-          properties: { city: { type: "string" } },
-          additionalProperties: false
-        }
-      }
-    }])
+    expect(toolCall.attrs["mlflow.chat.tools"]).toEqual([getWeatherTool])
     expect(toolCall.attrs).toMatchObject({
       "mlflow.message.format": "openai",
       "mlflow.llm.provider": "openai",
@@ -170,31 +159,20 @@ describe("traced @effect/ai providers against fake vendors and a real MLflow ser
       temperature: 0.2,
       max_output_tokens: 256
     })
-    expect(toolCall.outputs.choices[0]).toEqual({
-      index: 0,
-      message: {
-        role: "assistant",
-        content: null,
-        tool_calls: [{
-          id: "call_weather_1",
-          type: "function",
-          function: { name: "GetWeather", arguments: "{\"city\":\"Paris\"}" }
-        }]
-      },
-      finish_reason: "tool_calls"
-    })
+    const assistantToolCall = {
+      role: "assistant",
+      content: null,
+      tool_calls: [{
+        id: "call_weather_1",
+        type: "function",
+        function: { name: "GetWeather", arguments: "{\"city\":\"Paris\"}" }
+      }]
+    }
+    expect(toolCall.outputs.choices[0]).toEqual({ index: 0, message: assistantToolCall, finish_reason: "tool_calls" })
     // the follow-up carries the tool exchange in OpenAI's message format, and the per-call override
     expect(answer.inputs.messages).toEqual([
       { role: "user", content: "Weather in Paris?" },
-      {
-        role: "assistant",
-        content: null,
-        tool_calls: [{
-          id: "call_weather_1",
-          type: "function",
-          function: { name: "GetWeather", arguments: "{\"city\":\"Paris\"}" }
-        }]
-      },
+      assistantToolCall,
       { role: "tool", tool_call_id: "call_weather_1", content: "{\"celsius\":15}" }
     ])
     expect(answer.attrs.temperature).toBe(0)

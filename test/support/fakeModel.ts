@@ -49,3 +49,18 @@ export const fakeModel = (
     })
   )
 }
+
+/** The OpenAI function tool that `GetWeather` (city: string) is recorded as. */
+export const getWeatherTool = {
+  type: "function",
+  function: {
+    name: "GetWeather",
+    description: "Current weather of a city",
+    parameters: {
+      type: "object",
+      required: ["city"],
+      properties: { city: { type: "string" } },
+      additionalProperties: false
+    }
+  }
+}

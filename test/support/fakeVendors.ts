@@ -222,6 +222,18 @@ const anthropicJson = (body: any, behavior: Behavior): unknown =>
       behavior.kind === "text" ? behavior.usage ?? ANTHROPIC_USAGE : ANTHROPIC_USAGE
     )
 
+/** Closes the content block and the message, with the final output token count. */
+const anthropicStop = (send: Sse, stopReason: string, usage: Usage): "end" => {
+  send("content_block_stop", { type: "content_block_stop", index: 0 })
+  send("message_delta", {
+    type: "message_delta",
+    delta: { stop_reason: stopReason, stop_sequence: null },
+    usage: { output_tokens: usage.output }
+  })
+  send("message_stop", { type: "message_stop" })
+  return "end"
+}
+
 const anthropicStream = (body: any, behavior: Behavior, send: Sse): "end" | "cut" | "hang" => {
   const usage = behavior.kind === "text" ? behavior.usage ?? ANTHROPIC_USAGE : ANTHROPIC_USAGE
   const start = anthropicMessage(body, [], null, { ...usage, output: 1 })
@@ -237,14 +249,7 @@ const anthropicStream = (body: any, behavior: Behavior, send: Sse): "end" | "cut
       index: 0,
       delta: { type: "input_json_delta", partial_json: JSON.stringify(behavior.args) }
     })
-    send("content_block_stop", { type: "content_block_stop", index: 0 })
-    send("message_delta", {
-      type: "message_delta",
-      delta: { stop_reason: "tool_use", stop_sequence: null },
-      usage: { output_tokens: usage.output }
-    })
-    send("message_stop", { type: "message_stop" })
-    return "end"
+    return anthropicStop(send, "tool_use", usage)
   }
   const parts = words("text" in behavior ? behavior.text : "")
   const limit = "after" in behavior ? behavior.after : parts.length
@@ -259,14 +264,7 @@ const anthropicStream = (body: any, behavior: Behavior, send: Sse): "end" | "cut
     send("error", { type: "error", error: { type: "overloaded_error", message: behavior.message } })
     return "end"
   }
-  send("content_block_stop", { type: "content_block_stop", index: 0 })
-  send("message_delta", {
-    type: "message_delta",
-    delta: { stop_reason: "end_turn", stop_sequence: null },
-    usage: { output_tokens: usage.output }
-  })
-  send("message_stop", { type: "message_stop" })
-  return "end"
+  return anthropicStop(send, "end_turn", usage)
 }
 
 const anthropicError = (behavior: { message: string }) => ({

@@ -7,7 +7,7 @@ import { Chunk, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import * as TracedLanguageModel from "../../src/providers/TracedLanguageModel.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 import type { SpanData } from "../../src/Trace.js"
-import { fakeModel, streamParts, textReply, toolCallReply } from "../support/fakeModel.js"
+import { fakeModel, getWeatherTool, streamParts, textReply, toolCallReply } from "../support/fakeModel.js"
 
 const GetWeather = Tool.make("GetWeather", {
   description: "Current weather of a city",
@@ -93,19 +93,7 @@ describe("TracedLanguageModel", () => {
       assert.strictEqual(attrs(tool)["mlflow.spanType"], "TOOL")
       assert.deepStrictEqual(attrs(tool)["mlflow.spanInputs"], { city: "Paris" })
       assert.deepStrictEqual(attrs(tool)["mlflow.spanOutputs"], { celsius: 5 })
-      const tools = [{
-        type: "function",
-        function: {
-          name: "GetWeather",
-          description: "Current weather of a city",
-          parameters: {
-            type: "object",
-            required: ["city"],
-            properties: { city: { type: "string" } },
-            additionalProperties: false
-          }
-        }
-      }]
+      const tools = [getWeatherTool]
       assert.deepStrictEqual(attrs(model)["mlflow.chat.tools"], tools)
       assert.deepStrictEqual((attrs(model)["mlflow.spanInputs"] as any).tools, tools)
       assert.deepStrictEqual((attrs(model)["mlflow.spanOutputs"] as any).choices[0], {
