@@ -10,6 +10,7 @@ import { SpanAttributeKey } from "../Trace.js"
 import * as ChatFormat from "./chatFormat.js"
 import {
   mergeSpanInto,
+  safely,
   streamInSpan,
   type StreamObserver,
   streamWithTracerDisabled,
@@ -168,12 +169,21 @@ class LlmCall {
   }
 }
 
+/** Starts recording a call on a recorded span; recording that fails leaves the call untraced, never broken. */
+const startCall = (
+  span: Tracer.Span,
+  settings: LlmTraceSettings,
+  parameters: Readonly<Record<string, unknown>>,
+  options: CallOptions
+): LlmCall | undefined =>
+  span.sampled ? safely(() => new LlmCall(span, settings, parameters, options), undefined) : undefined
+
 type AnyToolkit = Toolkit.WithHandler<any> | Effect.Effect<Toolkit.WithHandler<any>, any, any>
 
 /** Each tool call resolved through the toolkit runs in a TOOL span with its arguments and result. */
 const traceToolkit = (toolkit: AnyToolkit, tracing: boolean, call: LlmCall | undefined): AnyToolkit => {
   const wrap = (withHandler: Toolkit.WithHandler<any>): Toolkit.WithHandler<any> => {
-    call?.tools(Object.values(withHandler.tools))
+    if (call !== undefined) safely(() => call.tools(Object.values(withHandler.tools)), undefined)
     return {
       tools: withHandler.tools,
       handle: (name, params) =>
@@ -215,10 +225,12 @@ const tracedCall = <A extends { readonly content: ReadonlyArray<{ readonly type:
     Effect.zip(settings.parameters, tracerEnabled),
     ([parameters, tracing]) =>
       Effect.useSpan(`${settings.spanName}.${method}`, spanOptions, (span) => {
-        const call = span.sampled ? new LlmCall(span, settings, parameters, options) : undefined
+        const call = startCall(span, settings, parameters, options)
         const inner = invoke(withTracedToolkit(options, tracing, call))
         return (settings.propagateTraceContext ? inner : Effect.withTracerEnabled(inner, false)).pipe(
-          Effect.tap((response) => call?.response(response.content)),
+          Effect.tap((response) => {
+            if (call !== undefined) safely(() => call.response(response.content), undefined)
+          }),
           Effect.withParentSpan(span)
         )
       })
@@ -234,7 +246,7 @@ const tracedStream = <A extends { readonly type: string }, E, R>(
     spanOptions,
     (span) =>
       Effect.map(Effect.zip(settings.parameters, tracerEnabled), ([parameters, tracing]) => {
-        const call = span.sampled ? new LlmCall(span, settings, parameters, options) : undefined
+        const call = startCall(span, settings, parameters, options)
         const inner = invoke(withTracedToolkit(options, tracing, call))
         const observer: StreamObserver<A> = call === undefined ? {} : {
           onChunk: (items, now) => call.chunk(items, now),

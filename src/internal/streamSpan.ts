@@ -22,7 +22,12 @@ export interface StreamObserver<A> {
   readonly onEnd?: ((exit: Exit.Exit<unknown, unknown>) => Exit.Exit<unknown, unknown>) | undefined
 }
 
-const safely = <A>(f: () => A, fallback: A): A => {
+/**
+ * Runs recording code that must never break the traced program: a throw gives `fallback`.
+ *
+ * @internal
+ */
+export const safely = <A>(f: () => A, fallback: A): A => {
   try {
     return f()
   } catch {

@@ -275,4 +275,46 @@ describe("TracedLanguageModel", () => {
       Effect.provide(traced(fakeModel([toolCallReply("call_1", "GetWeather", { city: "Paris" })]))),
       Effect.provide(WeatherHandlers)
     ))
+
+  it.effect("resolves tool calls of a stream in TOOL spans under the stream's span", () =>
+    Effect.gen(function*() {
+      const parts = yield* LanguageModel.streamText({ prompt: "Weather?", toolkit: Weather }).pipe(
+        Stream.runCollect,
+        Effect.withSpan("chat")
+      )
+      assert.deepStrictEqual(
+        Chunk.toReadonlyArray(parts).filter((p) => p.type === "tool-result").map((p: any) => p.result),
+        [{ celsius: 4 }]
+      )
+      const [trace] = yield* TestTracing.traces
+      const stream = TestTracing.findSpan(trace, "LanguageModel.streamText")!
+      const tool = TestTracing.findSpan(trace, "GetWeather")!
+      const lookup = TestTracing.findSpan(trace, "lookup")!
+      assert.strictEqual(tool.parentSpanId, stream.spanId)
+      assert.strictEqual(lookup.parentSpanId, tool.spanId)
+      assert.strictEqual(tool.attributes["mlflow.spanType"], "TOOL")
+      assert.deepStrictEqual(stream.attributes["mlflow.chat.tools"], [getWeatherTool])
+      assert.deepStrictEqual((stream.attributes["mlflow.spanOutputs"] as any).choices[0].message.tool_calls, [{
+        id: "call_9",
+        type: "function",
+        function: { name: "GetWeather", arguments: "{\"city\":\"Rome\"}" }
+      }])
+      assert.deepStrictEqual(trace.spans.map((s) => s.name).sort(), [
+        "GetWeather",
+        "LanguageModel.streamText",
+        "chat",
+        "lookup"
+      ])
+    }).pipe(
+      Effect.provide(traced(fakeModel(
+        [],
+        Stream.fromIterable(
+          [
+            { type: "tool-call", id: "call_9", name: "GetWeather", params: { city: "Rome" } },
+            { type: "finish", reason: "tool-calls", usage: { inputTokens: 5, outputTokens: 2, totalTokens: 7 } }
+          ] as const
+        )
+      ))),
+      Effect.provide(WeatherHandlers)
+    ))
 })
