@@ -49,7 +49,11 @@ describe("testing with traced layers", () => {
           metadata: { source: "spans.md" },
           id: "3"
         }])
-        const chat = TestTracing.findSpan(trace, "LanguageModel.generateText")!
+        const [chat] = TestTracing.spansOfType(trace, "CHAT_MODEL")
+        assert.deepStrictEqual(TestTracing.childrenOf(trace, trace.spans[0]).map((span) => span.name), [
+          "rag/Retriever.search",
+          "LanguageModel.generateText"
+        ])
         const inputs = chat.attributes["mlflow.spanInputs"] as any
         assert.deepStrictEqual(inputs.messages[1], { role: "user", content: "How do spans nest?" })
         assert.include(inputs.messages[0].content, "a tree of spans")

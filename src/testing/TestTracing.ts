@@ -11,7 +11,8 @@ import type { Sink } from "../Exporter.js"
 import type * as MlflowConfig from "../MlflowConfig.js"
 import { MlflowTracing } from "../MlflowTracing.js"
 import * as MlflowTracingModule from "../MlflowTracing.js"
-import type { SpanData, Trace } from "../Trace.js"
+import type { SpanType } from "../SpanType.js"
+import { SpanAttributeKey, type SpanData, type Trace } from "../Trace.js"
 
 /**
  * The traces recorded so far.
@@ -82,3 +83,21 @@ export const traces: Effect.Effect<ReadonlyArray<Trace>, never, TestTraces> = Ef
  */
 export const findSpan = (trace: Trace, name: string): SpanData | undefined =>
   trace.spans.find((span) => span.name === name)
+
+/**
+ * The spans of a trace whose `mlflow.spanType` is `spanType`, in trace order.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const spansOfType = (trace: Trace, spanType: SpanType): ReadonlyArray<SpanData> =>
+  trace.spans.filter((span) => (span.attributes[SpanAttributeKey.SPAN_TYPE] ?? "UNKNOWN") === spanType)
+
+/**
+ * The children of a span in a trace.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const childrenOf = (trace: Trace, span: SpanData): ReadonlyArray<SpanData> =>
+  trace.spans.filter((child) => child.parentSpanId === span.spanId)

@@ -212,6 +212,7 @@ describe("traced @effect/ai providers against fake vendors and a real MLflow ser
     }
     expect(trace.raw).not.toContain(OPENAI_KEY)
     expect(trace.raw).not.toContain("http.client")
+    expect(trace.raw).not.toContain("~effect/") // no @effect/ai marker keys in inputs, outputs or chunks
   })
 
   it("Anthropic: messages, tool use and cache-aware token usage", async () => {
@@ -266,38 +267,49 @@ describe("traced @effect/ai providers against fake vendors and a real MLflow ser
     expect(trace.raw).not.toContain(ANTHROPIC_KEY)
   })
 
-  it("ends stream spans with the right status on mid-stream failure, error events and interruption", async () => {
-    vendor.script(
-      { kind: "cut", text: "one two three four five", after: 2 },
-      { kind: "errorEvent", text: "one two three", after: 2, message: "Overloaded, try again later" },
-      { kind: "hang", text: "one two three", after: 2 }
-    )
-    const drain = Stream.runFold("", (text: string, part: any) => part.type === "text-delta" ? text + part.delta : text)
-    const { traceId } = await traceInto(
-      Effect.gen(function*() {
-        const cut = yield* Effect.exit(drain(LanguageModel.streamText({ prompt: "cut" })))
-        const errorEvent = yield* Effect.exit(drain(LanguageModel.streamText({ prompt: "error event" })))
-        const hanging = yield* Effect.fork(drain(LanguageModel.streamText({ prompt: "hang" })))
-        yield* Effect.sleep("300 millis")
-        yield* Fiber.interrupt(hanging)
-        return { cut: cut._tag, errorEvent: errorEvent._tag }
-      }),
-      anthropic()
-    )
-    const trace = await readTrace(traceId)
-    const [cut, errorEvent, hang] = trace.span("AnthropicLanguageModel.streamText")
-    expect(cut.status.code).toBe("STATUS_CODE_ERROR")
-    expect(cut.outputs.choices[0].message.content).toBe("one two")
-    expect(cut.events.some((e: any) => e.name === "exception")).toBe(true)
-    expect(errorEvent.status).toEqual({
-      code: "STATUS_CODE_ERROR",
-      message: "ProviderStreamError: Overloaded, try again later"
-    })
-    expect(errorEvent.outputs.choices[0].message.content).toBe("one two")
-    expect(hang.status).toEqual({ code: "STATUS_CODE_ERROR", message: "Interrupted" })
-    expect(hang.outputs.choices[0].message.content).toBe("one two")
-    expect(hang.end_time_unix_nano).toBeGreaterThan(hang.start_time_unix_nano)
-  })
+  it.each(
+    [
+      ["OpenAI", () => openAi(), "OpenAiLanguageModel.streamText"],
+      ["Anthropic", anthropic, "AnthropicLanguageModel.streamText"]
+    ] as const
+  )(
+    "%s: stream spans end with the right status on mid-stream failure, error events, interruption",
+    async (_, model, spanName) => {
+      vendor.script(
+        { kind: "cut", text: "one two three four five", after: 2 },
+        { kind: "errorEvent", text: "one two three", after: 2, message: "Overloaded, try again later" },
+        { kind: "hang", text: "one two three", after: 2 }
+      )
+      const drain = Stream.runFold(
+        "",
+        (text: string, part: any) => part.type === "text-delta" ? text + part.delta : text
+      )
+      const { traceId } = await traceInto(
+        Effect.gen(function*() {
+          const cut = yield* Effect.exit(drain(LanguageModel.streamText({ prompt: "cut" })))
+          const errorEvent = yield* Effect.exit(drain(LanguageModel.streamText({ prompt: "error event" })))
+          const hanging = yield* Effect.fork(drain(LanguageModel.streamText({ prompt: "hang" })))
+          yield* Effect.sleep("300 millis")
+          yield* Fiber.interrupt(hanging)
+          return { cut: cut._tag, errorEvent: errorEvent._tag }
+        }),
+        model()
+      )
+      const trace = await readTrace(traceId)
+      const [cut, errorEvent, hang] = trace.span(spanName)
+      expect(cut.status.code).toBe("STATUS_CODE_ERROR")
+      expect(cut.outputs.choices[0].message.content).toBe("one two")
+      expect(cut.events.some((e: any) => e.name === "exception")).toBe(true)
+      expect(errorEvent.status).toEqual({
+        code: "STATUS_CODE_ERROR",
+        message: "ProviderStreamError: Overloaded, try again later"
+      })
+      expect(errorEvent.outputs.choices[0].message.content).toBe("one two")
+      expect(hang.status).toEqual({ code: "STATUS_CODE_ERROR", message: "Interrupted" })
+      expect(hang.outputs.choices[0].message.content).toBe("one two")
+      expect(hang.end_time_unix_nano).toBeGreaterThan(hang.start_time_unix_nano)
+    }
+  )
 
   it("records a vendor's HTTP error with its message; traceparent is sent only when asked for", async () => {
     vendor.script(
