@@ -3,6 +3,7 @@ import * as Tool from "@effect/ai/Tool"
 import * as Encoding from "effect/Encoding"
 import * as JSONSchema from "effect/JSONSchema"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import type { TokenUsage } from "../Trace.js"
 
@@ -36,26 +37,33 @@ const jsonText = (value: unknown): string => {
   }
 }
 
-const fileUrl = (part: Prompt.FilePart): string => {
-  const data = part.data
+interface AnyPart {
+  readonly type?: unknown
+  readonly [key: string]: any
+}
+
+const fileUrl = (part: AnyPart): string => {
+  const data: unknown = part.data
   if (data instanceof URL) return data.toString()
   if (typeof data === "string") {
     return /^(https?:|data:)/.test(data) ? data : `data:${part.mediaType};base64,${data}`
   }
-  return `data:${part.mediaType};base64,${Encoding.encodeBase64(data)}`
+  return data instanceof Uint8Array ? `data:${part.mediaType};base64,${Encoding.encodeBase64(data)}` : jsonText(data)
 }
 
-const contentPart = (part: Prompt.TextPart | Prompt.FilePart): Record<string, unknown> =>
+const contentPart = (part: AnyPart): Record<string, unknown> =>
   part.type === "text"
     ? { type: "text", text: part.text }
-    : part.mediaType.startsWith("image/")
+    : part.type !== "file"
+    ? { type: String(part.type), value: jsonText(part) }
+    : String(part.mediaType).startsWith("image/")
     ? { type: "image_url", image_url: { url: fileUrl(part) } }
     : { type: "file", file: { filename: part.fileName ?? null, file_data: fileUrl(part) } }
 
 /** Text only: one string; anything else: OpenAI content parts. */
-const userContent = (parts: ReadonlyArray<Prompt.TextPart | Prompt.FilePart>): ChatMessage["content"] =>
+const userContent = (parts: ReadonlyArray<AnyPart>): ChatMessage["content"] =>
   parts.every((part) => part.type === "text")
-    ? parts.map((part) => (part as Prompt.TextPart).text).join("\n")
+    ? parts.map((part) => part.text).join("\n")
     : parts.map(contentPart)
 
 const toolCall = (id: string, name: string, params: unknown): ToolCall => ({
@@ -64,36 +72,54 @@ const toolCall = (id: string, name: string, params: unknown): ToolCall => ({
   function: { name, arguments: jsonText(params) }
 })
 
-const messageOf = (message: Prompt.Message): ReadonlyArray<ChatMessage> => {
+/** A message of a prompt, decoded (`Prompt.Message`) or as written (`Prompt.MessageEncoded`). */
+const messageOf = (message: { readonly role?: unknown; readonly content?: unknown }): ReadonlyArray<ChatMessage> => {
+  const content = message.content
+  const parts: ReadonlyArray<AnyPart> = typeof content === "string"
+    ? [{ type: "text", text: content }]
+    : Array.isArray(content)
+    ? content
+    : []
   switch (message.role) {
     case "system":
-      return [{ role: "system", content: message.content }]
+      return [{ role: "system", content: typeof content === "string" ? content : userContent(parts) }]
     case "user":
-      return [{ role: "user", content: userContent(message.content) }]
+      return [{ role: "user", content: userContent(parts) }]
     case "assistant": {
       const text: Array<string> = []
       const calls: Array<ToolCall> = []
-      for (const part of message.content) {
+      for (const part of parts) {
         if (part.type === "text") text.push(part.text)
         else if (part.type === "tool-call") calls.push(toolCall(part.id, part.name, part.params))
       }
-      const content = text.length === 0 ? null : text.join("")
-      return [calls.length === 0 ? { role: "assistant", content } : { role: "assistant", content, tool_calls: calls }]
+      const joined = text.length === 0 ? null : text.join("")
+      return [
+        calls.length === 0 ? { role: "assistant", content: joined } : {
+          role: "assistant",
+          content: joined,
+          tool_calls: calls
+        }
+      ]
     }
     case "tool":
-      return message.content.map((part) => ({ role: "tool", tool_call_id: part.id, content: jsonText(part.result) }))
+      return parts.map((part) => ({ role: "tool", tool_call_id: part.id, content: jsonText(part.result) }))
+    default:
+      return [{ role: String(message.role), content: jsonText(content) }]
   }
 }
 
 /**
- * A prompt as OpenAI chat messages. Never throws: input `@effect/ai` cannot decode is kept as a
- * single user message holding its text (the provider call reports the real error).
+ * A prompt (text, messages as written, or a `Prompt`) as OpenAI chat messages. It reads the
+ * messages as they are, without decoding them again (the provider call does that, and reports
+ * bad input); it never throws.
  *
  * @internal
  */
 export const messages = (input: Prompt.RawInput): ReadonlyArray<ChatMessage> => {
+  if (typeof input === "string") return [{ role: "user", content: input }]
   try {
-    return Prompt.make(input).content.flatMap(messageOf)
+    const list: Iterable<unknown> = Prompt.isPrompt(input) ? input.content : input
+    return Array.from(list, (message) => messageOf(Predicate.isRecord(message) ? message : { content: message })).flat()
   } catch {
     return [{ role: "user", content: jsonText(input) }]
   }

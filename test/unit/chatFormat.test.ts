@@ -30,9 +30,13 @@ describe("chat format", () => {
     ])
   })
 
-  it("keeps a prompt @effect/ai cannot decode as one user message instead of throwing", () => {
-    expect(ChatFormat.messages([{ role: "robot", content: 1 }] as any)).toEqual([
-      { role: "user", content: "[{\"role\":\"robot\",\"content\":1}]" }
+  it("records a prompt as written, even one @effect/ai will reject, without throwing", () => {
+    expect(ChatFormat.messages([{ role: "robot", content: 1 }, "stray"] as any)).toEqual([
+      { role: "robot", content: "1" },
+      { role: "undefined", content: "stray" }
+    ])
+    expect(ChatFormat.messages([{ role: "user", content: "plain string content" }])).toEqual([
+      { role: "user", content: "plain string content" }
     ])
   })
 
