@@ -259,6 +259,7 @@ const errorText = (error: unknown): string => {
 export class CompletionBuilder {
   private id: unknown = undefined
   private model: string | undefined = undefined
+  private created: number | undefined = undefined
   private finish: { reason?: string; usage?: unknown; metadata?: unknown } | undefined = undefined
   private error: string | undefined = undefined
   private readonly text: Array<string> = []
@@ -280,6 +281,9 @@ export class CompletionBuilder {
         this.id = optionValue(p.id) ?? this.id
         const modelId = optionValue(p.modelId)
         if (typeof modelId === "string") this.model = modelId
+        const timestamp = optionValue(p.timestamp) as { epochMillis?: unknown } | string | undefined
+        const millis = typeof timestamp === "string" ? Date.parse(timestamp) : timestamp?.epochMillis
+        if (typeof millis === "number" && Number.isFinite(millis)) this.created = Math.floor(millis / 1000)
         break
       }
       case "finish":
@@ -291,7 +295,8 @@ export class CompletionBuilder {
     }
   }
 
-  build(): Completion {
+  /** `model` names the model when no response part does */
+  build(model?: string): Completion {
     const finish = this.finish
     const usage = finish === undefined ? undefined : tokenUsage(finish.usage, finish.metadata)
     const message: Record<string, unknown> = {
@@ -300,10 +305,12 @@ export class CompletionBuilder {
     }
     if (this.calls.length > 0) message.tool_calls = this.calls
     const reason = finish?.reason
+    const modelName = this.model ?? model
     const output: Record<string, unknown> = {
       ...(this.id === undefined ? {} : { id: this.id }),
       object: "chat.completion",
-      ...(this.model === undefined ? {} : { model: this.model }),
+      created: this.created ?? Math.floor(Date.now() / 1000),
+      ...(modelName === undefined ? {} : { model: modelName }),
       choices: [{
         index: 0,
         message,
@@ -314,7 +321,10 @@ export class CompletionBuilder {
       output.usage = {
         prompt_tokens: usage.input_tokens,
         completion_tokens: usage.output_tokens,
-        total_tokens: usage.total_tokens
+        total_tokens: usage.total_tokens,
+        ...(usage.cache_read_input_tokens === undefined
+          ? {}
+          : { prompt_tokens_details: { cached_tokens: usage.cache_read_input_tokens } })
       }
     }
     return { output, usage, model: this.model, error: this.error }

@@ -2,6 +2,7 @@ import type * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Effect from "effect/Effect"
 import type * as Tracer from "effect/Tracer"
 import { SpanAttributeKey } from "../Trace.js"
+import { mergeSpanInto } from "./streamSpan.js"
 
 /**
  * How a traced embedding model records its calls.
@@ -52,12 +53,14 @@ export const traceEmbeddingModel = (
         if (options.model !== undefined) span.attribute(SpanAttributeKey.MODEL, options.model)
         span.attribute(SpanAttributeKey.INPUTS, { ...(options.model ? { model: options.model } : {}), input })
       }
-      return (options.propagateTraceContext ? call : Effect.withTracerEnabled(call, false)).pipe(
-        Effect.tap((vectors) => {
-          if (span.sampled) span.attribute(SpanAttributeKey.OUTPUTS, outputs(vectors, recordVectors))
-        }),
-        Effect.withParentSpan(span)
-      )
+      return (options.propagateTraceContext
+        ? mergeSpanInto(call, `EmbeddingModel.${method}`, span)
+        : Effect.withTracerEnabled(call, false)).pipe(
+          Effect.tap((vectors) => {
+            if (span.sampled) span.attribute(SpanAttributeKey.OUTPUTS, outputs(vectors, recordVectors))
+          }),
+          Effect.withParentSpan(span)
+        )
     })
   return {
     embed: (input) =>

@@ -12,6 +12,7 @@ import {
   mergeSpanInto,
   safely,
   streamInSpan,
+  streamMergingSpanInto,
   type StreamObserver,
   streamWithTracerDisabled,
   tracerEnabled
@@ -93,15 +94,17 @@ class LlmCall {
   private chunks = 0
   private firstToken = false
   private readonly startTime: bigint
+  private readonly model: string | undefined
 
   constructor(
     readonly span: Tracer.Span,
     readonly settings: LlmTraceSettings,
     parameters: Readonly<Record<string, unknown>>,
-    options: LanguageModel.GenerateTextOptions<any> & { readonly objectName?: string; readonly schema?: any }
+    options: CallOptions
   ) {
     this.startTime = span.status._tag === "Started" ? span.status.startTime : 0n
     const model = parameters.model ?? settings.model
+    this.model = typeof model === "string" ? model : undefined
     this.inputs = {
       ...(model === undefined ? {} : { model }),
       ...parameters,
@@ -161,7 +164,7 @@ class LlmCall {
   }
 
   private complete(): ChatFormat.Completion {
-    const completion = this.builder.build()
+    const completion = this.builder.build(this.model)
     this.span.attribute(SpanAttributeKey.OUTPUTS, completion.output)
     if (completion.usage !== undefined) this.span.attribute(SpanAttributeKey.CHAT_USAGE, completion.usage)
     if (completion.model !== undefined) this.span.attribute(SpanAttributeKey.MODEL, completion.model)
@@ -227,12 +230,16 @@ const tracedCall = <A extends { readonly content: ReadonlyArray<{ readonly type:
       Effect.useSpan(`${settings.spanName}.${method}`, spanOptions, (span) => {
         const call = startCall(span, settings, parameters, options)
         const inner = invoke(withTracedToolkit(options, tracing, call))
-        return (settings.propagateTraceContext ? inner : Effect.withTracerEnabled(inner, false)).pipe(
-          Effect.tap((response) => {
-            if (call !== undefined) safely(() => call.response(response.content), undefined)
-          }),
-          Effect.withParentSpan(span)
-        )
+        // the provider's own `LanguageModel.*` span is either switched off with everything under it
+        // (no HTTP spans, no traceparent), or merged into ours (its HTTP spans and traceparent kept)
+        return (settings.propagateTraceContext
+          ? mergeSpanInto(inner, `LanguageModel.${method}`, span)
+          : Effect.withTracerEnabled(inner, false)).pipe(
+            Effect.tap((response) => {
+              if (call !== undefined) safely(() => call.response(response.content), undefined)
+            }),
+            Effect.withParentSpan(span)
+          )
       })
   )
 
@@ -252,7 +259,10 @@ const tracedStream = <A extends { readonly type: string }, E, R>(
           onChunk: (items, now) => call.chunk(items, now),
           onEnd: (exit) => call.streamEnded(exit)
         }
-        return [settings.propagateTraceContext ? inner : streamWithTracerDisabled(inner), observer] as const
+        const own = settings.propagateTraceContext
+          ? streamMergingSpanInto(inner, "LanguageModel.streamText", span)
+          : streamWithTracerDisabled(inner)
+        return [own, observer] as const
       })
   )
 

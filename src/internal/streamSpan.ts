@@ -72,19 +72,27 @@ export const streamInSpan = <A, E, R, R2>(
   }))
 
 /**
- * Runs a stream with the tracer switched off for its own work only (each pull), not for the
- * consumer's: a provider's internal spans and its HTTP client's `traceparent` headers disappear,
- * while the spans the consumer creates between pulls are untouched.
+ * Runs a stream with `around` applied to its own work only (setting it up, and each pull), not to
+ * the consumer's work between pulls: a fiber-local setting such as the tracer stays scoped to the
+ * stream.
+ *
+ * @internal
+ */
+export const streamWithin = <A, E, R>(
+  stream: Stream.Stream<A, E, R>,
+  around: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
+): Stream.Stream<A, E, R> =>
+  Stream.unwrapScoped(Effect.map(around(Stream.toPull(stream)), (pull) => Stream.repeatEffectChunkOption(around(pull))))
+
+/**
+ * Runs a stream with the tracer switched off for its own work: a provider's internal spans and its
+ * HTTP client's `traceparent` headers disappear, while the spans the consumer creates between pulls
+ * are untouched.
  *
  * @internal
  */
 export const streamWithTracerDisabled = <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-  Stream.unwrapScoped(
-    Effect.map(
-      Effect.withTracerEnabled(Stream.toPull(stream), false),
-      (pull) => Stream.repeatEffectChunkOption(Effect.withTracerEnabled(pull, false))
-    )
-  )
+  streamWithin(stream, (effect) => Effect.withTracerEnabled(effect, false))
 
 /**
  * Whether the tracer is on in the calling fiber (to restore it inside user callbacks, such as
@@ -121,8 +129,27 @@ const aliasOf = (target: Tracer.Span): Tracer.Span => ({
 })
 
 /**
- * Runs `effect` so that the first span it opens named `name` is merged into `target` (the span we
- * already opened for the same work), instead of nesting a duplicate under it.
+ * A tracer that merges the first span opened as `name` into `target` (the span we already opened
+ * for the same work), instead of nesting a duplicate under it; every other span goes to `base`.
+ *
+ * @internal
+ */
+export const mergingTracer = (base: Tracer.Tracer, name: string, target: Tracer.Span): Tracer.Tracer => {
+  let merged = false
+  return Tracer.make({
+    span(spanName, parent, context, links, startTime, kind, options) {
+      if (!merged && spanName === name) {
+        merged = true
+        return aliasOf(target)
+      }
+      return base.span(spanName, parent, context, links, startTime, kind, options)
+    },
+    context: base.context
+  })
+}
+
+/**
+ * Runs `effect` with the first span it opens as `name` merged into `target`.
  *
  * @internal
  */
@@ -131,17 +158,19 @@ export const mergeSpanInto = <A, E, R>(
   name: string,
   target: Tracer.Span
 ): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.tracer, (base) => {
-    let merged = false
-    const tracer = Tracer.make({
-      span(spanName, parent, context, links, startTime, kind, options) {
-        if (!merged && spanName === name) {
-          merged = true
-          return aliasOf(target)
-        }
-        return base.span(spanName, parent, context, links, startTime, kind, options)
-      },
-      context: base.context
-    })
-    return Effect.withTracer(effect, tracer)
-  })
+  Effect.flatMap(Effect.tracer, (base) => Effect.withTracer(effect, mergingTracer(base, name, target)))
+
+/**
+ * A stream with the first span its own work opens as `name` merged into `target`.
+ *
+ * @internal
+ */
+export const streamMergingSpanInto = <A, E, R>(
+  stream: Stream.Stream<A, E, R>,
+  name: string,
+  target: Tracer.Span
+): Stream.Stream<A, E, R> =>
+  Stream.unwrap(Effect.map(Effect.tracer, (base) => {
+    const tracer = mergingTracer(base, name, target)
+    return streamWithin(stream, (effect) => Effect.withTracer(effect, tracer))
+  }))

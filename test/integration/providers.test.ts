@@ -69,12 +69,29 @@ const readTrace = async (traceId: string) => {
   const result = await python(
     `
 import json, mlflow
+from mlflow.types.chat import ChatCompletionResponse, ChatMessage, ChatTool
 t = mlflow.get_trace(${JSON.stringify(traceId)})
 spans = [dict(s.to_dict(), span_type=s.span_type, inputs=s.inputs, outputs=s.outputs) for s in t.data.spans]
-print(json.dumps({"info": t.info.to_dict(), "token_usage": t.info.token_usage, "spans": spans, "raw": t.to_json()}))
+# what MLflow's own chat schema (the UI's chat view) makes of our CHAT_MODEL spans
+invalid = []
+for s in t.data.spans:
+    if s.span_type != "CHAT_MODEL":
+        continue
+    try:
+        for m in s.inputs["messages"]:
+            ChatMessage.model_validate(m)
+        for tool in s.get_attribute("mlflow.chat.tools") or []:
+            ChatTool.model_validate(tool)
+        if "usage" in (s.outputs or {}):
+            ChatCompletionResponse.model_validate(s.outputs)
+    except Exception as e:
+        invalid.append(f"{s.name}: {e}")
+print(json.dumps({"info": t.info.to_dict(), "token_usage": t.info.token_usage, "spans": spans, "invalid": invalid,
+                  "raw": t.to_json()}))
 `,
     { MLFLOW_TRACKING_URI: mlflowUrl() }
   )
+  expect(result.invalid).toEqual([])
   const spans = result.spans.map((span: any) => ({ ...span, attrs: pyAttributes(span) }))
   return { ...result, spans, span: (name: string) => spans.filter((s: any) => s.name === name) }
 }
@@ -331,8 +348,20 @@ describe("traced @effect/ai providers against fake vendors and a real MLflow ser
     expect(failed.inputs.messages).toEqual([{ role: "user", content: "Hi" }])
     expect(failed.attrs["mlflow.spanLogLevel"]).toBe(40)
     expect(trace.raw).not.toContain(OPENAI_KEY)
-    // opted in: the vendor sees our trace context
-    expect(vendor.requests[1].headers.traceparent).toMatch(new RegExp(`^00-${trace.info.trace_id.slice(3)}-`))
+    // opted in: the vendor sees our trace context, naming the HTTP client span under the model span;
+    // the provider's own LanguageModel span is merged into ours, not nested as a duplicate
+    expect(trace.spans.map((s: any) => s.name)).toEqual([
+      "agent",
+      "OpenAiLanguageModel.generateText",
+      "http.client POST",
+      "OpenAiLanguageModel.generateText",
+      "http.client POST"
+    ])
+    const http = trace.span("http.client POST")[1]
+    expect(http.parent_span_id).toBe(trace.span("OpenAiLanguageModel.generateText")[1].span_id)
+    expect(vendor.requests[1].headers.traceparent).toBe(
+      `00-${trace.info.trace_id.slice(3)}-${Buffer.from(http.span_id, "base64").toString("hex")}-01`
+    )
   })
 
   it("OpenAI embeddings become EMBEDDING spans", async () => {

@@ -51,7 +51,9 @@ describe("TracedLanguageModel", () => {
         temperature: 0.2,
         messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi there" }]
       })
-      assert.deepStrictEqual(span["mlflow.spanOutputs"], {
+      const { created, ...outputs } = span["mlflow.spanOutputs"] as any
+      assert.isTrue(Number.isInteger(created) && Math.abs(created - Date.now() / 1000) < 60)
+      assert.deepStrictEqual(outputs, {
         id: "resp_1",
         object: "chat.completion",
         model: "fake-model-1",
@@ -315,6 +317,45 @@ describe("TracedLanguageModel", () => {
           ] as const
         )
       ))),
+      Effect.provide(WeatherHandlers)
+    ))
+
+  it.effect("with propagateTraceContext, the provider's own span is merged into ours, for calls and streams", () =>
+    Effect.gen(function*() {
+      yield* LanguageModel.generateText({ prompt: "Hi", toolkit: Weather })
+      yield* Stream.runDrain(
+        LanguageModel.streamText({ prompt: "Hi" }).pipe(Stream.tap(() => Effect.withSpan(Effect.void, "consume")))
+      )
+    }).pipe(
+      Effect.withSpan("chat"),
+      Effect.zipRight(TestTracing.traces),
+      Effect.map(([trace]) => {
+        const names = trace.spans.map((s) => s.name).sort()
+        assert.deepStrictEqual(
+          names,
+          [
+            "GetWeather",
+            "LanguageModel.generateText",
+            "LanguageModel.streamText",
+            "chat",
+            ...Array(7).fill("consume"),
+            "lookup"
+          ].sort()
+        )
+        const stream = TestTracing.findSpan(trace, "LanguageModel.streamText")!
+        assert.strictEqual(stream.attributes["mlflow.spanType"], "CHAT_MODEL")
+        assert.strictEqual(
+          TestTracing.findSpan(trace, "GetWeather")!.parentSpanId,
+          TestTracing.findSpan(trace, "LanguageModel.generateText")!.spanId
+        )
+        assert.isTrue(
+          trace.spans.filter((s) => s.name === "consume").every((s) => s.parentSpanId === trace.spans[0].spanId)
+        )
+      }),
+      Effect.provide(traced(
+        fakeModel([toolCallReply("call_1", "GetWeather", { city: "Rome" })], Stream.fromIterable(streamParts("a b c"))),
+        { propagateTraceContext: true }
+      )),
       Effect.provide(WeatherHandlers)
     ))
 })
