@@ -61,13 +61,11 @@ export const streamInSpan = <A, E, R, R2>(
     const [stream, hooks] = yield* use(span)
     observer = hooks
     const onChunk = hooks.onChunk
-    const observed = onChunk === undefined ?
-      stream :
-      Stream.mapChunksEffect(stream, (items) =>
-        Effect.map(Clock.currentTimeNanos, (now) => {
-          safely(() => onChunk(items, now), undefined)
-          return items
-        }))
+    const clock = yield* Effect.clock
+    const observed = onChunk === undefined ? stream : Stream.mapChunks(stream, (items) => {
+      safely(() => onChunk(items, clock.unsafeCurrentTimeNanos()), undefined)
+      return items
+    })
     return Stream.provideService(observed, Tracer.ParentSpan, span)
   }))
 
