@@ -358,4 +358,17 @@ describe("TracedLanguageModel", () => {
       )),
       Effect.provide(WeatherHandlers)
     ))
+
+  it.effect("ends the stream span when its consumer stops early, with what it took", () =>
+    Effect.gen(function*() {
+      const taken = yield* LanguageModel.streamText({ prompt: "Hi" }).pipe(Stream.take(3), Stream.runCollect)
+      assert.strictEqual(taken.length, 3)
+      const [trace] = yield* TestTracing.traces
+      const span = trace.spans[0]
+      assert.strictEqual(span.status.code, "OK")
+      assert.strictEqual(span.events.length, 3)
+      assert.strictEqual((attrs(span)["mlflow.spanOutputs"] as any).choices[0].message.content, "one")
+    }).pipe(
+      Effect.provide(traced(fakeModel([], Stream.rechunk(Stream.fromIterable(streamParts("one two three four")), 1))))
+    ))
 })
