@@ -2,7 +2,7 @@ import type * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Effect from "effect/Effect"
 import type * as Tracer from "effect/Tracer"
 import { SpanAttributeKey } from "../Trace.js"
-import { mergeSpanInto } from "./streamSpan.js"
+import { mergeSpanInto } from "./providerScope.js"
 
 /**
  * How a traced embedding model records its calls.

@@ -8,15 +8,8 @@ import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import { SpanAttributeKey } from "../Trace.js"
 import * as ChatFormat from "./chatFormat.js"
-import {
-  mergeSpanInto,
-  safely,
-  streamInSpan,
-  streamMergingSpanInto,
-  type StreamObserver,
-  streamWithTracerDisabled,
-  tracerEnabled
-} from "./streamSpan.js"
+import { mergeSpanInto, streamMergingSpanInto, streamWithTracerDisabled, tracerEnabled } from "./providerScope.js"
+import { safely, streamInSpan, type StreamObserver } from "./streamSpan.js"
 
 /** @internal */
 export const TIME_TO_FIRST_TOKEN = "effect_mlflow.time_to_first_token_ms"
