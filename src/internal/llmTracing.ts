@@ -8,6 +8,7 @@ import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import { SpanAttributeKey } from "../Trace.js"
 import * as ChatFormat from "./chatFormat.js"
+import * as Completion from "./completion.js"
 import { mergeSpanInto, streamMergingSpanInto, streamWithTracerDisabled, tracerEnabled } from "./providerScope.js"
 import { safely, streamInSpan, type StreamObserver } from "./streamSpan.js"
 
@@ -83,7 +84,7 @@ class ProviderStreamError extends Error {
 /** The recording side of one model call: the attributes of its CHAT_MODEL span. */
 class LlmCall {
   private readonly inputs: Record<string, unknown>
-  private readonly builder = new ChatFormat.CompletionBuilder()
+  private readonly builder = new Completion.CompletionBuilder()
   private chunks = 0
   private firstToken = false
   private readonly startTime: bigint
@@ -141,7 +142,7 @@ class LlmCall {
       }
       const index = this.chunks++
       if (index < this.settings.maxChunkEvents) {
-        this.span.event(`mlflow.chunk.item.${index}`, now, { "mlflow.chunk.value": ChatFormat.chunkValue(part) })
+        this.span.event(`mlflow.chunk.item.${index}`, now, { "mlflow.chunk.value": Completion.chunkValue(part) })
       }
     }
   }
@@ -156,7 +157,7 @@ class LlmCall {
       : exit
   }
 
-  private complete(): ChatFormat.Completion {
+  private complete(): Completion.Completion {
     const completion = this.builder.build(this.model)
     this.span.attribute(SpanAttributeKey.OUTPUTS, completion.output)
     if (completion.usage !== undefined) this.span.attribute(SpanAttributeKey.CHAT_USAGE, completion.usage)

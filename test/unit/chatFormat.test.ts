@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as ChatFormat from "../../src/internal/chatFormat.js"
+import * as Completion from "../../src/internal/completion.js"
 
 describe("chat format", () => {
   it("maps @effect/ai prompts to OpenAI chat messages, files included", () => {
@@ -54,10 +55,10 @@ describe("chat format", () => {
   })
 
   it("normalizes token usage: cached tokens as MLflow records them, per provider", () => {
-    expect(ChatFormat.tokenUsage({ inputTokens: 100, outputTokens: 10, totalTokens: 110, cachedInputTokens: 80 }, {}))
+    expect(Completion.tokenUsage({ inputTokens: 100, outputTokens: 10, totalTokens: 110, cachedInputTokens: 80 }, {}))
       .toEqual({ input_tokens: 100, output_tokens: 10, total_tokens: 110, cache_read_input_tokens: 80 })
     // Anthropic's input_tokens exclude cache reads and writes
-    expect(ChatFormat.tokenUsage(
+    expect(Completion.tokenUsage(
       { inputTokens: 20, outputTokens: 10, totalTokens: 30, cachedInputTokens: 50 },
       { anthropic: { usage: { input_tokens: 20, cache_read_input_tokens: 50, cache_creation_input_tokens: 30 } } }
     )).toEqual({
@@ -67,6 +68,6 @@ describe("chat format", () => {
       cache_read_input_tokens: 50,
       cache_creation_input_tokens: 30
     })
-    expect(ChatFormat.tokenUsage({ inputTokens: undefined, outputTokens: undefined }, undefined)).toBeUndefined()
+    expect(Completion.tokenUsage({ inputTokens: undefined, outputTokens: undefined }, undefined)).toBeUndefined()
   })
 })
