@@ -29,7 +29,7 @@ import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
-import { streamInSpan } from "./internal/streamSpan.js"
+import { safely, streamInSpan } from "./internal/streamSpan.js"
 import type { SpanType } from "./SpanType.js"
 import { SpanAttributeKey } from "./Trace.js"
 
@@ -126,15 +126,18 @@ const traceMethod = (
 ) => {
   const spanType = options.spanType ?? "UNKNOWN"
   const toOutputs = options.outputs ?? (spanType === "RETRIEVER" ? toDocuments : (a: unknown) => a)
+  // a throwing `inputs` or `outputs` mapper costs the attribute, never the call
   const start = (span: Tracer.Span, args: Array<any>) => {
     if (!span.sampled) return
     span.attribute(SpanAttributeKey.SPAN_TYPE, spanType)
     span.attribute(SpanAttributeKey.FUNCTION_NAME, methodName)
-    const inputs = options.inputs === undefined ? defaultInputs(args) : options.inputs(...args)
+    const inputs = safely(() => options.inputs === undefined ? defaultInputs(args) : options.inputs(...args), undefined)
     if (inputs !== undefined) span.attribute(SpanAttributeKey.INPUTS, inputs)
   }
   const finish = (span: Tracer.Span, result: unknown) => {
-    if (span.sampled) span.attribute(SpanAttributeKey.OUTPUTS, toOutputs(result))
+    if (!span.sampled) return
+    const outputs = safely(() => toOutputs(result), undefined)
+    if (outputs !== undefined) span.attribute(SpanAttributeKey.OUTPUTS, outputs)
   }
   const spanOptions = { captureStackTrace: false }
   return (...args: Array<any>) => {

@@ -77,6 +77,25 @@ describe("TracedService", () => {
       assert.deepStrictEqual(trace.spans[0].attributes["mlflow.spanOutputs"], [1])
     }).pipe(Effect.provide(TestTracing.layer())))
 
+  it.effect("a throwing inputs or outputs mapper costs the attribute, never the call", () =>
+    Effect.gen(function*() {
+      const service = TracedService.make({ get: (n: number) => Effect.succeed(n * 2) }, {
+        get: {
+          inputs: () => {
+            throw new Error("bad mapper")
+          },
+          outputs: () => {
+            throw new Error("bad mapper")
+          }
+        }
+      })
+      assert.strictEqual(yield* service.get(21), 42)
+      const [trace] = yield* TestTracing.traces
+      assert.strictEqual(trace.spans[0].status.code, "OK")
+      assert.isFalse("mlflow.spanInputs" in trace.spans[0].attributes)
+      assert.isFalse("mlflow.spanOutputs" in trace.spans[0].attributes)
+    }).pipe(Effect.provide(TestTracing.layer())))
+
   it("maps common document shapes", () => {
     assert.deepStrictEqual(
       TracedService.toDocuments([
