@@ -22,6 +22,7 @@ import * as OpenAiEmbeddingModel from "@effect/ai-openai/OpenAiEmbeddingModel"
 import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
 import type * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import type { LlmTraceOptions } from "../internal/llmTracing.js"
 import { tracedVendorLayer } from "../internal/providerParameters.js"
@@ -62,11 +63,18 @@ export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel
  */
 export interface EmbeddingOptions extends Omit<TracedEmbeddingModel.Options, "provider" | "model"> {
   readonly model: (string & {}) | OpenAiEmbeddingModel.Model
-  readonly config?: OpenAiEmbeddingModel.Config.Batched | undefined
+  /**
+   * `OpenAiEmbeddingModel.Config.Batched` (calls batched per request, the default), or a
+   * `Config.DataLoader` (with a `window`: calls from many fibers gathered into one request)
+   */
+  readonly config?: OpenAiEmbeddingModel.Config.Batched | OpenAiEmbeddingModel.Config.DataLoader | undefined
 }
 
 /**
- * A traced OpenAI embedding model (requests batched as `OpenAiEmbeddingModel.layerBatched` does).
+ * A traced OpenAI embedding model: `OpenAiEmbeddingModel.layerBatched`, or with a `window` in the
+ * configuration, `layerDataLoader`. A data loader sends its requests from a fiber of its own,
+ * started when the layer is built; that fiber runs with tracing off, so its HTTP calls do not
+ * become traces of their own.
  *
  * @since 0.1.0
  * @category layers
@@ -75,7 +83,10 @@ export const embeddingLayer = (
   options: EmbeddingOptions
 ): Layer.Layer<EmbeddingModel.EmbeddingModel, never, OpenAiClient> => {
   const { config, model, ...trace } = options
+  const plain = config !== undefined && "window" in config
+    ? Layer.locally(OpenAiEmbeddingModel.layerDataLoader({ model, config }), FiberRef.currentTracerEnabled, false)
+    : OpenAiEmbeddingModel.layerBatched(config === undefined ? { model } : { model, config })
   return TracedEmbeddingModel.layer({ spanName: "OpenAiEmbeddingModel", ...trace, provider: "openai", model }).pipe(
-    Layer.provide(OpenAiEmbeddingModel.layerBatched(config === undefined ? { model } : { model, config }))
+    Layer.provide(plain)
   )
 }
