@@ -28,7 +28,10 @@ export const make = (service: EmbeddingModel.Service, options: Options = {}): Em
   traceEmbeddingModel(service, options)
 
 /**
- * A layer that replaces the `EmbeddingModel` it is given with a traced one.
+ * A layer that replaces the `EmbeddingModel` it is given with a traced one. A data-loader model
+ * (`EmbeddingModel.makeDataLoader`) sends requests from a fiber started when its layer is built;
+ * build that layer with `Layer.locally(FiberRef.currentTracerEnabled, false)` so that its HTTP
+ * calls do not become traces of their own (`TracedOpenAi.embeddingLayer` does this).
  *
  * @since 0.1.0
  * @category layers
