@@ -89,9 +89,7 @@ export const EchoModelLive = Layer.effect(
 )
 
 /** The echo model, traced like a real provider. */
-export const TracedEchoModelLive = TracedLanguageModel.layer({ provider: "echo" }).pipe(
-  Layer.provide(EchoModelLive)
-)
+export const TracedEchoModelLive = EchoModelLive.pipe(TracedLanguageModel.fromLayer({ provider: "echo" }))
 
 /** OpenAI's model, traced; reads `OPENAI_API_KEY` (and `OPENAI_BASE_URL` if set). */
 export const TracedOpenAiModelLive = TracedOpenAi.layer({ model: "gpt-4o-mini", config: { temperature: 0 } }).pipe(

@@ -7,6 +7,7 @@
  */
 import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { type EmbeddingTraceOptions, traceEmbeddingModel } from "../internal/embeddingTracing.js"
 
@@ -43,3 +44,34 @@ export const layer = (
     EmbeddingModel.EmbeddingModel,
     Effect.map(EmbeddingModel.EmbeddingModel, (service) => make(service, options))
   )
+
+/**
+ * A plain `EmbeddingModel` layer, traced: `fromLayer(layer, options)` is
+ * `layer(options).pipe(Layer.provide(layer))`.
+ *
+ * @example
+ * import { OpenAiEmbeddingModel } from "@effect/ai-openai"
+ * import * as TracedEmbeddingModel from "effect-mlflow/providers/TracedEmbeddingModel"
+ *
+ * const Embeddings = OpenAiEmbeddingModel.layerBatched({ model: "text-embedding-3-small" }).pipe(
+ *   TracedEmbeddingModel.fromLayer({ provider: "openai", model: "text-embedding-3-small" })
+ * )
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const fromLayer: {
+  (
+    options?: Options
+  ): <E, R>(self: Layer.Layer<EmbeddingModel.EmbeddingModel, E, R>) => Layer.Layer<EmbeddingModel.EmbeddingModel, E, R>
+  <E, R>(
+    self: Layer.Layer<EmbeddingModel.EmbeddingModel, E, R>,
+    options?: Options
+  ): Layer.Layer<EmbeddingModel.EmbeddingModel, E, R>
+} = dual(
+  (args) => Layer.isLayer(args[0]),
+  <E, R>(
+    self: Layer.Layer<EmbeddingModel.EmbeddingModel, E, R>,
+    options: Options = {}
+  ): Layer.Layer<EmbeddingModel.EmbeddingModel, E, R> => Layer.provide(layer(options), self)
+)

@@ -20,6 +20,7 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { type LlmTraceOptions, settings, traceLanguageModel } from "../internal/llmTracing.js"
 
@@ -63,3 +64,34 @@ export const layer = (
     LanguageModel.LanguageModel,
     Effect.map(LanguageModel.LanguageModel, (service) => make(service, options))
   )
+
+/**
+ * A plain `LanguageModel` layer, traced: `fromLayer(layer, options)` is
+ * `layer(options).pipe(Layer.provide(layer))`.
+ *
+ * @example
+ * import { OpenAiLanguageModel } from "@effect/ai-openai"
+ * import * as TracedLanguageModel from "effect-mlflow/providers/TracedLanguageModel"
+ *
+ * const Model = OpenAiLanguageModel.layer({ model: "gpt-4o-mini" }).pipe(
+ *   TracedLanguageModel.fromLayer({ provider: "openai" })
+ * )
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const fromLayer: {
+  (
+    options?: Options
+  ): <E, R>(self: Layer.Layer<LanguageModel.LanguageModel, E, R>) => Layer.Layer<LanguageModel.LanguageModel, E, R>
+  <E, R>(
+    self: Layer.Layer<LanguageModel.LanguageModel, E, R>,
+    options?: Options
+  ): Layer.Layer<LanguageModel.LanguageModel, E, R>
+} = dual(
+  (args) => Layer.isLayer(args[0]),
+  <E, R>(
+    self: Layer.Layer<LanguageModel.LanguageModel, E, R>,
+    options: Options = {}
+  ): Layer.Layer<LanguageModel.LanguageModel, E, R> => Layer.provide(layer(options), self)
+)

@@ -21,9 +21,7 @@ const WeatherHandlers = Weather.toLayer({
 
 const traced = (model: Layer.Layer<LanguageModel.LanguageModel>, options: TracedLanguageModel.Options = {}) =>
   Layer.provideMerge(
-    TracedLanguageModel.layer({ provider: "fake", parameters: { temperature: 0.2 }, ...options }).pipe(
-      Layer.provide(model)
-    ),
+    TracedLanguageModel.fromLayer(model, { provider: "fake", parameters: { temperature: 0.2 }, ...options }),
     TestTracing.layer()
   )
 
