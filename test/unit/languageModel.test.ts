@@ -4,6 +4,7 @@ import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Redaction } from "../../src/index.js"
 import * as TracedLanguageModel from "../../src/providers/TracedLanguageModel.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 import type { SpanData } from "../../src/Trace.js"
@@ -369,4 +370,26 @@ describe("TracedLanguageModel", () => {
     }).pipe(
       Effect.provide(traced(fakeModel([], Stream.rechunk(Stream.fromIterable(streamParts("one two three four")), 1))))
     ))
+
+  it.effect("with Redaction.dropContent, a stream keeps its usage and timings but no content", () =>
+    Effect.gen(function*() {
+      yield* Stream.runDrain(LanguageModel.streamText({ prompt: "my secret question" }))
+      const [trace] = yield* TestTracing.traces
+      const span = trace.spans[0]
+      assert.isUndefined(attrs(span)["mlflow.spanInputs"])
+      assert.isUndefined(attrs(span)["mlflow.spanOutputs"])
+      assert.deepStrictEqual(attrs(span)["mlflow.chat.tokenUsage"], {
+        input_tokens: 12,
+        output_tokens: 4,
+        total_tokens: 16,
+        cache_read_input_tokens: 3
+      })
+      assert.isNumber(attrs(span)["effect_mlflow.time_to_first_token_ms"])
+      assert.strictEqual(span.events.length, 7)
+      assert.isTrue(span.events.every((event) => Object.keys(event.attributes).length === 0))
+      assert.notInclude(JSON.stringify(trace, (_, v) => typeof v === "bigint" ? String(v) : v), "secret question")
+    }).pipe(Effect.provide(Layer.provideMerge(
+      TracedLanguageModel.fromLayer(fakeModel([], Stream.fromIterable(streamParts("private words here")))),
+      TestTracing.layer({ spanProcessors: [Redaction.dropContent({ spanTypes: ["CHAT_MODEL"] })] })
+    ))))
 })
