@@ -29,6 +29,7 @@ import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import { snapshot } from "./internal/json.js"
 import { safely, streamInSpan } from "./internal/streamSpan.js"
 import type { SpanType } from "./SpanType.js"
 import { SpanAttributeKey } from "./Trace.js"
@@ -100,7 +101,7 @@ export const toDocuments = (result: unknown): unknown => {
     const { content, id, metadata, page_content, pageContent, text, ...rest } = item
     const body = page_content ?? pageContent ?? content ?? text
     return {
-      page_content: typeof body === "string" ? body : body === undefined ? "" : JSON.stringify(body),
+      page_content: typeof body === "string" ? body : body === undefined ? "" : JSON.stringify(snapshot(body)),
       metadata: { ...rest, ...(Predicate.isRecord(metadata) ? metadata : {}) },
       id: id === undefined ? null : id
     }

@@ -8,6 +8,7 @@ import * as Encoding from "effect/Encoding"
 import * as JSONSchema from "effect/JSONSchema"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
+import { snapshot } from "./json.js"
 
 /** @internal */
 export interface ChatMessage {
@@ -25,15 +26,13 @@ export interface ToolCall {
   readonly function: { readonly name: string; readonly arguments: string }
 }
 
-/** @internal */
-export const jsonText = (value: unknown): string => {
-  if (typeof value === "string") return value
-  try {
-    return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? v.toString() : v) ?? "null"
-  } catch {
-    return String(value)
-  }
-}
+/**
+ * A value as compact JSON text (tool arguments, tool results), through the tracer's snapshot:
+ * never throws, and cycles, `bigint` and `Redacted` values come out safe.
+ *
+ * @internal
+ */
+export const jsonText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(snapshot(value))
 
 interface AnyPart {
   readonly type?: unknown

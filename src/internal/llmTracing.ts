@@ -89,6 +89,7 @@ class LlmCall {
   private firstToken = false
   private readonly startTime: bigint
   private readonly model: string | undefined
+  private toolsKnown: boolean
 
   constructor(
     readonly span: Tracer.Span,
@@ -104,6 +105,10 @@ class LlmCall {
       ...parameters,
       messages: ChatFormat.messages(options.prompt)
     }
+    // a `Toolkit` lists its tools before it is resolved; other toolkit effects do so when resolved
+    const tools = (options.toolkit as { readonly tools?: Record<string, Tool.Any> } | undefined)?.tools
+    this.toolsKnown = tools !== undefined
+    if (tools !== undefined) this.setTools(Object.values(tools))
     if (options.toolChoice !== undefined) this.inputs.tool_choice = ChatFormat.toolChoice(options.toolChoice)
     if (options.schema !== undefined) {
       this.inputs.response_format = ChatFormat.responseFormat(options.objectName ?? "generateObject", options.schema)
@@ -118,12 +123,19 @@ class LlmCall {
     span.attribute(SpanAttributeKey.INPUTS, this.inputs)
   }
 
-  tools(tools: ReadonlyArray<Tool.Any>): void {
-    if (tools.length === 0) return
+  /** The tools of a toolkit known only once resolved. */
+  resolvedTools(tools: ReadonlyArray<Tool.Any>): void {
+    if (this.toolsKnown) return
+    this.toolsKnown = true
+    if (this.setTools(tools)) this.span.attribute(SpanAttributeKey.INPUTS, this.inputs)
+  }
+
+  private setTools(tools: ReadonlyArray<Tool.Any>): boolean {
+    if (tools.length === 0) return false
     const definitions = ChatFormat.tools(tools)
     this.inputs.tools = definitions
     this.span.attribute(SpanAttributeKey.CHAT_TOOLS, definitions)
-    this.span.attribute(SpanAttributeKey.INPUTS, this.inputs)
+    return true
   }
 
   /** A whole response (`generateText`, `generateObject`). */
@@ -180,7 +192,7 @@ type AnyToolkit = Toolkit.WithHandler<any> | Effect.Effect<Toolkit.WithHandler<a
 /** Each tool call resolved through the toolkit runs in a TOOL span with its arguments and result. */
 const traceToolkit = (toolkit: AnyToolkit, tracing: boolean, call: LlmCall | undefined): AnyToolkit => {
   const wrap = (withHandler: Toolkit.WithHandler<any>): Toolkit.WithHandler<any> => {
-    if (call !== undefined) safely(() => call.tools(Object.values(withHandler.tools)), undefined)
+    if (call !== undefined) safely(() => call.resolvedTools(Object.values(withHandler.tools)), undefined)
     return {
       tools: withHandler.tools,
       handle: (name, params) =>

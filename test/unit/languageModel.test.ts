@@ -3,8 +3,9 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Chunk, Effect, Fiber, Layer, Redacted, Schema, Stream } from "effect"
 import { Redaction } from "../../src/index.js"
+import * as ChatFormat from "../../src/internal/chatFormat.js"
 import * as TracedLanguageModel from "../../src/providers/TracedLanguageModel.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 import type { SpanData } from "../../src/Trace.js"
@@ -392,4 +393,30 @@ describe("TracedLanguageModel", () => {
       TracedLanguageModel.fromLayer(fakeModel([], Stream.fromIterable(streamParts("private words here")))),
       TestTracing.layer({ spanProcessors: [Redaction.dropContent({ spanTypes: ["CHAT_MODEL"] })] })
     ))))
+
+  it.effect("records the tools of a toolkit known only once resolved", () =>
+    Effect.gen(function*() {
+      yield* LanguageModel.generateText({ prompt: "Weather?", toolkit: Effect.map(Weather, (toolkit) => toolkit) })
+      const [trace] = yield* TestTracing.traces
+      const model = TestTracing.findSpan(trace, "LanguageModel.generateText")!
+      assert.deepStrictEqual(attrs(model)["mlflow.chat.tools"], [getWeatherTool])
+      assert.deepStrictEqual((attrs(model)["mlflow.spanInputs"] as any).tools, [getWeatherTool])
+      assert.strictEqual(TestTracing.spansOfType(trace, "TOOL").length, 1)
+    }).pipe(
+      Effect.provide(traced(fakeModel([toolCallReply("call_1", "GetWeather", { city: "Oslo" })]))),
+      Effect.provide(WeatherHandlers)
+    ))
+
+  it("records tool arguments safely: cycles, bigint and Redacted values", () => {
+    const args: any = { n: 10n, key: Redacted.make("sk-hidden") }
+    args.self = args
+    const [message] = ChatFormat.messages([{
+      role: "assistant",
+      content: [{ type: "tool-call", id: "c", name: "t", params: args, providerExecuted: false }]
+    }])
+    assert.strictEqual(
+      message.tool_calls?.[0].function.arguments,
+      "{\"n\":\"10\",\"key\":\"<redacted>\",\"self\":\"[Circular]\"}"
+    )
+  })
 })
