@@ -37,7 +37,8 @@ export const tokenUsage = (usage: unknown, metadata: unknown): TokenUsage | unde
   return {
     input_tokens: inputTokens,
     output_tokens: outputTokens,
-    total_tokens: total === undefined || anthropic !== undefined ? inputTokens + outputTokens : total + extra,
+    // Anthropic's own total leaves the cache out too
+    total_tokens: total === undefined || anthropic !== undefined ? inputTokens + outputTokens : total,
     ...(cacheRead === undefined ? {} : { cache_read_input_tokens: cacheRead }),
     ...(cacheCreation === undefined ? {} : { cache_creation_input_tokens: cacheCreation })
   }
