@@ -77,6 +77,8 @@ export class MlflowSpan implements Tracer.Span {
       if (this.record.root === this) this.record.applyContext(value)
       return
     }
+    // an unsampled trace is never exported: snapshotting its values would be wasted work
+    if (!this.sampled) return
     const report: CutReport = { removed: 0 }
     this.attributes.set(key, snapshot(value, defaultSnapshotOptions, report))
     if (report.removed > 0) (this.truncated ??= {})[key] = report.removed
@@ -84,6 +86,7 @@ export class MlflowSpan implements Tracer.Span {
   }
 
   event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+    if (!this.sampled) return
     if (this.events.length >= MAX_EVENTS) {
       this.droppedEvents++
       return
