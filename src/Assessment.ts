@@ -7,6 +7,7 @@
 
 import * as Effect from "effect/Effect"
 import { encodeSource } from "./internal/assessmentJson.js"
+import { type Json, snapshot, textEntries, toText } from "./internal/json.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 
 /**
@@ -64,34 +65,59 @@ export interface FeedbackError {
   readonly errorMessage: string | undefined
 }
 
-const feedbackBody = (value: Value | undefined, error: FeedbackError | Error | string | undefined) => {
+/** Options from user code, read once through the never-throwing snapshot. */
+const read = (options: unknown): Readonly<Record<string, Json>> => asRecord(snapshot(options))
+const asRecord = (json: Json | undefined): Readonly<Record<string, Json>> =>
+  typeof json === "object" && json !== null && !Array.isArray(json) ? json as Record<string, Json> : {}
+const text = (value: Json | undefined): string | undefined =>
+  value === undefined || value === null ? undefined : toText(value)
+const record = (value: Json | undefined): Record<string, string> | undefined =>
+  value === undefined || value === null ? undefined : Object.fromEntries(textEntries(value))
+
+/** A feedback error as given (text, `Error` or `FeedbackError`), in its snapshot form. */
+const feedbackError = (error: Json) => {
+  if (typeof error !== "object" || error === null || Array.isArray(error)) {
+    return { error_code: "ERROR", error_message: toText(error) }
+  }
+  const fields = asRecord(error)
+  if ("errorCode" in fields) {
+    return { error_code: toText(fields.errorCode), error_message: text(fields.errorMessage) }
+  }
+  return {
+    error_code: text(fields.name) ?? "ERROR",
+    error_message: text(fields.message),
+    stack_trace: text(fields.stack)
+  }
+}
+
+const feedbackBody = (value: Json | undefined, error: Json | undefined) => {
   const out: Record<string, unknown> = {}
   if (value !== undefined) out.value = value
-  if (error !== undefined) {
-    out.error = typeof error === "string"
-      ? { error_code: "ERROR", error_message: error }
-      : error instanceof Error
-      ? { error_code: error.name, error_message: error.message, stack_trace: error.stack }
-      : { error_code: error.errorCode, error_message: error.errorMessage }
-  }
+  if (error !== undefined && error !== null) out.error = feedbackError(error)
   return out
 }
 
-const common = (options: {
-  readonly traceId: string
-  readonly name: string
-  readonly source: Source
-  readonly rationale?: string | undefined
-  readonly metadata?: Readonly<Record<string, string>> | undefined
-  readonly spanId?: string | undefined
-}) => ({
-  trace_id: options.traceId,
-  assessment_name: options.name,
-  source: encodeSource(options.source),
-  ...(options.rationale === undefined ? {} : { rationale: options.rationale }),
-  ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
-  ...(options.spanId === undefined ? {} : { span_id: options.spanId })
-})
+const source = (value: Json | undefined, fallback: Source["sourceType"]) => {
+  const given = asRecord(value)
+  return encodeSource({
+    sourceType: (text(given.sourceType) ?? fallback) as Source["sourceType"],
+    sourceId: text(given.sourceId)
+  })
+}
+
+const common = (options: Readonly<Record<string, Json>>, name: string, fallbackSource: Source["sourceType"]) => {
+  const rationale = text(options.rationale)
+  const metadata = record(options.metadata)
+  const spanId = text(options.spanId)
+  return {
+    trace_id: text(options.traceId) ?? "",
+    assessment_name: name,
+    source: source(options.source, fallbackSource),
+    ...(rationale === undefined ? {} : { rationale }),
+    ...(metadata === undefined ? {} : { metadata }),
+    ...(spanId === undefined ? {} : { span_id: spanId })
+  }
+}
 
 /**
  * @since 0.1.0
@@ -119,11 +145,13 @@ export interface FeedbackOptions {
  * @category feedback
  */
 export const logFeedback = (options: FeedbackOptions): Effect.Effect<Assessment, MlflowError, MlflowClient> =>
-  Effect.flatMap(MlflowClient, (client) =>
-    client.createAssessment({
-      ...common({ ...options, name: options.name ?? "feedback", source: options.source ?? { sourceType: "CODE" } }),
-      feedback: feedbackBody(options.value, options.error)
-    }))
+  Effect.flatMap(MlflowClient, (client) => {
+    const given = read(options)
+    return client.createAssessment({
+      ...common(given, text(given.name) ?? "feedback", "CODE"),
+      feedback: feedbackBody(given.value, given.error)
+    })
+  })
 
 /**
  * Logs an expectation (the expected answer) on a trace.
@@ -140,11 +168,13 @@ export const logExpectation = (options: {
   readonly metadata?: Readonly<Record<string, string>> | undefined
   readonly spanId?: string | undefined
 }): Effect.Effect<Assessment, MlflowError, MlflowClient> =>
-  Effect.flatMap(MlflowClient, (client) =>
-    client.createAssessment({
-      ...common({ ...options, source: options.source ?? { sourceType: "HUMAN" } }),
-      expectation: { value: options.value }
-    }))
+  Effect.flatMap(MlflowClient, (client) => {
+    const given = read(options)
+    return client.createAssessment({
+      ...common(given, text(given.name) ?? "", "HUMAN"),
+      expectation: { value: given.value ?? null }
+    })
+  })
 
 /**
  * @since 0.1.0
@@ -174,20 +204,23 @@ export const updateAssessment = (
 ): Effect.Effect<Assessment, MlflowError, MlflowClient> =>
   Effect.gen(function*() {
     const client = yield* MlflowClient
-    const current = yield* client.getAssessment(traceId, assessmentId)
+    const given = read(update)
+    const current = yield* client.getAssessment(toText(traceId), toText(assessmentId))
     const body: Record<string, unknown> = { assessment_name: current.name }
     const mask: Array<string> = []
-    if (update.value !== undefined) {
+    if (given.value !== undefined) {
       const field = current.expectation !== undefined ? "expectation" : "feedback"
-      body[field] = { value: update.value }
+      body[field] = { value: given.value }
       mask.push(field)
     }
-    if (update.rationale !== undefined) {
-      body.rationale = update.rationale
+    const rationale = text(given.rationale)
+    if (rationale !== undefined) {
+      body.rationale = rationale
       mask.push("rationale")
     }
-    if (update.metadata !== undefined) {
-      body.metadata = update.metadata
+    const metadata = record(given.metadata)
+    if (metadata !== undefined) {
+      body.metadata = metadata
       mask.push("metadata")
     }
     return yield* client.updateAssessment(traceId, assessmentId, body, mask)
@@ -211,18 +244,14 @@ export const overrideFeedback = (options: {
 }): Effect.Effect<Assessment, MlflowError, MlflowClient> =>
   Effect.gen(function*() {
     const client = yield* MlflowClient
-    const old = yield* client.getAssessment(options.traceId, options.assessmentId)
+    const given = read(options)
+    const traceId = text(given.traceId) ?? ""
+    const assessmentId = text(given.assessmentId) ?? ""
+    const old = yield* client.getAssessment(traceId, assessmentId)
     return yield* client.createAssessment({
-      ...common({
-        traceId: options.traceId,
-        name: old.name,
-        source: options.source ?? { sourceType: "HUMAN" },
-        rationale: options.rationale,
-        metadata: options.metadata,
-        spanId: old.spanId
-      }),
-      feedback: { value: options.value },
-      overrides: options.assessmentId
+      ...common({ ...given, traceId, spanId: old.spanId ?? null }, old.name, "HUMAN"),
+      feedback: { value: given.value ?? null },
+      overrides: assessmentId
     })
   })
 

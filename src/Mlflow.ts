@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { TraceRecord, TraceUpdates } from "./internal/assembler.js"
-import { safeKey } from "./internal/json.js"
+import { ownEntries, safeKey, setOwn, snapshot, textEntries, toText } from "./internal/json.js"
 import { MlflowSpan, TRACE_CONTEXT_KEY } from "./internal/tracer.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 import { MlflowTracing } from "./MlflowTracing.js"
@@ -68,10 +68,8 @@ export const span: {
   (args) => Effect.isEffect(args[0]),
   <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options: SpanOptions = {}): Effect.Effect<A, E, R> => {
     const { captureOutputs, inputs, spanType, ...spanOptions } = options
-    const attributes: Record<string, unknown> = {
-      ...spanOptions.attributes,
-      [SpanAttributeKey.SPAN_TYPE]: spanType ?? "UNKNOWN"
-    }
+    const attributes: Record<string, unknown> = Object.fromEntries(ownEntries(spanOptions.attributes))
+    attributes[SpanAttributeKey.SPAN_TYPE] = spanType ?? "UNKNOWN"
     if (inputs !== undefined) attributes[SpanAttributeKey.INPUTS] = inputs
     const body = captureOutputs === false ? self : Effect.tap(self, setOutputs)
     return Effect.suspend(() => {
@@ -113,7 +111,7 @@ const withCurrentSpan = (f: (span: Tracer.Span) => void): Effect.Effect<void> =>
  * @category spans
  */
 export const setAttribute = (key: string, value: unknown): Effect.Effect<void> =>
-  withCurrentSpan((span) => span.attribute(key, value))
+  withCurrentSpan((span) => span.attribute(toText(key), value))
 
 /**
  * Sets attributes of the current span (added to, or replacing, those it has).
@@ -123,7 +121,7 @@ export const setAttribute = (key: string, value: unknown): Effect.Effect<void> =
  */
 export const setAttributes = (attributes: Readonly<Record<string, unknown>>): Effect.Effect<void> =>
   withCurrentSpan((span) => {
-    for (const key in attributes) span.attribute(key, attributes[key])
+    for (const [key, value] of ownEntries(attributes)) span.attribute(key, value)
   })
 
 /**
@@ -171,9 +169,14 @@ export const setOutputs = (outputs: unknown): Effect.Effect<void> => setAttribut
 export const setTokenUsage = (
   usage: Omit<TokenUsage, "total_tokens"> & { readonly total_tokens?: number | undefined }
 ): Effect.Effect<void> =>
-  setAttribute(SpanAttributeKey.CHAT_USAGE, {
-    ...usage,
-    total_tokens: usage.total_tokens ?? usage.input_tokens + usage.output_tokens
+  Effect.suspend(() => {
+    const snap = snapshot(usage)
+    if (typeof snap !== "object" || snap === null || Array.isArray(snap)) return Effect.void
+    const { input_tokens, output_tokens, total_tokens } = snap as Record<string, unknown>
+    const total = total_tokens ?? (typeof input_tokens === "number" && typeof output_tokens === "number"
+      ? input_tokens + output_tokens
+      : undefined)
+    return setAttribute(SpanAttributeKey.CHAT_USAGE, total === undefined ? snap : { ...snap, total_tokens: total })
   })
 
 /**
@@ -198,17 +201,27 @@ export interface TraceUpdate {
   readonly state?: "OK" | "ERROR" | undefined
 }
 
-const stringify = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+/** A scalar field of an update as text; `undefined` when absent. */
+const textField = (value: unknown): string | undefined =>
+  value === undefined || value === null ? undefined : toText(value)
 
+/** Applies an update from user code; every value is read through the never-throwing snapshot. */
 const applyUpdate = (updates: TraceUpdates, update: TraceUpdate): void => {
-  for (const key in update.tags) updates.tags[safeKey(key)] = stringify(update.tags[key])
-  for (const key in update.metadata) updates.metadata[safeKey(key)] = stringify(update.metadata[key])
-  if (update.sessionId !== undefined) updates.metadata[TraceMetadataKey.SESSION] = update.sessionId
-  if (update.user !== undefined) updates.metadata[TraceMetadataKey.TRACE_USER] = update.user
-  if (update.clientRequestId !== undefined) updates.clientRequestId = update.clientRequestId
-  if (update.requestPreview !== undefined) updates.requestPreview = update.requestPreview
-  if (update.responsePreview !== undefined) updates.responsePreview = update.responsePreview
-  if (update.state !== undefined) updates.state = update.state
+  const fields = new Map(ownEntries(update))
+  for (const [key, value] of textEntries(fields.get("tags"))) updates.tags[key] = value
+  for (const [key, value] of textEntries(fields.get("metadata"))) updates.metadata[key] = value
+  const sessionId = textField(fields.get("sessionId"))
+  const user = textField(fields.get("user"))
+  const clientRequestId = textField(fields.get("clientRequestId"))
+  const requestPreview = textField(fields.get("requestPreview"))
+  const responsePreview = textField(fields.get("responsePreview"))
+  const state = fields.get("state")
+  if (sessionId !== undefined) updates.metadata[TraceMetadataKey.SESSION] = sessionId
+  if (user !== undefined) updates.metadata[TraceMetadataKey.TRACE_USER] = user
+  if (clientRequestId !== undefined) updates.clientRequestId = clientRequestId
+  if (requestPreview !== undefined) updates.requestPreview = requestPreview
+  if (responsePreview !== undefined) updates.responsePreview = responsePreview
+  if (state === "OK" || state === "ERROR") updates.state = state
 }
 
 /**
@@ -287,15 +300,21 @@ export const withTraceContext: {
   (context: TraceContext): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, context: TraceContext): Effect.Effect<A, E, R>
 } = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, context: TraceContext): Effect.Effect<A, E, R> => {
-  if (context.enabled === false) return withoutTracing(self)
+  const fields = new Map(ownEntries(context))
+  if (fields.get("enabled") === false) return withoutTracing(self)
   return Effect.flatMap(FiberRef.get(FiberRef.currentTracerSpanAnnotations), (annotations) => {
     const outer = Option.getOrUndefined(HashMap.get(annotations, TRACE_CONTEXT_KEY)) as
-      | { readonly tags?: Record<string, string>; readonly metadata?: Record<string, string> }
+      | { readonly tags: Record<string, string>; readonly metadata: Record<string, string> }
       | undefined
-    const metadata: Record<string, string> = { ...outer?.metadata, ...context.metadata }
-    if (context.sessionId !== undefined) metadata[TraceMetadataKey.SESSION] = context.sessionId
-    if (context.user !== undefined) metadata[TraceMetadataKey.TRACE_USER] = context.user
-    return Effect.annotateSpans(self, TRACE_CONTEXT_KEY, { tags: { ...outer?.tags, ...context.tags }, metadata })
+    const tags: Record<string, string> = { ...outer?.tags }
+    const metadata: Record<string, string> = { ...outer?.metadata }
+    for (const [key, value] of textEntries(fields.get("tags"))) setOwn(tags, key, value)
+    for (const [key, value] of textEntries(fields.get("metadata"))) setOwn(metadata, key, value)
+    const sessionId = textField(fields.get("sessionId"))
+    const user = textField(fields.get("user"))
+    if (sessionId !== undefined) metadata[TraceMetadataKey.SESSION] = sessionId
+    if (user !== undefined) metadata[TraceMetadataKey.TRACE_USER] = user
+    return Effect.annotateSpans(self, TRACE_CONTEXT_KEY, { tags, metadata })
   })
 })
 
@@ -321,9 +340,11 @@ export const setTraceTag = (
 export const deleteTraceTag = (traceId: string, key: string): Effect.Effect<void, MlflowError, MlflowClient> =>
   changeTag(traceId, key, undefined)
 
-const changeTag = (traceId: string, rawKey: string, value: string | undefined) =>
+const changeTag = (rawTraceId: string, rawKey: string, rawValue: string | undefined) =>
   Effect.gen(function*() {
-    const key = safeKey(rawKey)
+    const traceId = toText(rawTraceId)
+    const key = safeKey(toText(rawKey))
+    const value = rawValue === undefined ? undefined : toText(rawValue)
     const tracing = yield* Effect.serviceOption(MlflowTracing)
     const where = Option.isSome(tracing) ? yield* tracing.value.tagTrace(traceId, key, value) : "stored"
     if (where === "applied") return

@@ -17,7 +17,7 @@ import * as Schema from "effect/Schema"
 import type * as Assessment from "./Assessment.js"
 import { parseBigJson } from "./internal/bigJson.js"
 import { makeQueries } from "./internal/clientQueries.js"
-import type { Json } from "./internal/json.js"
+import { type Json, safeStringify } from "./internal/json.js"
 import { traceDataToJson, traceInfoToProtoJson } from "./internal/traceJson.js"
 import type { StoredTrace } from "./internal/traceRead.js"
 import * as MlflowConfig from "./MlflowConfig.js"
@@ -335,7 +335,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     if (requestOptions.query !== undefined) req = HttpClientRequest.setUrlParams(req, requestOptions.query)
     if (requestOptions.headers !== undefined) req = HttpClientRequest.setHeaders(req, requestOptions.headers)
     if (requestOptions.json !== undefined) {
-      req = HttpClientRequest.bodyText(req, JSON.stringify(requestOptions.json), "application/json")
+      req = HttpClientRequest.bodyText(req, safeStringify(requestOptions.json), "application/json")
     } else if (requestOptions.bytes !== undefined) {
       req = HttpClientRequest.bodyUint8Array(req, requestOptions.bytes.body, requestOptions.bytes.contentType)
     }

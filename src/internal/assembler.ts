@@ -4,7 +4,7 @@ import * as FiberId from "effect/FiberId"
 import type { DropReason } from "../Exporter.js"
 import type { SpanData, TraceState } from "../Trace.js"
 import { mlflowTraceId } from "./ids.js"
-import { safeKey } from "./json.js"
+import { ownEntries, textEntries } from "./json.js"
 import type { MlflowSpan } from "./tracer.js"
 
 /**
@@ -59,10 +59,9 @@ export class TraceRecord {
 
   /** Scoped context (`Mlflow.withTraceContext`): tags and metadata for the whole trace. */
   applyContext(context: unknown): void {
-    if (typeof context !== "object" || context === null) return
-    const { metadata, tags } = context as { tags?: Record<string, string>; metadata?: Record<string, string> }
-    for (const key in tags) this.updates.tags[safeKey(key)] = String(tags[key])
-    for (const key in metadata) this.updates.metadata[safeKey(key)] = String(metadata[key])
+    const fields = new Map(ownEntries(context))
+    for (const [key, value] of textEntries(fields.get("tags"))) this.updates.tags[key] = value
+    for (const [key, value] of textEntries(fields.get("metadata"))) this.updates.metadata[key] = value
   }
 }
 

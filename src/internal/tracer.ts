@@ -6,7 +6,7 @@ import { SpanAttributeKey, type SpanData, type SpanEvent, SpanLogLevel } from ".
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
 import { TRUNCATED_ATTRIBUTE } from "./budget.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
-import { type CutReport, defaultSnapshotOptions, type Json, safeKey, snapshot } from "./json.js"
+import { type CutReport, defaultSnapshotOptions, type Json, ownEntries, safeKey, setOwn, snapshot } from "./json.js"
 import { fromExit } from "./spanStatus.js"
 
 const HEX32 = /^[0-9a-f]{32}$/
@@ -92,9 +92,7 @@ export class MlflowSpan implements Tracer.Span {
       return
     }
     const snap: Record<string, Json> = {}
-    if (attributes !== undefined) {
-      for (const key in attributes) snap[safeKey(key)] = snapshot(attributes[key])
-    }
+    for (const [key, value] of ownEntries(attributes)) setOwn(snap, key, snapshot(value))
     this.events.push({ name, timeUnixNano: startTime, attributes: snap })
   }
 

@@ -1,39 +1,8 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { MlflowClient } from "../../src/index.js"
-
-interface Seen {
-  readonly method: string
-  readonly url: string
-  readonly headers: http.IncomingHttpHeaders
-  readonly body: string
-}
-
-/** A loopback HTTP server that records requests and answers with `reply`. */
-const recorder = (reply: (seen: Seen) => { status: number; body: string }) =>
-  Effect.acquireRelease(
-    Effect.async<{ url: string; seen: Array<Seen> }>((resume) => {
-      const seen: Array<Seen> = []
-      const server = http.createServer((req, res) => {
-        let body = ""
-        req.on("data", (chunk) => body += chunk)
-        req.on("end", () => {
-          const entry = { method: req.method!, url: req.url!, headers: req.headers, body }
-          seen.push(entry)
-          const { body: out, status } = reply(entry)
-          res.writeHead(status, { "content-type": "application/json" }).end(out)
-        })
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const port = (server.address() as AddressInfo).port
-        resume(Effect.succeed(Object.assign({ url: `http://127.0.0.1:${port}`, seen }, { server })))
-      })
-    }),
-    (handle: any) => Effect.async<void>((resume) => handle.server.close(() => resume(Effect.void)))
-  )
+import { recorder } from "../support/recorder.js"
 
 const client = (options: MlflowClient.Options) => MlflowClient.make(options).pipe(Effect.provide(FetchHttpClient.layer))
 
