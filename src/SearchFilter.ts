@@ -168,10 +168,47 @@ const renderKey = (key: string): string => {
   return `\`${key}\``
 }
 
+/**
+ * Whether MLflow's parser reads `quote + value + quote` back as exactly `value`. Its tokenizer reads
+ * a quoted string as `'(''|\\'|[^'])*'` (the same with `"`) and unescapes nothing afterwards: taken
+ * greedily, a doubled quote and a backslash-quote stay inside the string, a lone quote ends it, and a
+ * trailing backslash would pair with the closing quote and let the string run on into what follows.
+ */
+const readsBack = (value: string, quote: string): boolean => {
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]
+    const next = value[i + 1]
+    if ((c === quote || c === "\\") && next === quote) i++
+    else if (c === quote || (c === "\\" && next === undefined)) return false
+  }
+  return true
+}
+
+/**
+ * A list item as a Python string literal: MLflow reads a list with `ast.literal_eval`. Quotes,
+ * backslashes, control characters and lone surrogates are written as `\x`/`\u` escapes, so no quote
+ * or backslash-quote pair is left for the filter tokenizer to trip on.
+ */
+const pythonLiteral = (value: string): string => {
+  let out = "'"
+  for (const ch of value) {
+    const code = ch.codePointAt(0)!
+    if (
+      ch === "'" || ch === "\"" || ch === "\\" || code < 0x20 || code === 0x7f || (code >= 0xd800 && code <= 0xdfff)
+    ) {
+      out += code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+    } else out += ch
+  }
+  return out + "'"
+}
+
 const renderString = (value: string): string => {
-  if (!value.includes("'")) return `'${value}'`
-  if (!value.includes("\"")) return `"${value}"`
-  throw builderError("MLflow filters cannot hold a value with both ' and \"", value)
+  if (readsBack(value, "'")) return `'${value}'`
+  if (readsBack(value, "\"")) return `"${value}"`
+  throw builderError(
+    "MLflow's filter grammar cannot quote this value (lone quotes of both kinds, or a trailing backslash)",
+    value
+  )
 }
 
 const renderClause = (clause: Clause): string => {
@@ -183,15 +220,16 @@ const renderClause = (clause: Clause): string => {
   if (clause.comparator === "IS NULL" || clause.comparator === "IS NOT NULL") {
     return `${identifier} ${clause.comparator}`
   }
-  if (Array.isArray(value)) return `${identifier} ${clause.comparator} (${value.map(renderString).join(", ")})`
+  if (Array.isArray(value)) return `${identifier} ${clause.comparator} (${value.map(pythonLiteral).join(", ")})`
   return `${identifier} ${clause.comparator} ${
     typeof value === "number" ? String(value) : renderString(value as string)
   }`
 }
 
 /**
- * Writes a filter in MLflow's grammar. Fails (as a defect-free typed error) only for values MLflow
- * cannot express: a value with both quote kinds, a key with a back-tick.
+ * Writes a filter in MLflow's grammar; MLflow's parser reads every value back exactly as given.
+ * Fails (as a defect-free typed error) only for what MLflow cannot express: a value that neither
+ * quote kind can hold (lone quotes of both kinds, or a trailing backslash), a key with a back-tick.
  *
  * @since 0.1.0
  * @category rendering

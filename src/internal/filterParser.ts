@@ -21,6 +21,43 @@ interface Token {
   readonly position: number
 }
 
+/**
+ * Where the quoted string opening at `start` ends, read as MLflow's tokenizer reads it
+ * (`'(''|\\'|[^'])*'`, greedily, and with the first plain closing quote when that runs off the end).
+ */
+const closingQuote = (filter: string, start: number): number => {
+  const quote = filter[start]
+  for (let j = start + 1; j < filter.length; j++) {
+    const c = filter[j]
+    if ((c === quote || c === "\\") && filter[j + 1] === quote) j++
+    else if (c === quote) return j
+  }
+  return filter.indexOf(quote, start + 1)
+}
+
+const ESCAPES: Record<string, string> = {
+  "\\": "\\",
+  "'": "'",
+  "\"": "\"",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  "0": "\0",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  v: "\v"
+}
+
+/** List items are Python literals to MLflow (`ast.literal_eval`): their escapes are read as Python reads them. */
+const pythonUnescape = (value: string): string =>
+  value.includes("\\")
+    ? value.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)/gs, (whole, escape: string) => {
+      if (escape.length > 1) return String.fromCodePoint(parseInt(escape.slice(1), 16))
+      return ESCAPES[escape] ?? whole
+    })
+    : value
+
 const tokenize = (filter: string): Array<Token> => {
   const tokens: Array<Token> = []
   let i = 0
@@ -35,7 +72,7 @@ const tokenize = (filter: string): Array<Token> => {
     }
     const start = i
     if (c === "'" || c === "\"") {
-      const end = filter.indexOf(c, i + 1)
+      const end = closingQuote(filter, i)
       if (end === -1) {
         fail(start, filter.slice(start, start + 20), `unterminated ${c === "'" ? "single" : "double"} quote`)
       }
@@ -168,7 +205,7 @@ export const parseUnsafe = (filter: string): Filter => {
       for (;;) {
         const item = tokens[i++]
         if (item?.kind !== "string") fail(item, "expected a quoted string in the list")
-        items.push(item!.value)
+        items.push(pythonUnescape(item!.value))
         const next = tokens[i++]
         if (next?.kind === "rparen") break
         if (next?.kind !== "comma") fail(next, "expected , or ) in the list")

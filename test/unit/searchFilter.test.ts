@@ -95,7 +95,10 @@ describe("SearchFilter", () => {
     fc.assert(
       fc.property(fc.array(clause, { minLength: 1, maxLength: 5 }), (clauses) => {
         const filter = F.and(...clauses)
-        const parsed = Effect.runSync(F.parse(F.render(filter)))
+        const rendered = Effect.runSync(Effect.either(F.renderEither(filter)))
+        // values MLflow cannot quote (a trailing backslash, lone quotes of both kinds) are refused
+        fc.pre(rendered._tag === "Right")
+        const parsed = Effect.runSync(F.parse(rendered.right))
         assert.deepStrictEqual(parsed, filter)
       }),
       { numRuns: 500 }
