@@ -18,7 +18,9 @@ export class ExportError extends Schema.TaggedError<ExportError>()("ExportError"
   /** transient: the same export may succeed later */
   retryable: Schema.Boolean,
   /** the destination asked to wait this long (`Retry-After`) */
-  retryAfterMillis: Schema.optional(Schema.Number)
+  retryAfterMillis: Schema.optional(Schema.Number),
+  /** what kind of failure (such as `HTTP 403 PERMISSION_DENIED` or `connection refused`): errors are reported once per reason */
+  reason: Schema.optional(Schema.String)
 }) {
   get message(): string {
     return this.detail

@@ -14,12 +14,14 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type * as Assessment from "./Assessment.js"
 import { parseBigJson } from "./internal/bigJson.js"
 import { makeQueries } from "./internal/clientQueries.js"
 import { type Json, safeStringify } from "./internal/json.js"
 import { traceDataToJson, traceInfoToProtoJson } from "./internal/traceJson.js"
 import type { StoredTrace } from "./internal/traceRead.js"
+import { scrubUrlCredentials, splitCredentials } from "./internal/url.js"
 import * as MlflowConfig from "./MlflowConfig.js"
 import * as Otlp from "./Otlp.js"
 import type { SpanData, TraceInfo } from "./Trace.js"
@@ -53,7 +55,9 @@ export class MlflowApiError extends Schema.TaggedError<MlflowApiError>()("Mlflow
 export class MlflowTransportError extends Schema.TaggedError<MlflowTransportError>()("MlflowTransportError", {
   method: Schema.String,
   url: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /** what failed: `connection refused`, `host not found (DNS)`, `connection reset`, `timed out`, `TLS failed`... */
+  reason: Schema.optional(Schema.String)
 }) {
   get message(): string {
     return `${this.method} ${this.url} failed: ${this.detail}`
@@ -134,6 +138,8 @@ export interface RequestOptions {
   readonly bytes?: { readonly body: Uint8Array; readonly contentType: string } | undefined
   readonly query?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** the largest answer read; default 8 MiB */
+  readonly maxAnswerBytes?: number | undefined
 }
 
 /**
@@ -288,6 +294,62 @@ export const artifactUrl = (trackingUri: string, artifactLocation: string, file:
   return Option.none()
 }
 
+/** Success answers read at most this much (a trace's data is read with a larger cap). */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024
+/** Error answers: enough for any message MLflow writes. */
+const MAX_ERROR_ANSWER_BYTES = 64 * 1024
+
+/** Reads a body up to `cap` bytes; past it, the rest is not read (the stream is cancelled). */
+const readCapped = <E>(body: Stream.Stream<Uint8Array, E>, cap: number) =>
+  Stream.runFoldWhile(
+    body,
+    { parts: [] as Array<Uint8Array>, size: 0 },
+    (state) => state.size <= cap,
+    (state, chunk) => {
+      state.parts.push(chunk)
+      state.size += chunk.length
+      return state
+    }
+  ).pipe(Effect.map(({ parts, size }) => {
+    const bytes = new Uint8Array(Math.min(size, cap))
+    let offset = 0
+    for (const part of parts) {
+      if (offset >= bytes.length) break
+      const take = part.subarray(0, bytes.length - offset)
+      bytes.set(take, offset)
+      offset += take.length
+    }
+    return { complete: size <= cap, text: new TextDecoder().decode(bytes) }
+  }))
+
+const TRANSPORT_CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^ECONNREFUSED$/, "connection refused"],
+  [/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/, "host not found (DNS)"],
+  [/^(ECONNRESET|UND_ERR_SOCKET|EPIPE)$/, "connection reset"],
+  [/^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT)$/, "connection timed out"],
+  [/^(EHOSTUNREACH|ENETUNREACH)$/, "host unreachable"],
+  [/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/, "TLS failed"]
+]
+
+/** What went wrong under a request error, from the causes fetch and Node attach (codes like ECONNREFUSED). */
+const describeTransportError = (
+  error: { readonly message: string; readonly cause?: unknown }
+): { readonly detail: string; readonly reason: string } => {
+  const parts: Array<string> = []
+  let reason = "transport error"
+  let cause: unknown = error.cause
+  for (let depth = 0; depth < 6 && typeof cause === "object" && cause !== null; depth++) {
+    const { code, message } = cause as { readonly code?: unknown; readonly message?: unknown }
+    const known = typeof code === "string" ? TRANSPORT_CAUSES.find(([pattern]) => pattern.test(code)) : undefined
+    if (known !== undefined) {
+      if (reason === "transport error") reason = known[1]
+      parts.push(`${known[1]} (${code as string}${typeof message === "string" ? `: ${message}` : ""})`)
+    } else if (typeof message === "string" && message !== "" && !parts.includes(message)) parts.push(message)
+    cause = (cause as { readonly cause?: unknown }).cause
+  }
+  return { detail: parts.length === 0 ? error.message : `${error.message}: ${parts.join(": ")}`, reason }
+}
+
 /**
  * Builds the client over an `HttpClient`.
  *
@@ -295,7 +357,12 @@ export const artifactUrl = (trackingUri: string, artifactLocation: string, file:
  * @category constructors
  */
 export const make = Effect.fnUntraced(function*(options: Options) {
-  const trackingUri = options.trackingUri.replace(/\/+$/, "")
+  // credentials in the URI are sent as Basic auth (unless given apart) and never printed
+  const split = splitCredentials(options.trackingUri.trim())
+  const trackingUri = split.uri.replace(/\/+$/, "")
+  const username = options.username ?? (options.password === undefined ? split.username : undefined)
+  const password = options.password ??
+    (options.username === undefined && split.password !== undefined ? Redacted.make(split.password) : undefined)
   const timeout = Duration.decode(options.timeout ?? Duration.seconds(120))
   // MLflow copies `service.name` into a trace tag, so it is sent only when the user sets one
   const resource: Otlp.Resource = {
@@ -305,8 +372,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       "telemetry.sdk.language": "nodejs"
     }
   }
-  const authorize = options.username !== undefined && options.password !== undefined
-    ? HttpClientRequest.basicAuth(options.username, Redacted.value(options.password))
+  const authorize = username !== undefined && password !== undefined
+    ? HttpClientRequest.basicAuth(username, Redacted.value(password))
     : options.token !== undefined
     ? HttpClientRequest.bearerToken(Redacted.value(options.token))
     : (request: HttpClientRequest.HttpClientRequest) => request
@@ -319,12 +386,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // our own credentials never leave in an error, even when a server or proxy echoes them back
   const secrets = [
     options.token === undefined ? "" : Redacted.value(options.token),
-    options.password === undefined ? "" : Redacted.value(options.password),
-    options.username === undefined || options.password === undefined
+    password === undefined ? "" : Redacted.value(password),
+    password === undefined ? "" : encodeURIComponent(Redacted.value(password)),
+    username === undefined || password === undefined
       ? ""
-      : Buffer.from(`${options.username}:${Redacted.value(options.password)}`).toString("base64")
+      : btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${Redacted.value(password)}`)))
   ].filter((secret) => secret.length >= 4)
-  const scrub = (text: string): string => secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text)
+  const scrub = (text: string): string =>
+    scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))
 
   const request: Service["request"] = (method, path, requestOptions = {}) => {
     const url = /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
@@ -339,23 +408,50 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     } else if (requestOptions.bytes !== undefined) {
       req = HttpClientRequest.bodyUint8Array(req, requestOptions.bytes.body, requestOptions.bytes.contentType)
     }
-    const transport = (detail: string) => new MlflowTransportError({ method, url, detail: scrub(detail) })
+    const shownUrl = scrubUrlCredentials(url)
+    const transport = (detail: string, reason?: string) =>
+      new MlflowTransportError({ method, url: shownUrl, detail: scrub(detail), reason: reason ?? "transport error" })
+    const failed = (error: { readonly message: string; readonly cause?: unknown }) => {
+      const { detail, reason } = describeTransportError(error)
+      return Effect.fail(transport(detail, reason))
+    }
     return client.execute(req).pipe(
-      Effect.flatMap((response) =>
-        Effect.flatMap(response.text, (text): Effect.Effect<JsonObject, MlflowError> => {
-          if (response.status >= 200 && response.status < 300) {
-            return Effect.try({ try: () => parseJson(text), catch: () => transport("the answer is not JSON") })
+      Effect.flatMap((response) => {
+        const ok = response.status >= 200 && response.status < 300
+        const cap = ok ? requestOptions.maxAnswerBytes ?? MAX_ANSWER_BYTES : MAX_ERROR_ANSWER_BYTES
+        return Effect.flatMap(
+          readCapped(response.stream, cap),
+          ({ complete, text }): Effect.Effect<JsonObject, MlflowError> => {
+            if (ok && !complete) {
+              return Effect.fail(
+                new MlflowApiError({
+                  method,
+                  url: shownUrl,
+                  status: response.status,
+                  errorCode: "ANSWER_TOO_LARGE",
+                  detail: `the answer is larger than ${cap} bytes and was not read; is this an MLflow tracking server?`
+                })
+              )
+            }
+            if (ok) {
+              return Effect.try({
+                try: () => parseJson(text),
+                catch: () => transport("the answer is not JSON", "answer not JSON")
+              })
+            }
+            return Effect.fail(
+              apiError(method, shownUrl, response.status, scrub(text), response.headers["retry-after"])
+            )
           }
-          return Effect.fail(apiError(method, url, response.status, scrub(text), response.headers["retry-after"]))
-        })
-      ),
+        )
+      }),
       Effect.catchTags({
-        RequestError: (error) => Effect.fail(transport(error.message)),
-        ResponseError: (error) => Effect.fail(transport(error.message))
+        RequestError: failed,
+        ResponseError: failed
       }),
       Effect.timeoutFail({
         duration: timeout,
-        onTimeout: () => transport(`timed out after ${Duration.format(timeout)}`)
+        onTimeout: () => transport(`timed out after ${Duration.format(timeout)}`, "timed out")
       }),
       permits.withPermits(1),
       Effect.withTracerEnabled(false)

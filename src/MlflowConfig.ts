@@ -8,8 +8,9 @@ import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { scrubUrlCredentials, splitCredentials } from "./internal/url.js"
 import { defaultDirectory } from "./LocalStore.js"
 import * as Redaction from "./Redaction.js"
 
@@ -166,7 +167,9 @@ const duration = (setting: string, value: Duration.DurationInput | undefined, fa
 }
 
 const destination = (options: Options): Effect.Effect<Destination, MlflowConfigError> => {
-  const uri = options.trackingUri?.trim()
+  const given = options.trackingUri?.trim()
+  // credentials in the URI never appear in a message (the client sends them as Basic auth)
+  const uri = given === undefined ? undefined : scrubUrlCredentials(given)
   if (uri === undefined || uri === "") {
     return Effect.succeed({ _tag: "Local", directory: options.localDirectory ?? defaultDirectory })
   }
@@ -186,7 +189,7 @@ const destination = (options: Options): Effect.Effect<Destination, MlflowConfigE
     )
   }
   try {
-    new URL(uri)
+    new URL(given!)
   } catch {
     return invalid("trackingUri (MLFLOW_TRACKING_URI)", `"${uri}" is not a valid URL`)
   }
@@ -205,7 +208,7 @@ const destination = (options: Options): Effect.Effect<Destination, MlflowConfigE
     : name !== undefined
     ? { _tag: "Name" as const, name }
     : { _tag: "Id" as const, id: "0" }
-  return Effect.succeed({ _tag: "Server", trackingUri: uri.replace(/\/+$/, ""), experiment })
+  return Effect.succeed({ _tag: "Server", trackingUri: splitCredentials(given!).uri.replace(/\/+$/, ""), experiment })
 }
 
 /**
@@ -214,12 +217,16 @@ const destination = (options: Options): Effect.Effect<Destination, MlflowConfigE
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowConfigError> =>
-  Effect.all({
+export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowConfigError> => {
+  // `http://user:password@host`: sent as Basic auth, as MLflow's Python client does, unless the
+  // username or password is given apart; the destination keeps the URI without them
+  const inUri = options.trackingUri === undefined ? undefined : splitCredentials(options.trackingUri.trim())
+  const fromUri = inUri?.username !== undefined && options.username === undefined && options.password === undefined
+  return Effect.all({
     destination: destination(options),
     token: Effect.succeed(options.token),
-    username: Effect.succeed(options.username),
-    password: Effect.succeed(options.password),
+    username: Effect.succeed(fromUri ? inUri!.username : options.username),
+    password: Effect.succeed(fromUri ? Redacted.make(inUri!.password ?? "") : options.password),
     requestTimeout: duration(
       "requestTimeout (MLFLOW_HTTP_REQUEST_TIMEOUT)",
       options.requestTimeout,
@@ -280,6 +287,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       )
       : Effect.succeed(config)
   ))
+}
 
 const optionalString = (name: string) => Config.option(Config.string(name)).pipe(Config.map(Option.getOrUndefined))
 const optionalSecret = (name: string) => Config.option(Config.redacted(name)).pipe(Config.map(Option.getOrUndefined))

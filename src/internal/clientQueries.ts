@@ -26,18 +26,23 @@ export const makeQueries = (
   | "updateAssessment"
   | "deleteAssessment"
 > => {
+  /** a trace asked for by the user may be large (our own budget allows 16 MiB of spans) */
+  const TRACE_READ_CAP = 64 * 1024 * 1024
   const fromArtifact = (info: StoredTrace["info"]) => {
     const location = info.tags["mlflow.artifactLocation"]
     const url = location === undefined ? Option.none() : artifactUrl(trackingUri, location, "traces.json")
     if (Option.isNone(url)) return Effect.succeed<StoredTrace>({ info, spans: [] })
-    return Effect.map(request("GET", url.value), (body: any) => ({
+    return Effect.map(request("GET", url.value, { maxAnswerBytes: TRACE_READ_CAP }), (body: any) => ({
       info,
       spans: rootFirst((body.spans ?? []).map(decodeDictSpan))
     }))
   }
 
   const getTrace: Service["getTrace"] = (traceId) =>
-    request("GET", "/api/3.0/mlflow/traces/get", { query: { trace_id: traceId, allow_partial: "true" } }).pipe(
+    request("GET", "/api/3.0/mlflow/traces/get", {
+      query: { trace_id: traceId, allow_partial: "true" },
+      maxAnswerBytes: TRACE_READ_CAP
+    }).pipe(
       Effect.map((body: any): StoredTrace => ({
         info: decodeTraceInfo(body.trace.trace_info),
         spans: rootFirst((body.trace.spans ?? []).map(decodeProtoSpan))

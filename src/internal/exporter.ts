@@ -18,6 +18,9 @@ import { mlflowTraceId } from "./ids.js"
 import { dumps } from "./json.js"
 import * as Retry from "./retry.js"
 
+/** reasons remembered for de-duplicated and throttled reports */
+const MAX_REMEMBERED = 256
+
 /** @internal */
 export interface ExporterOptions {
   readonly capacity: number
@@ -93,7 +96,10 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     })
     const dropped = zero()
     const unwarned = zero()
+    // errors already reported, by reason: bounded, the oldest forgotten first
     const reported = new Set<string>()
+    // when each reason of a transient failure was last warned about
+    const warned = new Map<string, number>()
 
     // traces offered and not yet exported, failed or dropped; flush waits for zero
     let pending = 0
@@ -166,13 +172,28 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         return Effect.as(Deferred.await(waiter), "stored")
       })
 
-    /** A non-retryable error is logged the first time it is seen; later ones are only counted. */
+    const reasonOf = (error: ExportError) => error.reason ?? error.detail.slice(0, 200)
+
+    /** A non-retryable error is logged the first time its reason is seen; later ones are only counted. */
     const reportOnce = (what: string, error: ExportError) => {
-      const key = error.detail.slice(0, 500)
+      const key = `${what}|${reasonOf(error)}`
       if (reported.has(key)) return Effect.void
+      if (reported.size >= MAX_REMEMBERED) reported.delete(reported.values().next().value!)
       reported.add(key)
       return Effect.logError(`effect-mlflow: ${what}: ${error.detail}`)
     }
+
+    /** Transient failures are warned about at once, then at most once per reason per `warnInterval`. */
+    const warnThrottled = (message: string, error: ExportError) =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const key = `${message}|${reasonOf(error)}`
+        const last = warned.get(key)
+        if (last !== undefined && now - last < Duration.toMillis(options.warnInterval)) return Effect.void
+        if (last === undefined && warned.size >= MAX_REMEMBERED) warned.delete(warned.keys().next().value!)
+        warned.set(key, now)
+        return Effect.logWarning(`effect-mlflow: ${message}: ${error.detail}`)
+      })
 
     const attempt = <A>(effect: Effect.Effect<A, ExportError>) =>
       Effect.suspend(() => {
@@ -187,9 +208,19 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
             onTimeout: () =>
               new ExportError({
                 detail: `export timed out after ${Duration.format(options.attemptTimeout)}`,
-                retryable: true
+                retryable: true,
+                reason: "export timed out"
               })
-          })
+          }).pipe(
+            Effect.tapError((error) =>
+              error.retryable
+                ? warnThrottled(
+                  `export failed, retrying for up to ${Duration.format(options.retry.budget)}`,
+                  error
+                )
+                : Effect.void
+            )
+          )
         }).pipe(Effect.retry(Retry.policy(options.retry)))
       })
 
@@ -203,9 +234,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
                 metrics.failed.unsafeUpdate(traces.length, [])
               }),
               error.retryable
-                ? Effect.logWarning(
-                  `effect-mlflow: gave up exporting ${traces.length} trace(s) after retrying: ${error.detail}`
-                )
+                ? warnThrottled("gave up exporting trace(s) after retrying", error)
                 : reportOnce(`cannot export traces`, error)
             ),
           onSuccess: () =>

@@ -18,6 +18,7 @@ const toExportError = (error: MlflowError) =>
   new ExportError({
     detail: error.message,
     retryable: isTransient(error),
+    reason: error._tag === "MlflowApiError" ? `HTTP ${error.status} ${error.errorCode}` : error.reason,
     ...(error._tag === "MlflowApiError" && error.retryAfterMillis !== undefined
       ? { retryAfterMillis: error.retryAfterMillis }
       : {})

@@ -1,0 +1,46 @@
+/**
+ * Credentials written into a tracking URI (`http://user:password@host`): fetch refuses such URLs,
+ * and they must never be printed. MLflow's Python client (through `requests`) sends them as Basic
+ * auth, percent-decoded; so do we.
+ *
+ * @internal
+ */
+export interface SplitUri {
+  /** the URI without credentials */
+  readonly uri: string
+  readonly username: string | undefined
+  readonly password: string | undefined
+}
+
+const decode = (part: string): string => {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return part
+  }
+}
+
+/** @internal */
+export const splitCredentials = (uri: string): SplitUri => {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return { uri: scrubUrlCredentials(uri), username: undefined, password: undefined }
+  }
+  if (url.username === "" && url.password === "") return { uri, username: undefined, password: undefined }
+  const username = decode(url.username)
+  const password = decode(url.password)
+  url.username = ""
+  url.password = ""
+  const clean = uri.endsWith("/") ? url.toString() : url.toString().replace(/\/$/, "")
+  return { uri: clean, username, password }
+}
+
+/**
+ * Text with any `scheme://user:password@` credentials replaced by `<redacted>`.
+ *
+ * @internal
+ */
+export const scrubUrlCredentials = (text: string): string =>
+  text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@"'<>]*@/gi, "$1<redacted>@")
