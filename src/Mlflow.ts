@@ -91,7 +91,10 @@ export const span: {
         Effect.ensuring(Effect.suspend(() => {
           if (root === undefined) return Effect.void
           const setLast = FiberRef.set(lastTraceIdInFiberRef, Option.some(root.mlflowTraceId))
-          return root.done === undefined ? setLast : Effect.zipRight(Deferred.await(root.done), setLast)
+          // interruptible: interrupting a request must not wait out an export that hangs
+          return root.done === undefined
+            ? setLast
+            : Effect.zipRight(Effect.interruptible(Deferred.await(root.done)), setLast)
         }))
       )
     })

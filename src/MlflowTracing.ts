@@ -129,17 +129,18 @@ export const make = (
       exporter.stats(assembler.size, { started: assembler.spansStarted, ended: assembler.spansEnded })
     )
 
+    // runs before the workers are interrupted (they were forked first): what is still queued is
+    // counted here, what is in flight when they are interrupted by the exporter itself
     yield* Effect.addFinalizer(() =>
       flush().pipe(
         Effect.flatMap((drained) =>
-          drained ? Effect.void : Effect.flatMap(stats, (current) => {
-            exporter.drop("shutdown", current.queued + current.inFlight)
-            return Effect.logWarning(
+          drained ? Effect.void : Effect.flatMap(stats, (current) =>
+            Effect.logWarning(
               `effect-mlflow: shut down before the export queue drained (${current.queued} queued, ` +
                 `${current.inFlight} in flight); those traces are lost`
-            )
-          })
+            ))
         ),
+        Effect.zipRight(exporter.close),
         Effect.withTracerEnabled(false)
       )
     )

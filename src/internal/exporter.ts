@@ -54,6 +54,11 @@ export interface Exporter {
    * must be set on the server: a trace being exported is waited for.
    */
   readonly tagPending: (traceId: string, key: string, value: string | undefined) => Effect.Effect<"applied" | "stored">
+  /**
+   * Closes the exporter at shutdown: traces still queued are counted as dropped (`shutdown`), and so
+   * is anything offered later (a root span that ends after release) or interrupted in flight.
+   */
+  readonly close: Effect.Effect<void>
 }
 
 /**
@@ -134,7 +139,14 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       metrics.dropped.unsafeUpdate(traces, reasonLabels[reason])
     }
 
+    let closed = false
     const offer = (trace: CompletedTrace): void => {
+      if (closed) {
+        // no worker drains the queue any more
+        drop("shutdown", 1)
+        signalDone(trace)
+        return
+      }
       pending++
       metrics.queued.unsafeUpdate(1, [])
       if (!trace.late) {
@@ -321,14 +333,18 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         }
         return process(batch).pipe(
           Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
-          Effect.ensuring(Effect.sync(() => {
-            counters.inFlight -= batch.length
-            for (const item of batch) {
-              signalDone(item)
-              forget(item)
-            }
-            settle(batch.length)
-          }))
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              // interrupted: the pool is shutting down before this batch was stored
+              if (Exit.isInterrupted(exit)) drop("shutdown", batch.length)
+              counters.inFlight -= batch.length
+              for (const item of batch) {
+                signalDone(item)
+                forget(item)
+              }
+              settle(batch.length)
+            })
+          )
         )
       }),
       Effect.forever,
@@ -376,8 +392,22 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         ...counters,
         dropped: { ...dropped }
       }))
+    const close = Effect.suspend(() => {
+      closed = true
+      return Effect.map(Queue.takeAll(queue), (left) => {
+        const items = Array.from(left)
+        if (items.length === 0) return
+        drop("shutdown", items.length)
+        for (const item of items) {
+          signalDone(item)
+          forget(item)
+        }
+        settle(items.length)
+      })
+    })
     return {
       offer,
+      close,
       tagPending,
       drop,
       timedOut: () => counters.timedOut++,

@@ -1,0 +1,67 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Scope } from "effect"
+import { type Exporter, Mlflow, MlflowTracing } from "../../src/index.js"
+
+const hanging: Exporter.Sink = { export: () => Effect.never, exportLateSpans: () => Effect.never }
+const storing = (stored: Array<string>): Exporter.Sink => ({
+  export: (traces) => Effect.sync(() => void stored.push(...traces.map((t) => t.info.traceId))),
+  exportLateSpans: () => Effect.void
+})
+
+/** Builds the tracing layer in a scope of its own, to release it while fibers it traced still run. */
+const buildIn = (sink: Exporter.Sink, options: Parameters<typeof MlflowTracing.layerSink>[1]) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(
+      MlflowTracing.layerSink(sink, { workers: 1, batchSize: 1, shutdownTimeout: "300 millis", ...options }),
+      scope
+    )
+    return { scope, context, service: Context.get(context, MlflowTracing.MlflowTracing) }
+  })
+
+describe("lifecycle edges", () => {
+  it.live("a root span that ends after the layer was released is counted as dropped (shutdown), and waits on nothing", () =>
+    Effect.gen(function*() {
+      for (const asyncLogging of [true, false]) {
+        const stored: Array<string> = []
+        const { context, scope, service } = yield* buildIn(storing(stored), { asyncLogging })
+        const started = yield* Deferred.make<void>()
+        const late = yield* Effect.gen(function*() {
+          yield* Deferred.succeed(started, undefined)
+          yield* Effect.sleep("200 millis")
+        }).pipe(Mlflow.span("late root"), Effect.provide(context), Effect.forkDaemon)
+        yield* Deferred.await(started)
+        yield* Scope.close(scope, Exit.void)
+        const exit = yield* Fiber.await(late).pipe(Effect.timeout("2 seconds"), Effect.option)
+        assert.isTrue(Option.isSome(exit), `asyncLogging ${asyncLogging}: the late root span waited on the queue`)
+        const stats = yield* service.stats
+        assert.strictEqual(stats.dropped.shutdown, 1, `asyncLogging ${asyncLogging}`)
+        assert.strictEqual(stats.queued, 0)
+        assert.strictEqual(stored.length, 0)
+      }
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
+
+  it.live("traces still queued at release are counted, and none is left queued", () =>
+    Effect.gen(function*() {
+      const { context, scope, service } = yield* buildIn(hanging, {})
+      yield* Effect.forEach([1, 2, 3, 4, 5], (i) => Effect.void.pipe(Effect.withSpan(`t${i}`)), { discard: true }).pipe(
+        Effect.provide(context)
+      )
+      yield* Scope.close(scope, Exit.void)
+      const stats = yield* service.stats
+      assert.strictEqual(stats.queued, 0)
+      assert.strictEqual(stats.inFlight, 0)
+      assert.strictEqual(stats.dropped.shutdown, 5)
+      assert.strictEqual(stats.exported + stats.failed + stats.dropped.shutdown, 5)
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
+
+  it.live("synchronous logging: interrupting a request whose export hangs does not wait for the retry budget", () =>
+    Effect.gen(function*() {
+      const { context, scope } = yield* buildIn(hanging, { asyncLogging: false, shutdownTimeout: "100 millis" })
+      const request = yield* Effect.void.pipe(Mlflow.span("request"), Effect.provide(context), Effect.fork)
+      yield* Effect.sleep("100 millis")
+      const interrupted = yield* Fiber.interrupt(request).pipe(Effect.timeout("1 second"), Effect.option)
+      assert.isTrue(Option.isSome(interrupted), "interrupting the request blocked")
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
+})
