@@ -356,8 +356,9 @@ const changeTag = (rawTraceId: string, rawKey: string, rawValue: string | undefi
   })
 
 /**
- * Exports every finished trace now and waits for the queue to drain (at most `timeout`, default
- * 30 seconds). Answers whether everything was exported in time; `true` without a tracing layer.
+ * Exports every finished trace now and waits until the traces that ended before the call are
+ * stored, failed or dropped (at most `timeout`, default 30 seconds); traces that other requests end
+ * meanwhile are not waited for. Answers whether they were in time; `true` without a tracing layer.
  *
  * @since 0.1.0
  * @category traces

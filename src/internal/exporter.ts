@@ -45,7 +45,7 @@ export interface Exporter {
   /** Counts traces dropped before they reach the queue. */
   readonly drop: (reason: DropReason, traces: number) => void
   readonly timedOut: () => void
-  /** Waits until everything offered so far is exported or failed; `false` on timeout. */
+  /** Waits until every trace offered before the call is exported, failed or dropped (not those offered while it waits); `false` on timeout. */
   readonly flush: (millis: number) => Effect.Effect<boolean>
   readonly stats: (inProgress: number, spans: Stats["spans"]) => Effect.Effect<Stats>
   /**
@@ -107,13 +107,25 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const warned = new Map<string, number>()
 
     // traces offered and not yet exported, failed or dropped; flush waits for zero
-    let pending = 0
-    let waiters: Array<Deferred.Deferred<void>> = []
-    const settle = (n: number) => {
-      pending -= n
-      if (pending === 0 && waiters.length > 0) {
-        for (const waiter of waiters) Deferred.unsafeDone(waiter, Exit.void)
-        waiters = []
+    // Each offered trace gets a sequence number; `low` is the lowest one not yet settled (exported,
+    // failed or dropped). A flush waits for the traces offered before it: until `low` passes them.
+    let offered = 0
+    let low = 1
+    const unsettled = new Map<CompletedTrace, number>()
+    const unsettledSeqs = new Set<number>()
+    let waiters: Array<{ readonly upTo: number; readonly done: Deferred.Deferred<void> }> = []
+    const settle = (items: ReadonlyArray<CompletedTrace>) => {
+      for (const item of items) {
+        const seq = unsettled.get(item)
+        if (seq === undefined) continue
+        unsettled.delete(item)
+        unsettledSeqs.delete(seq)
+      }
+      while (low <= offered && !unsettledSeqs.has(low)) low++
+      if (waiters.length > 0 && waiters[0].upTo < low) {
+        const ready = waiters.filter((waiter) => waiter.upTo < low)
+        waiters = waiters.filter((waiter) => waiter.upTo >= low)
+        for (const waiter of ready) Deferred.unsafeDone(waiter.done, Exit.void)
       }
     }
     // traces handed off and not yet exported, by MLflow trace id (for tags set after the fact)
@@ -147,7 +159,9 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         signalDone(trace)
         return
       }
-      pending++
+      const seq = ++offered
+      unsettled.set(trace, seq)
+      unsettledSeqs.add(seq)
       metrics.queued.unsafeUpdate(1, [])
       if (!trace.late) {
         pendingTraces.set(mlflowTraceId(trace.otelTraceId), { item: trace, inFlight: false, waiters: [] })
@@ -161,12 +175,13 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         if (oldest._tag === "Some") {
           signalDone(oldest.value)
           forget(oldest.value)
+          settle([oldest.value])
         }
       } else {
         signalDone(trace)
         forget(trace)
+        settle([trace])
       }
-      settle(1)
     }
 
     const tagPending = (traceId: string, key: string, value: string | undefined) =>
@@ -342,7 +357,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
                 signalDone(item)
                 forget(item)
               }
-              settle(batch.length)
+              settle(batch)
             })
           )
         )
@@ -374,9 +389,10 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
 
     const flush = (millis: number) =>
       Effect.suspend(() => {
-        if (pending === 0) return Effect.succeed(true)
+        // the traces offered so far, not those offered while waiting
+        if (low > offered) return Effect.succeed(true)
         const waiter = Deferred.unsafeMake<void>(FiberId.none)
-        waiters.push(waiter)
+        waiters.push({ upTo: offered, done: waiter })
         // interruptible: layer release runs this in an uninterruptible finalizer, where the
         // timeout could not otherwise interrupt the wait and the deadline would be ignored
         return Effect.interruptible(Deferred.await(waiter)).pipe(
@@ -402,7 +418,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           signalDone(item)
           forget(item)
         }
-        settle(items.length)
+        settle(items)
       })
     })
     return {
