@@ -47,7 +47,8 @@ export interface SpanOptions extends Tracer.SpanOptions {
 /**
  * Runs an effect in an MLflow span (the equivalent of `@mlflow.trace` / `mlflow.start_span`): the
  * span gets a type and inputs, and the effect's success value becomes its outputs. Failures end
- * the span with ERROR and an `exception` event; interruption ends it with ERROR `"Interrupted"`.
+ * the span with ERROR and an `exception` event; interruption ends it with ERROR `"Interrupted"` and
+ * an `exception` event of type `Interrupted`.
  *
  * @example
  * import { Effect } from "effect"
@@ -64,42 +65,61 @@ export interface SpanOptions extends Tracer.SpanOptions {
 export const span: {
   (name: string, options?: SpanOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options?: SpanOptions): Effect.Effect<A, E, R>
-} = dual(
-  (args) => Effect.isEffect(args[0]),
-  <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options: SpanOptions = {}): Effect.Effect<A, E, R> => {
-    const { captureOutputs, inputs, spanType, ...spanOptions } = options
-    const attributes: Record<string, unknown> = Object.fromEntries(ownEntries(spanOptions.attributes))
-    attributes[SpanAttributeKey.SPAN_TYPE] = spanType ?? "UNKNOWN"
-    if (inputs !== undefined) attributes[SpanAttributeKey.INPUTS] = inputs
-    const body = captureOutputs === false ? self : Effect.tap(self, setOutputs)
-    return Effect.suspend(() => {
-      // set when this span is the root of its trace: the per-fiber last trace id, and with
-      // synchronous logging the signal that its trace is stored
-      let root: TraceRecord | undefined
-      const recorded = Effect.zipRight(
-        Effect.map(Effect.option(Effect.currentSpan), (current) => {
-          if (
-            current._tag === "Some" && current.value instanceof MlflowSpan &&
-            current.value.record.root === current.value
-          ) {
-            root = current.value.record
-          }
-        }),
-        body
-      )
-      return Effect.withSpan(recorded, name, { ...spanOptions, attributes }).pipe(
-        Effect.ensuring(Effect.suspend(() => {
-          if (root === undefined) return Effect.void
-          const setLast = FiberRef.set(lastTraceIdInFiberRef, Option.some(root.mlflowTraceId))
-          // interruptible: interrupting a request must not wait out an export that hangs
-          return root.done === undefined
-            ? setLast
-            : Effect.zipRight(Effect.interruptible(Deferred.await(root.done)), setLast)
-        }))
-      )
-    })
-  }
-)
+} = function(...args: ReadonlyArray<any>) {
+  // the caller's line, for `code.stacktrace` on failure (as `Effect.withSpan` captures it, but
+  // pointing past this module): captured now, formatted only if the span fails
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 3
+  const site = new Error()
+  Error.stackTraceLimit = limit
+  let cached: string | undefined
+  const callSite = () => cached ??= site.stack?.trim().split("\n").slice(2).join("\n").trim()
+  if (Effect.isEffect(args[0])) return spanWith(args[0], args[1], args[2], callSite)
+  return (self: Effect.Effect<unknown, unknown, unknown>) => spanWith(self, args[0], args[1], callSite)
+} as any
+
+const spanWith = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  name: string,
+  options: SpanOptions = {},
+  callSite: () => string | undefined
+): Effect.Effect<A, E, R> => {
+  const { captureOutputs, inputs, spanType, ...spanOptions } = options
+  const attributes: Record<string, unknown> = Object.fromEntries(ownEntries(spanOptions.attributes))
+  attributes[SpanAttributeKey.SPAN_TYPE] = spanType ?? "UNKNOWN"
+  if (inputs !== undefined) attributes[SpanAttributeKey.INPUTS] = inputs
+  const body = captureOutputs === false ? self : Effect.tap(self, setOutputs)
+  return Effect.suspend(() => {
+    // set when this span is the root of its trace: the per-fiber last trace id, and with
+    // synchronous logging the signal that its trace is stored
+    let root: TraceRecord | undefined
+    const recorded = Effect.zipRight(
+      Effect.map(Effect.option(Effect.currentSpan), (current) => {
+        if (
+          current._tag === "Some" && current.value instanceof MlflowSpan &&
+          current.value.record.root === current.value
+        ) {
+          root = current.value.record
+        }
+      }),
+      body
+    )
+    return Effect.withSpan(recorded, name, {
+      ...spanOptions,
+      attributes,
+      captureStackTrace: spanOptions.captureStackTrace ?? callSite
+    }).pipe(
+      Effect.ensuring(Effect.suspend(() => {
+        if (root === undefined) return Effect.void
+        const setLast = FiberRef.set(lastTraceIdInFiberRef, Option.some(root.mlflowTraceId))
+        // interruptible: interrupting a request must not wait out an export that hangs
+        return root.done === undefined
+          ? setLast
+          : Effect.zipRight(Effect.interruptible(Deferred.await(root.done)), setLast)
+      }))
+    )
+  })
+}
 
 const withCurrentSpan = (f: (span: Tracer.Span) => void): Effect.Effect<void> =>
   Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {

@@ -12,7 +12,7 @@ import { TraceMetadataKey } from "../Trace.js"
  */
 export const resolveEnvironmentMetadata = (cwd: string = process.cwd()): Record<string, string> => {
   const out: Record<string, string> = {
-    [TraceMetadataKey.SOURCE_NAME]: process.argv[1] ?? "<console>",
+    [TraceMetadataKey.SOURCE_NAME]: sourceName(process.argv[1], cwd),
     [TraceMetadataKey.SOURCE_TYPE]: "LOCAL"
   }
   try {
@@ -26,6 +26,16 @@ export const resolveEnvironmentMetadata = (cwd: string = process.cwd()): Record<
     // not a readable git checkout
   }
   return out
+}
+
+/**
+ * Python's `sys.argv[0]` is the script as typed, usually relative to the working directory; Node's
+ * `argv[1]` is absolute, so it is made relative again when it lies under the working directory.
+ */
+const sourceName = (script: string | undefined, cwd: string): string => {
+  if (script === undefined || script === "") return "<console>"
+  const relative = path.relative(cwd, script)
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : script
 }
 
 const findGitDir = (start: string): string | undefined => {

@@ -33,8 +33,9 @@ const errorMessage = (error: unknown): string => {
  * Status and `exception` event of an ended span, from its exit.
  *
  * - success: OK;
- * - interruption only: ERROR with description `"Interrupted"` and no exception event (MLflow has no
- *   "cancelled" state, and a span that did not finish its work must not look successful);
+ * - interruption only: ERROR with description `"Interrupted"` and an `exception` event of type
+ *   `Interrupted` (MLflow has no "cancelled" state, a span that did not finish its work must not look
+ *   successful, and MLflow's UI marks a span as failed only by its exception event);
  * - failure or defect: ERROR with `"<Type>: <message>"` and an `exception` event carrying
  *   `exception.type`, `exception.message` and `exception.stacktrace` (the pretty-printed cause).
  *
@@ -47,7 +48,18 @@ export const fromExit = (
   if (exit._tag === "Success") return { status: { code: "OK", message: "" }, event: undefined }
   const cause = exit.cause
   if (Cause.isInterruptedOnly(cause)) {
-    return { status: { code: "ERROR", message: INTERRUPTED_DESCRIPTION }, event: undefined }
+    return {
+      status: { code: "ERROR", message: INTERRUPTED_DESCRIPTION },
+      event: {
+        name: "exception",
+        timeUnixNano,
+        attributes: {
+          "exception.type": INTERRUPTED_DESCRIPTION,
+          "exception.message": "the span was interrupted before its work finished",
+          "exception.stacktrace": "Interrupted"
+        }
+      }
+    }
   }
   const error = Cause.squash(cause)
   const type = errorType(error)

@@ -158,8 +158,9 @@ describe("hostile values never fail the user's effect", () => {
           yield* Mlflow.setOutputs(value)
           yield* Mlflow.setTokenUsage(usage)
           yield* Effect.annotateCurrentSpan("annotated", value)
-          // (a log *message* holding a symbol dies in Effect's own tracer logger, with any tracer)
-          yield* Effect.logInfo("hostile annotation").pipe(Effect.annotateLogs("hostile", value as any))
+          // (log messages and log annotations are left out: Effect's own tracer logger dies on a
+          // symbol or a revoked proxy there before any tracer sees them, with Effect's built-in tracer too)
+          yield* Effect.logInfo("a log line becomes a span event")
           yield* Effect.succeed(value).pipe(Mlflow.span("child", { inputs: value, attributes }))
         })
     ))

@@ -135,7 +135,7 @@ describe("MLflow tracer", () => {
       assert.deepStrictEqual(trace.spans[0].status, { code: "ERROR", message: "string: boom" })
     }).pipe(Effect.provide(TestTracing.layer())))
 
-  it.effect("ends interrupted spans with ERROR 'Interrupted' and no exception event", () =>
+  it.effect("ends interrupted spans with ERROR 'Interrupted' and an exception event (the UI's error mark)", () =>
     Effect.gen(function*() {
       yield* Effect.race(
         Effect.never.pipe(Effect.withSpan("loser")),
@@ -143,7 +143,10 @@ describe("MLflow tracer", () => {
       ).pipe(Effect.withSpan("root"))
       const trace = yield* only
       assert.deepStrictEqual(span(trace, "loser").status, { code: "ERROR", message: "Interrupted" })
-      assert.strictEqual(span(trace, "loser").events.length, 0)
+      const [event] = span(trace, "loser").events
+      assert.strictEqual(event?.name, "exception")
+      assert.strictEqual(event?.attributes["exception.type"], "Interrupted")
+      assert.strictEqual(span(trace, "loser").attributes["mlflow.spanLogLevel"], 40)
       assert.deepStrictEqual(span(trace, "winner").status, { code: "OK", message: "" })
       assert.strictEqual(trace.info.state, "OK")
     }).pipe(Effect.provide(TestTracing.layer())))
