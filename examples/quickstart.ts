@@ -9,7 +9,8 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { LocalStore, Mlflow, MlflowClient, MlflowTracingLive } from "../src/index.js"
+import { Mlflow, MlflowClient, MlflowTracingLive } from "../src/index.js"
+import * as LocalStore from "../src/LocalStore.js"
 import { answer, TracedEchoModelLive, TracedOpenAiModelLive, TracedRetrieverLive } from "./rag.js"
 
 const printTree = (

@@ -10,6 +10,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { ExportError, type Sink } from "./Exporter.js"
 import { spanToJson, traceToJson } from "./internal/traceJson.js"
+import { DEFAULT_LOCAL_DIRECTORY } from "./MlflowConfig.js"
 
 /**
  * The directory used when neither `MLFLOW_TRACKING_URI` nor a directory is given.
@@ -17,7 +18,7 @@ import { spanToJson, traceToJson } from "./internal/traceJson.js"
  * @since 0.1.0
  * @category constants
  */
-export const defaultDirectory = "mlflow-traces"
+export const defaultDirectory = DEFAULT_LOCAL_DIRECTORY
 
 const fail = (detail: string) => (error: unknown) =>
   new ExportError({ detail: `${detail}: ${error instanceof Error ? error.message : String(error)}`, retryable: false })

@@ -11,7 +11,6 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { scrubUrlCredentials, splitCredentials } from "./internal/url.js"
-import { defaultDirectory } from "./LocalStore.js"
 import * as Redaction from "./Redaction.js"
 
 /**
@@ -98,6 +97,14 @@ export interface Options {
 }
 
 /**
+ * Where traces go without a tracking URI: MLflow trace files in this directory.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_LOCAL_DIRECTORY = "mlflow-traces"
+
+/**
  * Where traces go.
  *
  * @since 0.1.0
@@ -171,7 +178,7 @@ const destination = (options: Options): Effect.Effect<Destination, MlflowConfigE
   // credentials in the URI never appear in a message (the client sends them as Basic auth)
   const uri = given === undefined ? undefined : scrubUrlCredentials(given)
   if (uri === undefined || uri === "") {
-    return Effect.succeed({ _tag: "Local", directory: options.localDirectory ?? defaultDirectory })
+    return Effect.succeed({ _tag: "Local", directory: options.localDirectory ?? DEFAULT_LOCAL_DIRECTORY })
   }
   if (uri.startsWith("file:")) {
     const directory = uri.replace(/^file:(\/\/)?/, "")

@@ -21,7 +21,6 @@ import * as Exporter from "./internal/exporter.js"
 import { mlflowTraceId, otelTraceIdOf } from "./internal/ids.js"
 import * as MlflowSink from "./internal/mlflowSink.js"
 import * as InternalTracer from "./internal/tracer.js"
-import * as LocalStore from "./LocalStore.js"
 import * as MlflowClient from "./MlflowClient.js"
 import * as MlflowConfig from "./MlflowConfig.js"
 
@@ -77,7 +76,7 @@ export const make = (
       strategy: config.queueStrategy,
       workers: config.workers,
       batchSize: config.batchSize,
-      environment: resolveEnvironmentMetadata(),
+      environment: yield* resolveEnvironmentMetadata,
       retry: { initialDelay: config.retryInitialDelay, maxDelay: config.retryMaxDelay, budget: config.retryTimeout },
       attemptTimeout: Duration.times(config.requestTimeout, 2),
       warnInterval: Duration.seconds(30),
@@ -187,7 +186,13 @@ export const layerSink = (
 
 const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
   const destination = config.destination
-  if (destination._tag === "Local") return LocalStore.makeSink(destination.directory)
+  if (destination._tag === "Local") {
+    // loaded only when used: the server path stays free of `node:fs`
+    return Effect.flatMap(
+      Effect.promise(() => import("./LocalStore.js")),
+      (LocalStore) => LocalStore.makeSink(destination.directory)
+    )
+  }
   return MlflowClient.make({
     trackingUri: destination.trackingUri,
     token: config.token,

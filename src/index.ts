@@ -13,10 +13,6 @@ export * as Exporter from "./Exporter.js"
 /**
  * @since 0.1.0
  */
-export * as LocalStore from "./LocalStore.js"
-/**
- * @since 0.1.0
- */
 export * as Mlflow from "./Mlflow.js"
 /**
  * @since 0.1.0

@@ -1,4 +1,5 @@
 import type { SpanData } from "../Trace.js"
+import { utf8Length } from "./bytes.js"
 import type { Json } from "./json.js"
 import { attributeJson } from "./traceJson.js"
 
@@ -22,7 +23,7 @@ export const TRUNCATED_ATTRIBUTE = "effect_mlflow.truncated"
 /** @internal The metadata key saying what was removed from a trace. */
 export const TRUNCATION_METADATA = "effect_mlflow.truncation"
 
-const utf8 = (text: string): number => Buffer.byteLength(text, "utf8")
+const utf8 = utf8Length
 
 const RESERVED = new Set(["mlflow.traceRequestId", "mlflow.spanType", "mlflow.spanLogLevel", TRUNCATED_ATTRIBUTE])
 

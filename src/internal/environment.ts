@@ -1,84 +1,21 @@
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
+import * as Effect from "effect/Effect"
 import { TraceMetadataKey } from "../Trace.js"
 
 /**
- * Metadata MLflow records about where a trace was produced, resolved once per layer: user, source
- * script and type, and the git commit, branch and origin URL of the working directory (read from
- * `.git` directly, as MLflow's Python SDK reports them).
+ * Metadata MLflow records about where a trace was produced, resolved once per layer. The parts that
+ * need Node's file system (git, user name) are loaded only where they exist, so the server path needs
+ * nothing but Web APIs; elsewhere the metadata is what the runtime can tell, possibly nothing.
  *
  * @internal
  */
-export const resolveEnvironmentMetadata = (cwd: string = process.cwd()): Record<string, string> => {
-  const out: Record<string, string> = {
-    [TraceMetadataKey.SOURCE_NAME]: sourceName(process.argv[1], cwd),
-    [TraceMetadataKey.SOURCE_TYPE]: "LOCAL"
-  }
-  try {
-    out[TraceMetadataKey.USER] = process.env.USER ?? os.userInfo().username
-  } catch {
-    // no user name on this platform
-  }
-  try {
-    Object.assign(out, gitMetadata(cwd))
-  } catch {
-    // not a readable git checkout
-  }
-  return out
-}
+export const resolveEnvironmentMetadata: Effect.Effect<Record<string, string>> = Effect.promise(() =>
+  import("./nodeEnvironment.js").then((node) => node.resolveNodeMetadata()).catch(() => fallback())
+)
 
-/**
- * Python's `sys.argv[0]` is the script as typed, usually relative to the working directory; Node's
- * `argv[1]` is absolute, so it is made relative again when it lies under the working directory.
- */
-const sourceName = (script: string | undefined, cwd: string): string => {
-  if (script === undefined || script === "") return "<console>"
-  const relative = path.relative(cwd, script)
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : script
-}
-
-const findGitDir = (start: string): string | undefined => {
-  for (let dir = path.resolve(start);;) {
-    const candidate = path.join(dir, ".git")
-    if (fs.existsSync(candidate)) {
-      if (fs.statSync(candidate).isDirectory()) return candidate
-      const pointer = /^gitdir: (.*)$/m.exec(fs.readFileSync(candidate, "utf8"))
-      return pointer ? path.resolve(dir, pointer[1].trim()) : undefined
-    }
-    const parent = path.dirname(dir)
-    if (parent === dir) return undefined
-    dir = parent
-  }
-}
-
-const readRef = (gitDir: string, ref: string): string => {
-  const loose = path.join(gitDir, ref)
-  if (fs.existsSync(loose)) return fs.readFileSync(loose, "utf8").trim()
-  const packed = path.join(gitDir, "packed-refs")
-  if (!fs.existsSync(packed)) return ""
-  for (const line of fs.readFileSync(packed, "utf8").split("\n")) {
-    const [sha, name] = line.split(" ")
-    if (name === ref) return sha
-  }
-  return ""
-}
-
-const originUrl = (gitDir: string): string => {
-  const config = path.join(gitDir, "config")
-  if (!fs.existsSync(config)) return ""
-  const match = /\[remote "origin"\][^[]*?url\s*=\s*(\S+)/.exec(fs.readFileSync(config, "utf8"))
-  return match ? match[1] : ""
-}
-
-const gitMetadata = (cwd: string): Record<string, string> => {
-  const gitDir = findGitDir(cwd)
-  if (gitDir === undefined) return {}
-  const head = fs.readFileSync(path.join(gitDir, "HEAD"), "utf8").trim()
-  const ref = /^ref: (.*)$/.exec(head)?.[1]
+const fallback = (): Record<string, string> => {
+  const script = (globalThis as { readonly process?: { readonly argv?: ReadonlyArray<string> } }).process?.argv?.[1]
   return {
-    "mlflow.source.git.commit": ref === undefined ? head : readRef(gitDir, ref),
-    "mlflow.source.git.branch": ref?.replace(/^refs\/heads\//, "") ?? "",
-    "mlflow.source.git.repoURL": originUrl(gitDir)
+    [TraceMetadataKey.SOURCE_NAME]: typeof script === "string" && script !== "" ? script : "<console>",
+    [TraceMetadataKey.SOURCE_TYPE]: "LOCAL"
   }
 }

@@ -1,6 +1,7 @@
 import type { SpanData, Trace, TraceInfo, TraceState } from "../Trace.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
+import { utf8Length } from "./bytes.js"
 import { mlflowTraceId } from "./ids.js"
 import { dumps, type Json } from "./json.js"
 import { spanJsonSize, traceInfoToDict } from "./traceJson.js"
@@ -74,8 +75,6 @@ export const finalize = (
   }
   return { info: withSizeStats(info, spans), spans }
 }
-
-const utf8Length = (text: string): number => Buffer.byteLength(text, "utf8")
 
 const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
   if (sorted.length === 0) return 0

@@ -1,4 +1,4 @@
-import { randomFillSync } from "node:crypto"
+import { bytesToBase64, hexToBytes as decodeHex, randomFill } from "./bytes.js"
 
 const POOL_SIZE = 4096
 const pool = new Uint8Array(POOL_SIZE)
@@ -13,7 +13,7 @@ const hex: Array<string> = Array.from({ length: 256 }, (_, i) => i.toString(16).
 const randomHex = (bytes: number): string => {
   for (;;) {
     if (offset + bytes > POOL_SIZE) {
-      randomFillSync(pool)
+      randomFill(pool)
       offset = 0
     }
     let out = ""
@@ -41,7 +41,7 @@ export const mlflowTraceId = (otelTraceIdHex: string): string => `tr-${otelTrace
 export const otelTraceIdOf = (traceId: string): string => traceId.startsWith("tr-") ? traceId.slice(3) : traceId
 
 /** @internal Bytes of a hex id. */
-export const hexToBytes = (id: string): Uint8Array => Uint8Array.from(Buffer.from(id, "hex"))
+export const hexToBytes = (id: string): Uint8Array => decodeHex(id)
 
 /** @internal Base64 of the raw bytes of a hex id (the `traces.json` encoding). */
-export const hexToBase64 = (id: string): string => Buffer.from(id, "hex").toString("base64")
+export const hexToBase64 = (id: string): string => bytesToBase64(decodeHex(id))

@@ -20,6 +20,8 @@
  * @internal
  */
 
+import { bytesToBase64 } from "./bytes.js"
+
 /** @internal */
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
@@ -226,7 +228,7 @@ const binaryToJson = (view: ArrayBufferView | ArrayBuffer, options: SnapshotOpti
   const out: Record<string, Json> = {
     type: view.constructor?.name ?? "ArrayBuffer",
     byteLength: bytes.length,
-    base64: Buffer.from(bytes.subarray(0, keep)).toString("base64")
+    base64: bytesToBase64(bytes.subarray(0, keep))
   }
   if (keep < bytes.length) {
     cutBy(bytes.length - keep)

@@ -1,4 +1,5 @@
 import type { SpanData, SpanEvent, Trace, TraceInfo } from "../Trace.js"
+import { utf8Length } from "./bytes.js"
 import { hexToBase64 } from "./ids.js"
 import { dumps, type Json } from "./json.js"
 
@@ -58,7 +59,7 @@ export const spanToJson = (span: SpanData): string => {
   ].join(", ") + "}"
 }
 
-const utf8 = (text: string): number => Buffer.byteLength(text, "utf8")
+const utf8 = utf8Length
 
 // the JSON (and its UTF-8 size) of each attribute value, computed once per (immutable) span and
 // shared by the payload budgets and the size stats

@@ -1,6 +1,7 @@
 import type * as Assessment from "../Assessment.js"
 import type { SpanData, SpanEvent, StatusCode, Trace, TraceInfo, TraceState } from "../Trace.js"
 import * as AssessmentJson from "./assessmentJson.js"
+import { base64ToBytes, bytesToHex } from "./bytes.js"
 import { type Json, setOwn } from "./json.js"
 
 /**
@@ -11,7 +12,7 @@ import { type Json, setOwn } from "./json.js"
  */
 
 const base64ToHex = (value: unknown): string =>
-  typeof value === "string" && value !== "" ? Buffer.from(value, "base64").toString("hex") : ""
+  typeof value === "string" && value !== "" ? bytesToHex(base64ToBytes(value)) : ""
 
 const nanos = (value: unknown): bigint =>
   typeof value === "bigint" ? value : typeof value === "number" ? BigInt(Math.trunc(value)) : BigInt(String(value ?? 0))

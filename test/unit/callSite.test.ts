@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Mlflow } from "../../src/index.js"
-import { resolveEnvironmentMetadata } from "../../src/internal/environment.js"
+import { resolveNodeMetadata } from "../../src/internal/nodeEnvironment.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 
 describe("what the MLflow UI shows is true", () => {
@@ -21,9 +21,9 @@ describe("what the MLflow UI shows is true", () => {
     const argv = process.argv[1]
     try {
       process.argv[1] = `${process.cwd()}/examples/quickstart.ts`
-      assert.strictEqual(resolveEnvironmentMetadata()["mlflow.source.name"], "examples/quickstart.ts")
+      assert.strictEqual(resolveNodeMetadata()["mlflow.source.name"], "examples/quickstart.ts")
       process.argv[1] = "/elsewhere/app.js"
-      assert.strictEqual(resolveEnvironmentMetadata()["mlflow.source.name"], "/elsewhere/app.js")
+      assert.strictEqual(resolveNodeMetadata()["mlflow.source.name"], "/elsewhere/app.js")
     } finally {
       process.argv[1] = argv
     }
