@@ -35,10 +35,25 @@ export class ExportError extends Schema.TaggedError<ExportError>()("ExportError"
  * @category models
  */
 export interface Sink {
-  /** Stores finished traces. Must not fail for reasons other than the destination. */
-  readonly export: (traces: ReadonlyArray<Trace>) => Effect.Effect<void, ExportError>
+  /**
+   * Stores finished traces. Must not fail for reasons other than the destination. A failure is
+   * about the whole batch (retried when `retryable`); traces the destination refuses one by one
+   * while it stores the others are answered as `rejected`, and are counted as failed.
+   */
+  readonly export: (traces: ReadonlyArray<Trace>) => Effect.Effect<void | ExportOutcome, ExportError>
   /** Stores spans that ended after their trace was exported. */
   readonly exportLateSpans: (traceId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, ExportError>
+}
+
+/**
+ * What a sink did with a batch, when it stored only part of it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExportOutcome {
+  /** traces refused for themselves (not stored, not to be retried), with why */
+  readonly rejected: ReadonlyArray<{ readonly traceId: string; readonly error: ExportError }>
 }
 
 /**

@@ -264,11 +264,20 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
                 ? warnThrottled("gave up exporting trace(s) after retrying", error)
                 : reportOnce(`cannot export traces`, error)
             ),
-          onSuccess: () =>
-            Effect.sync(() => {
-              counters.exported += traces.length
-              metrics.exported.unsafeUpdate(traces.length, [])
-            })
+          onSuccess: (outcome) => {
+            const rejected = outcome?.rejected ?? []
+            const stored = traces.length - rejected.length
+            counters.exported += stored
+            metrics.exported.unsafeUpdate(stored, [])
+            if (rejected.length === 0) return Effect.void
+            counters.failed += rejected.length
+            metrics.failed.unsafeUpdate(rejected.length, [])
+            return Effect.forEach(
+              rejected,
+              ({ error }) => reportOnce("the destination refused a trace (the others of its batch were stored)", error),
+              { discard: true }
+            )
+          }
         })
       )
 

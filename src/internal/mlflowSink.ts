@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import { ExportError, type Sink } from "../Exporter.js"
+import { ExportError, type ExportOutcome, type Sink } from "../Exporter.js"
 import {
   isTransient,
   type MlflowApiError,
@@ -22,6 +22,21 @@ const toExportError = (error: MlflowError) =>
     ...(error._tag === "MlflowApiError" && error.retryAfterMillis !== undefined
       ? { retryAfterMillis: error.retryAfterMillis }
       : {})
+  })
+
+type Rejected = ExportOutcome["rejected"][number]
+
+/** The server refused a spans request as a whole, for what it holds (not for its own state). */
+const refusedWhole = (error: MlflowError): error is MlflowApiError =>
+  error._tag === "MlflowApiError" && (error.status === 413 || error.status === 400) && !isTransient(error)
+
+const rejection = (error: MlflowApiError) =>
+  new ExportError({
+    detail: `${error.message}${
+      error.status === 413 ? " (the trace alone is larger than the server or a proxy takes)" : ""
+    }`,
+    retryable: false,
+    reason: `HTTP ${error.status} ${error.errorCode}`
   })
 
 const otlpUnsupported = (error: MlflowError): error is MlflowApiError =>
@@ -92,12 +107,44 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
         })
       )
 
+    /**
+     * Sends the spans of `traces` in one request; when the server refuses the request as a whole
+     * (a 400 it will not take back, a 413 from a proxy), the batch is split and sent again, halves
+     * first, so that only the traces it refuses on their own are left out, each with its reason.
+     */
+    const logSpansIsolating = (
+      id: string,
+      traces: ReadonlyArray<Trace>
+    ): Effect.Effect<{ readonly sent: boolean; readonly rejected: Array<Rejected> }, MlflowError> =>
+      logSpans(id, traces.flatMap((trace) => trace.spans)).pipe(
+        Effect.map((sent) => ({ sent, rejected: [] as Array<Rejected> })),
+        Effect.catchAll((error) => {
+          if (!refusedWhole(error)) return Effect.fail(error)
+          if (traces.length === 1) {
+            return Effect.succeed({
+              sent: true,
+              rejected: [{ traceId: traces[0].info.traceId, error: rejection(error) }]
+            })
+          }
+          const half = Math.ceil(traces.length / 2)
+          return Effect.map(
+            Effect.all([logSpansIsolating(id, traces.slice(0, half)), logSpansIsolating(id, traces.slice(half))]),
+            ([left, right]) => ({ sent: left.sent && right.sent, rejected: [...left.rejected, ...right.rejected] })
+          )
+        })
+      )
+
     const exportTraces: Sink["export"] = (traces) =>
       Effect.gen(function*() {
         const id = yield* experimentId
         const located = traces.map((trace) => ({ ...trace, info: { ...trace.info, experimentId: id } }))
-        yield* logSpans(id, located.flatMap((trace) => trace.spans))
-        yield* Effect.forEach(located, storeTrace, { concurrency: 4, discard: true })
+        const { rejected } = yield* logSpansIsolating(id, located)
+        const refused = new Set(rejected.map((r) => r.traceId))
+        yield* Effect.forEach(located.filter((trace) => !refused.has(trace.info.traceId)), storeTrace, {
+          concurrency: 4,
+          discard: true
+        })
+        return { rejected }
       }).pipe(Effect.mapError((error) => error._tag === "ExportError" ? error : toExportError(error)))
 
     const exportLateSpans: Sink["exportLateSpans"] = (_traceId, spans) =>

@@ -1,0 +1,130 @@
+import { Effect, Layer, Logger } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import { Mlflow, MlflowTracing } from "../../src/index.js"
+import type { MlflowConfig } from "../../src/index.js"
+import { python } from "../harness/mlflow.js"
+import { mlflowUrl, uniqueName } from "./helpers.js"
+
+const closers: Array<() => Promise<void>> = []
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()))
+})
+
+/** A proxy in front of the real server that answers 413 to `/v1/traces` bodies over `limit` bytes. */
+const sizeLimitingProxy = async (target: string, limit: number): Promise<{ url: string; refused: () => number }> => {
+  let refused = 0
+  const server = http.createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", async () => {
+      const body = Buffer.concat(chunks)
+      if (req.url?.startsWith("/v1/traces") && body.length > limit) {
+        refused++
+        res.writeHead(413, { "content-type": "text/html" }).end("<html>413 Request Entity Too Large</html>")
+        return
+      }
+      const headers: Record<string, string> = {}
+      for (const [key, value] of Object.entries(req.headers)) {
+        if (typeof value === "string" && key !== "host" && key !== "content-length") headers[key] = value
+      }
+      const upstream = await fetch(`${target}${req.url}`, {
+        method: req.method!,
+        headers,
+        ...(body.length > 0 ? { body } : {})
+      })
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" })
+      res.end(Buffer.from(await upstream.arrayBuffer()))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  closers.push(() =>
+    new Promise((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  )
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, refused: () => refused }
+}
+
+/** Traces of an experiment as MLflow's Python client reads them: name and root span inputs. */
+const stored = (url: string, experimentName: string): Promise<Array<{ name: string; inputs: unknown }>> =>
+  python(
+    `
+import json, mlflow
+exp = mlflow.get_experiment_by_name(${JSON.stringify(experimentName)})
+traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list") if exp else []
+print(json.dumps(sorted(
+    [{"name": t.info.tags.get("mlflow.traceName"), "inputs": t.data.spans[0].inputs if t.data.spans else None}
+     for t in traces],
+    key=lambda t: t["name"])))
+`,
+    { MLFLOW_TRACKING_URI: url }
+  )
+
+const nested = (depth: number): unknown => depth === 0 ? "bottom" : { level: nested(depth - 1) }
+
+const exportBatch = (options: MlflowConfig.Options, inputs: (i: number) => unknown) =>
+  Effect.gen(function*() {
+    // one batch: the traces are queued before the worker takes them
+    yield* Effect.forEach(
+      Array.from({ length: 10 }, (_, i) => i),
+      (i) => Effect.succeed(i).pipe(Mlflow.span(`t${i}`, { spanType: "CHAIN", inputs: inputs(i) })),
+      { discard: true }
+    )
+    const tracing = yield* MlflowTracing.MlflowTracing
+    yield* tracing.flush()
+    return yield* tracing.stats
+  }).pipe(
+    Effect.provide(
+      MlflowTracing.layer({ workers: 1, batchSize: 10, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
+    ),
+    Effect.provide(Logger.remove(Logger.defaultLogger)),
+    Effect.runPromise
+  )
+
+describe("one bad trace never takes others down (real MLflow server)", () => {
+  it("an input nested past MLflow's protobuf limit is stored, its deepest part as marked JSON, with the rest of its batch", async () => {
+    const experimentName = uniqueName("deep")
+    const stats = await exportBatch(
+      { trackingUri: mlflowUrl(), experimentName },
+      (i) => i === 3 ? nested(40) : { question: `q${i}` }
+    )
+    expect(stats.exported).toBe(10)
+    expect(stats.failed).toBe(0)
+    const traces = await stored(mlflowUrl(), experimentName)
+    expect(traces.map((t) => t.name)).toEqual(Array.from({ length: 10 }, (_, i) => `t${i}`))
+    // walk down the stored input: the levels kept, then the marker with the JSON of the rest
+    let value: any = traces[3].inputs
+    let levels = 0
+    while (typeof value === "object" && value !== null) {
+      value = value.level
+      levels++
+    }
+    expect(levels).toBeGreaterThanOrEqual(28)
+    expect(typeof value).toBe("string")
+    expect(value.startsWith("[MaxDepth] ")).toBe(true)
+    let rest: any = JSON.parse(value.slice("[MaxDepth] ".length))
+    while (typeof rest === "object" && rest !== null) {
+      rest = rest.level
+      levels++
+    }
+    expect(rest).toBe("bottom")
+    expect(levels).toBe(40)
+  })
+
+  it("a proxy's 413 for a batch: the batch is split, only the trace too large alone fails, with its reason", async () => {
+    const experimentName = uniqueName("too-large")
+    const proxy = await sizeLimitingProxy(mlflowUrl(), 64 * 1024)
+    const stats = await exportBatch(
+      { trackingUri: proxy.url, experimentName },
+      (i) => i === 6 ? { document: "x".repeat(100 * 1024) } : { question: `q${i}`, padding: "p".repeat(10 * 1024) }
+    )
+    expect(proxy.refused()).toBeGreaterThan(1)
+    expect(stats.exported).toBe(9)
+    expect(stats.failed).toBe(1)
+    const traces = await stored(mlflowUrl(), experimentName)
+    expect(traces.map((t) => t.name)).toEqual(["t0", "t1", "t2", "t3", "t4", "t5", "t7", "t8", "t9"])
+  })
+})
