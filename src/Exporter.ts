@@ -43,6 +43,11 @@ export interface Sink {
   readonly export: (traces: ReadonlyArray<Trace>) => Effect.Effect<void | ExportOutcome, ExportError>
   /** Stores spans that ended after their trace was exported. */
   readonly exportLateSpans: (traceId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, ExportError>
+  /**
+   * How many of `traces`, given up on, the destination holds in part (a sink that stores a trace
+   * in more than one request, and resumes where a failed attempt stopped).
+   */
+  readonly partiallyStored?: ((traces: ReadonlyArray<Trace>) => number) | undefined
 }
 
 /**
@@ -90,6 +95,11 @@ export interface Stats {
   /** export attempts retried */
   readonly retried: number
   readonly dropped: Readonly<Record<DropReason, number>>
+  /**
+   * Of the traces failed or dropped at shutdown, those the destination holds in part (MLflow: its
+   * spans were stored, its trace info was not, so it shows without its name, previews and metadata)
+   */
+  readonly incomplete: number
   readonly lateSpans: number
   /** traces force-ended by the trace timeout */
   readonly timedOut: number

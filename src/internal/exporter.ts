@@ -91,7 +91,10 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const queue = options.strategy === "sliding"
       ? yield* Queue.sliding<CompletedTrace>(options.capacity)
       : yield* Queue.dropping<CompletedTrace>(options.capacity)
-    const counters = { inFlight: 0, exported: 0, failed: 0, retried: 0, lateSpans: 0, timedOut: 0 }
+    const counters = { inFlight: 0, exported: 0, failed: 0, retried: 0, lateSpans: 0, timedOut: 0, incomplete: 0 }
+    const countIncomplete = (traces: ReadonlyArray<Trace>) => {
+      if (sink.partiallyStored !== undefined) counters.incomplete += sink.partiallyStored(traces)
+    }
     const zero = (): Record<DropReason, number> => ({
       queueFull: 0,
       bufferFull: 0,
@@ -259,6 +262,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
               Effect.sync(() => {
                 counters.failed += traces.length
                 metrics.failed.unsafeUpdate(traces.length, [])
+                countIncomplete(traces)
               }),
               error.retryable
                 ? warnThrottled("gave up exporting trace(s) after retrying", error)
@@ -341,7 +345,9 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       return Effect.zipRight(
         reportProcessorFailures,
         Effect.zipRight(
-          traces.length === 0 ? Effect.void : exportTraces(traces),
+          traces.length === 0 ?
+            Effect.void :
+            exportTraces(traces).pipe(Effect.onInterrupt(() => Effect.sync(() => countIncomplete(traces)))),
           Effect.forEach(late, exportLate, { discard: true })
         )
       )

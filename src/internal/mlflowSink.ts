@@ -98,13 +98,19 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
           )
           : Effect.succeed(false))
 
-    const storeTrace = (trace: Trace) =>
-      client.startTrace(trace.info).pipe(
+    // what an attempt already stored of a trace, so that a retry sends only the rest (by the
+    // identity of the exporter's trace objects: forgotten with them)
+    const spansStored = new WeakSet<Trace>()
+    const infoStored = new WeakSet<Trace>()
+
+    const storeTrace = ({ located, trace }: { readonly trace: Trace; readonly located: Trace }) =>
+      infoStored.has(trace) ? Effect.void : client.startTrace(located.info).pipe(
         Effect.flatMap((tags) => {
           if (tags[TraceTagKey.SPANS_LOCATION] === "TRACKING_STORE") return Effect.void
           const location = tags[TraceTagKey.ARTIFACT_LOCATION]
-          return location === undefined ? Effect.void : client.uploadTraceData(location, trace.spans)
-        })
+          return location === undefined ? Effect.void : client.uploadTraceData(location, located.spans)
+        }),
+        Effect.tap(() => Effect.sync(() => infoStored.add(trace)))
       )
 
     /**
@@ -137,10 +143,17 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
     const exportTraces: Sink["export"] = (traces) =>
       Effect.gen(function*() {
         const id = yield* experimentId
-        const located = traces.map((trace) => ({ ...trace, info: { ...trace.info, experimentId: id } }))
-        const { rejected } = yield* logSpansIsolating(id, located)
+        const items = traces.map((trace) => ({
+          trace,
+          located: { ...trace, info: { ...trace.info, experimentId: id } }
+        }))
+        const unsent = items.filter(({ trace }) => !spansStored.has(trace))
+        const { rejected, sent } = unsent.length === 0
+          ? { rejected: [], sent: true }
+          : yield* logSpansIsolating(id, unsent.map(({ located }) => located))
         const refused = new Set(rejected.map((r) => r.traceId))
-        yield* Effect.forEach(located.filter((trace) => !refused.has(trace.info.traceId)), storeTrace, {
+        if (sent) { for (const { trace } of unsent) if (!refused.has(trace.info.traceId)) spansStored.add(trace) }
+        yield* Effect.forEach(items.filter(({ trace }) => !refused.has(trace.info.traceId)), storeTrace, {
           concurrency: 4,
           discard: true
         })
@@ -162,5 +175,8 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
         MlflowTransportError: (error) => Effect.fail(toExportError(error))
       }))
 
-    return { export: exportTraces, exportLateSpans }
+    const partiallyStored = (traces: ReadonlyArray<Trace>) =>
+      traces.filter((trace) => spansStored.has(trace) && !infoStored.has(trace)).length
+
+    return { export: exportTraces, exportLateSpans, partiallyStored }
   })

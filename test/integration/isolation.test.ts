@@ -1,52 +1,15 @@
 import { Effect, Layer, Logger } from "effect"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
 import { python } from "../harness/mlflow.js"
+import { interceptingProxy } from "../support/proxy.js"
 import { mlflowUrl, uniqueName } from "./helpers.js"
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()))
 })
-
-/** A proxy in front of the real server that answers 413 to `/v1/traces` bodies over `limit` bytes. */
-const sizeLimitingProxy = async (target: string, limit: number): Promise<{ url: string; refused: () => number }> => {
-  let refused = 0
-  const server = http.createServer((req, res) => {
-    const chunks: Array<Buffer> = []
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", async () => {
-      const body = Buffer.concat(chunks)
-      if (req.url?.startsWith("/v1/traces") && body.length > limit) {
-        refused++
-        res.writeHead(413, { "content-type": "text/html" }).end("<html>413 Request Entity Too Large</html>")
-        return
-      }
-      const headers: Record<string, string> = {}
-      for (const [key, value] of Object.entries(req.headers)) {
-        if (typeof value === "string" && key !== "host" && key !== "content-length") headers[key] = value
-      }
-      const upstream = await fetch(`${target}${req.url}`, {
-        method: req.method!,
-        headers,
-        ...(body.length > 0 ? { body } : {})
-      })
-      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" })
-      res.end(Buffer.from(await upstream.arrayBuffer()))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  closers.push(() =>
-    new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
-  )
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, refused: () => refused }
-}
 
 /** Traces of an experiment as MLflow's Python client reads them: name and root span inputs. */
 const stored = (url: string, experimentName: string): Promise<Array<{ name: string; inputs: unknown }>> =>
@@ -116,12 +79,20 @@ describe("one bad trace never takes others down (real MLflow server)", () => {
 
   it("a proxy's 413 for a batch: the batch is split, only the trace too large alone fails, with its reason", async () => {
     const experimentName = uniqueName("too-large")
-    const proxy = await sizeLimitingProxy(mlflowUrl(), 64 * 1024)
+    // a proxy in front of the real server that answers 413 to `/v1/traces` bodies over 64 KiB
+    const proxy = await interceptingProxy(
+      mlflowUrl(),
+      ({ body, url }) =>
+        url.startsWith("/v1/traces") && body.length > 64 * 1024
+          ? { status: 413, body: "<html>413 Request Entity Too Large</html>" }
+          : undefined
+    )
+    closers.push(proxy.close)
     const stats = await exportBatch(
       { trackingUri: proxy.url, experimentName },
       (i) => i === 6 ? { document: "x".repeat(100 * 1024) } : { question: `q${i}`, padding: "p".repeat(10 * 1024) }
     )
-    expect(proxy.refused()).toBeGreaterThan(1)
+    expect(proxy.count("POST /v1/traces")).toBeGreaterThan(2)
     expect(stats.exported).toBe(9)
     expect(stats.failed).toBe(1)
     const traces = await stored(mlflowUrl(), experimentName)
