@@ -48,6 +48,11 @@ export interface Sink {
    * in more than one request, and resumes where a failed attempt stopped).
    */
   readonly partiallyStored?: ((traces: ReadonlyArray<Trace>) => number) | undefined
+  /**
+   * Whether the destination answers again, asked while it is down: when it is back, every export
+   * waiting out a backoff is retried at once.
+   */
+  readonly probe?: Effect.Effect<boolean> | undefined
 }
 
 /**

@@ -162,6 +162,8 @@ export interface Service {
   readonly getOrCreateExperiment: (name: string) => Effect.Effect<string, MlflowError>
   /** `StartTraceV3`: stores the trace info; answers the stored tags. */
   readonly startTrace: (info: TraceInfo) => Effect.Effect<Readonly<Record<string, string>>, MlflowError>
+  /** Whether the server answers `GET /health` with a success (never fails; a short timeout). */
+  readonly isHealthy: Effect.Effect<boolean>
   /** OTLP protobuf to `/v1/traces`. */
   readonly logSpans: (experimentId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, MlflowError>
   /** Uploads `traces.json` to a trace's artifact location (`mlflow-artifacts:` or `http(s)`). */
@@ -532,9 +534,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const queries = makeQueries(request, trackingUri, getTraceInfo)
 
+  const isHealthy = client.execute(HttpClientRequest.get(`${trackingUri}/health`).pipe(authorize)).pipe(
+    Effect.map((response) => response.status >= 200 && response.status < 300),
+    Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false }),
+    Effect.catchAll(() => Effect.succeed(false)),
+    Effect.scoped,
+    Effect.withTracerEnabled(false)
+  )
+
   return MlflowClient.of({
     trackingUri,
     request,
+    isHealthy,
     getExperimentByName,
     createExperiment,
     getOrCreateExperiment,

@@ -80,6 +80,7 @@ export const make = (
       retry: { initialDelay: config.retryInitialDelay, maxDelay: config.retryMaxDelay, budget: config.retryTimeout },
       attemptTimeout: Duration.times(config.requestTimeout, 2),
       warnInterval: Duration.seconds(30),
+      probeInterval: Duration.seconds(1),
       processors: config.spanProcessors,
       budgets: {
         maxAttributeBytes: config.maxAttributeBytes,
@@ -131,7 +132,8 @@ export const make = (
     // runs before the workers are interrupted (they were forked first): what is still queued is
     // counted here, what is in flight when they are interrupted by the exporter itself
     yield* Effect.addFinalizer(() =>
-      flush().pipe(
+      Effect.sync(exporter.drain).pipe(
+        Effect.zipRight(flush()),
         Effect.flatMap((drained) =>
           drained ? Effect.void : Effect.flatMap(stats, (current) =>
             Effect.logWarning(

@@ -1,3 +1,5 @@
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -7,6 +9,8 @@ import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
 import { type DropReason, ExportError, type Sink, type Stats } from "../Exporter.js"
 import * as Redaction from "../Redaction.js"
@@ -14,6 +18,7 @@ import type { SpanData, Trace } from "../Trace.js"
 import type { CompletedTrace } from "./assembler.js"
 import { applyBudgets, type Budgets, TRUNCATION_METADATA } from "./budget.js"
 import { finalize } from "./finalize.js"
+import * as Health from "./health.js"
 import { mlflowTraceId } from "./ids.js"
 import { dumps } from "./json.js"
 import * as Retry from "./retry.js"
@@ -32,6 +37,8 @@ export interface ExporterOptions {
   readonly retry: Retry.RetryOptions
   /** one export attempt (all the requests of one batch) */
   readonly attemptTimeout: Duration.Duration
+  /** while the destination is down, how often it is asked whether it is back */
+  readonly probeInterval: Duration.Duration
   /** drop warnings are logged at most this often */
   readonly warnInterval: Duration.Duration
   readonly processors: ReadonlyArray<Redaction.SpanProcessor>
@@ -59,6 +66,8 @@ export interface Exporter {
    * is anything offered later (a root span that ends after release) or interrupted in flight.
    */
   readonly close: Effect.Effect<void>
+  /** Shutdown begins: retries waiting out a backoff try at once, later ones wait briefly. */
+  readonly drain: () => void
 }
 
 /**
@@ -225,6 +234,34 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         return Effect.logWarning(`effect-mlflow: ${message}: ${error.detail}`)
       })
 
+    const health = yield* Health.make(sink.probe, {
+      interval: options.probeInterval,
+      drainWait: Duration.millis(250)
+    })
+    const policy = Retry.policy(options.retry)
+
+    /**
+     * Runs `effect`, retrying transient failures as the retry policy says; each backoff is waited
+     * out through the shared health, which cuts it short when the destination is back.
+     */
+    const retrying = <A>(effect: Effect.Effect<A, ExportError>): Effect.Effect<A, ExportError> =>
+      Effect.gen(function*() {
+        let state = policy.initial
+        for (;;) {
+          const exit = yield* Effect.exit(effect)
+          if (exit._tag === "Success") return exit.value
+          const failure = Cause.failureOption(exit.cause)
+          if (failure._tag === "None") return yield* exit
+          const error = failure.value
+          const now = yield* Clock.currentTimeMillis
+          const [next, , decision] = yield* policy.step(now, error, state)
+          if (ScheduleDecision.isDone(decision)) return yield* Effect.fail(error)
+          state = next
+          health.markDown()
+          yield* health.wait(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
+        }
+      })
+
     const attempt = <A>(effect: Effect.Effect<A, ExportError>) =>
       Effect.suspend(() => {
         let tries = 0
@@ -251,7 +288,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
                 : Effect.void
             )
           )
-        }).pipe(Effect.retry(Retry.policy(options.retry)))
+        }).pipe(retrying)
       })
 
     const exportTraces = (traces: ReadonlyArray<Trace>) =>
@@ -424,6 +461,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         dropped: { ...dropped }
       }))
     const close = Effect.suspend(() => {
+      health.wakeAll()
       closed = true
       return Effect.map(Queue.takeAll(queue), (left) => {
         const items = Array.from(left)
@@ -439,6 +477,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     return {
       offer,
       close,
+      drain: health.wakeAll,
       tagPending,
       drop,
       timedOut: () => counters.timedOut++,

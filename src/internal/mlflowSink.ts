@@ -178,5 +178,5 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
     const partiallyStored = (traces: ReadonlyArray<Trace>) =>
       traces.filter((trace) => spansStored.has(trace) && !infoStored.has(trace)).length
 
-    return { export: exportTraces, exportLateSpans, partiallyStored }
+    return { export: exportTraces, exportLateSpans, partiallyStored, probe: client.isHealthy }
   })

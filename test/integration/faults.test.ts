@@ -77,6 +77,47 @@ describe("export under faults, against a real MLflow server", () => {
     expect(await storedNames(server.url, experimentName)).toEqual([...produced].sort())
   })
 
+  it(
+    "recovers promptly: after an outage the queue goes out within seconds of the server answering, not after each worker's backoff",
+    async () => {
+      const port = await freePort()
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-recover-"))
+      const url = `http://127.0.0.1:${port}`
+      const experimentName = uniqueName("recover")
+      // an experiment first, so that what is measured below is the export of the queue
+      const first = await start(port, dir)
+      await fetch(`${url}/api/2.0/mlflow/experiments/create`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: experimentName })
+      })
+      await first.stop()
+      servers.splice(servers.indexOf(first), 1)
+      const { recoveredInMillis, stats } = await withTracing({
+        trackingUri: url,
+        experimentName,
+        workers: 4,
+        batchSize: 5,
+        // long backoffs, as after a real outage: 2, 4, 8, 16 s...
+        retryInitialDelay: "2 seconds",
+        retryMaxDelay: "60 seconds"
+      }, (tracing) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 30; i++) yield* trace(`t${i}`)
+          yield* Effect.sleep("15 seconds") // the workers are deep in their backoff now
+          yield* Effect.promise(() => start(port, dir))
+          const back = Date.now()
+          expect(yield* tracing.flush("60 seconds")).toBe(true)
+          return { recoveredInMillis: Date.now() - back, stats: yield* tracing.stats }
+        }))
+      expect(stats.exported).toBe(30)
+      expect(stats.failed).toBe(0)
+      expect(recoveredInMillis).toBeLessThan(5000)
+      expect((await storedNames(url, experimentName)).length).toBe(30)
+    },
+    180_000
+  )
+
   const downWithOverflow = async (strategy: "sliding" | "dropping") => {
     const port = await freePort()
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-down-"))
