@@ -108,7 +108,7 @@ try {
   await sleep(500)
   await screenshot("chat-span.png")
   socket.close()
-  console.log(JSON.stringify({ tree, detail }))
+  process.stdout.write(JSON.stringify({ tree, detail }) + "\n")
 } finally {
   // the whole process group: Chromium's helpers too
   const exited = new Promise((resolve) => chromium.once("exit", resolve))
