@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Scope } from "effect"
+import * as ExporterModule from "../../src/Exporter.js"
 import { type Exporter, Mlflow, MlflowTracing } from "../../src/index.js"
 
 const hanging: Exporter.Sink = { export: () => Effect.never, exportLateSpans: () => Effect.never }
@@ -63,5 +64,32 @@ describe("lifecycle edges", () => {
       const interrupted = yield* Fiber.interrupt(request).pipe(Effect.timeout("1 second"), Effect.option)
       assert.isTrue(Option.isSome(interrupted), "interrupting the request blocked")
       yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
+
+  it.live("at shutdown, an export waiting out a long backoff tries again at once", () =>
+    Effect.gen(function*() {
+      let attempts = 0
+      const stored: Array<string> = []
+      const flaky: Exporter.Sink = {
+        export: (traces) =>
+          Effect.suspend(() =>
+            ++attempts === 1
+              ? Effect.fail(new ExporterModule.ExportError({ detail: "503", retryable: true }))
+              : Effect.sync(() => void stored.push(...traces.map((t) => t.info.traceId)))
+          ),
+        exportLateSpans: () => Effect.void
+      }
+      const { context, scope, service } = yield* buildIn(flaky, {
+        retryInitialDelay: "20 seconds",
+        retryMaxDelay: "60 seconds",
+        shutdownTimeout: "5 seconds"
+      })
+      yield* Effect.void.pipe(Effect.withSpan("t"), Effect.provide(context))
+      yield* Effect.sleep("200 millis") // the first attempt failed; the retry waits 20 s
+      const started = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      assert.isBelow(Date.now() - started, 2000)
+      assert.strictEqual(stored.length, 1)
+      assert.strictEqual((yield* service.stats).exported, 1)
     }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
 })
