@@ -163,11 +163,23 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       metrics.dropped.unsafeUpdate(traces, reasonLabels[reason])
     }
 
+    /** Items that will not be exported because the exporter shuts down: traces, and late spans. */
+    const dropAtShutdown = (items: ReadonlyArray<CompletedTrace>) => {
+      let traces = 0
+      let lateSpans = 0
+      for (const item of items) {
+        if (item.late) lateSpans += item.spans.length
+        else traces++
+      }
+      if (traces > 0) drop("shutdown", traces)
+      if (lateSpans > 0) drop("lateSpan", lateSpans)
+    }
+
     let closed = false
     const offer = (trace: CompletedTrace): void => {
       if (closed) {
         // no worker drains the queue any more
-        drop("shutdown", 1)
+        dropAtShutdown([trace])
         signalDone(trace)
         return
       }
@@ -371,21 +383,31 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       )
     })
 
-    const process = (batch: ReadonlyArray<CompletedTrace>) => {
+    /**
+     * Exports a batch; `uncounted` holds the items not yet counted (exported, failed or dropped),
+     * which an interruption at shutdown counts as dropped.
+     */
+    const process = (batch: ReadonlyArray<CompletedTrace>, uncounted: Set<CompletedTrace>) => {
       const traces: Array<Trace> = []
-      const late: Array<CompletedTrace> = []
+      const late: Array<readonly [CompletedTrace, CompletedTrace]> = []
       for (const item of batch) {
         if (item.late) {
-          late.push({ ...item, spans: applyBudgets(processSpans(item.spans), "", options.budgets).spans })
+          late.push([item, { ...item, spans: applyBudgets(processSpans(item.spans), "", options.budgets).spans }])
         } else traces.push(prepare(item))
       }
+      const counted = (items: ReadonlyArray<CompletedTrace>) =>
+        Effect.sync(() => items.forEach((item) => uncounted.delete(item)))
+      const whole = batch.filter((item) => !item.late)
       return Effect.zipRight(
         reportProcessorFailures,
         Effect.zipRight(
-          traces.length === 0 ?
-            Effect.void :
-            exportTraces(traces).pipe(Effect.onInterrupt(() => Effect.sync(() => countIncomplete(traces)))),
-          Effect.forEach(late, exportLate, { discard: true })
+          traces.length === 0 ? Effect.void : exportTraces(traces).pipe(
+            Effect.zipRight(counted(whole)),
+            Effect.onInterrupt(() => Effect.sync(() => countIncomplete(traces)))
+          ),
+          Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted), counted([item])), {
+            discard: true
+          })
         )
       )
     }
@@ -398,12 +420,13 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           const entry = item.late ? undefined : pendingTraces.get(mlflowTraceId(item.otelTraceId))
           if (entry?.item === item) entry.inFlight = true
         }
-        return process(batch).pipe(
+        const uncounted = new Set(batch)
+        return process(batch, uncounted).pipe(
           Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
           Effect.onExit((exit) =>
             Effect.sync(() => {
               // interrupted: the pool is shutting down before this batch was stored
-              if (Exit.isInterrupted(exit)) drop("shutdown", batch.length)
+              if (Exit.isInterrupted(exit)) dropAtShutdown([...uncounted])
               counters.inFlight -= batch.length
               for (const item of batch) {
                 signalDone(item)
@@ -461,12 +484,11 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         dropped: { ...dropped }
       }))
     const close = Effect.suspend(() => {
-      health.wakeAll()
       closed = true
       return Effect.map(Queue.takeAll(queue), (left) => {
         const items = Array.from(left)
         if (items.length === 0) return
-        drop("shutdown", items.length)
+        dropAtShutdown(items)
         for (const item of items) {
           signalDone(item)
           forget(item)

@@ -92,4 +92,20 @@ describe("lifecycle edges", () => {
       assert.strictEqual(stored.length, 1)
       assert.strictEqual((yield* service.stats).exported, 1)
     }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
+
+  it.live("at release, a late span still queued is counted as a dropped late span, its trace in flight as shutdown", () =>
+    Effect.gen(function*() {
+      const { context, scope, service } = yield* buildIn(hanging, { lateSpanGrace: "50 millis" })
+      // the root ends while a child runs on: after the grace the trace goes out (and hangs), then
+      // the child ends and waits in the queue as a late span
+      yield* Effect.gen(function*() {
+        yield* Effect.sleep("1500 millis").pipe(Effect.withSpan("child"), Effect.forkDaemon)
+      }).pipe(Effect.withSpan("root"), Effect.provide(context))
+      yield* Effect.sleep("2500 millis")
+      yield* Scope.close(scope, Exit.void)
+      const stats = yield* service.stats
+      assert.strictEqual(stats.dropped.shutdown, 1)
+      assert.strictEqual(stats.dropped.lateSpan, 1)
+      assert.strictEqual(stats.queued, 0)
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
 })
