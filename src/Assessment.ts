@@ -7,7 +7,7 @@
 
 import * as Effect from "effect/Effect"
 import { encodeSource } from "./internal/assessmentJson.js"
-import { type Json, snapshot, textEntries, toText } from "./internal/json.js"
+import { type Json, optionalText, snapshot, textEntries, toText } from "./internal/json.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 
 /**
@@ -69,8 +69,6 @@ export interface FeedbackError {
 const read = (options: unknown): Readonly<Record<string, Json>> => asRecord(snapshot(options))
 const asRecord = (json: Json | undefined): Readonly<Record<string, Json>> =>
   typeof json === "object" && json !== null && !Array.isArray(json) ? json as Record<string, Json> : {}
-const text = (value: Json | undefined): string | undefined =>
-  value === undefined || value === null ? undefined : toText(value)
 const record = (value: Json | undefined): Record<string, string> | undefined =>
   value === undefined || value === null ? undefined : Object.fromEntries(textEntries(value))
 
@@ -81,12 +79,12 @@ const feedbackError = (error: Json) => {
   }
   const fields = asRecord(error)
   if ("errorCode" in fields) {
-    return { error_code: toText(fields.errorCode), error_message: text(fields.errorMessage) }
+    return { error_code: toText(fields.errorCode), error_message: optionalText(fields.errorMessage) }
   }
   return {
-    error_code: text(fields.name) ?? "ERROR",
-    error_message: text(fields.message),
-    stack_trace: text(fields.stack)
+    error_code: optionalText(fields.name) ?? "ERROR",
+    error_message: optionalText(fields.message),
+    stack_trace: optionalText(fields.stack)
   }
 }
 
@@ -100,17 +98,17 @@ const feedbackBody = (value: Json | undefined, error: Json | undefined) => {
 const source = (value: Json | undefined, fallback: Source["sourceType"]) => {
   const given = asRecord(value)
   return encodeSource({
-    sourceType: (text(given.sourceType) ?? fallback) as Source["sourceType"],
-    sourceId: text(given.sourceId)
+    sourceType: (optionalText(given.sourceType) ?? fallback) as Source["sourceType"],
+    sourceId: optionalText(given.sourceId)
   })
 }
 
 const common = (options: Readonly<Record<string, Json>>, name: string, fallbackSource: Source["sourceType"]) => {
-  const rationale = text(options.rationale)
+  const rationale = optionalText(options.rationale)
   const metadata = record(options.metadata)
-  const spanId = text(options.spanId)
+  const spanId = optionalText(options.spanId)
   return {
-    trace_id: text(options.traceId) ?? "",
+    trace_id: optionalText(options.traceId) ?? "",
     assessment_name: name,
     source: source(options.source, fallbackSource),
     ...(rationale === undefined ? {} : { rationale }),
@@ -148,7 +146,7 @@ export const logFeedback = (options: FeedbackOptions): Effect.Effect<Assessment,
   Effect.flatMap(MlflowClient, (client) => {
     const given = read(options)
     return client.createAssessment({
-      ...common(given, text(given.name) ?? "feedback", "CODE"),
+      ...common(given, optionalText(given.name) ?? "feedback", "CODE"),
       feedback: feedbackBody(given.value, given.error)
     })
   })
@@ -171,7 +169,7 @@ export const logExpectation = (options: {
   Effect.flatMap(MlflowClient, (client) => {
     const given = read(options)
     return client.createAssessment({
-      ...common(given, text(given.name) ?? "", "HUMAN"),
+      ...common(given, optionalText(given.name) ?? "", "HUMAN"),
       expectation: { value: given.value ?? null }
     })
   })
@@ -213,7 +211,7 @@ export const updateAssessment = (
       body[field] = { value: given.value }
       mask.push(field)
     }
-    const rationale = text(given.rationale)
+    const rationale = optionalText(given.rationale)
     if (rationale !== undefined) {
       body.rationale = rationale
       mask.push("rationale")
@@ -245,8 +243,8 @@ export const overrideFeedback = (options: {
   Effect.gen(function*() {
     const client = yield* MlflowClient
     const given = read(options)
-    const traceId = text(given.traceId) ?? ""
-    const assessmentId = text(given.assessmentId) ?? ""
+    const traceId = optionalText(given.traceId) ?? ""
+    const assessmentId = optionalText(given.assessmentId) ?? ""
     const old = yield* client.getAssessment(traceId, assessmentId)
     return yield* client.createAssessment({
       ...common({ ...given, traceId, spanId: old.spanId ?? null }, old.name, "HUMAN"),

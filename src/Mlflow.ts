@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { TraceRecord, TraceUpdates } from "./internal/assembler.js"
-import { ownEntries, safeKey, setOwn, snapshot, textEntries, toText } from "./internal/json.js"
+import { optionalText, ownEntries, safeKey, setOwn, snapshot, textEntries, toText } from "./internal/json.js"
 import { MlflowSpan, TRACE_CONTEXT_KEY } from "./internal/tracer.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 import { MlflowTracing } from "./MlflowTracing.js"
@@ -66,23 +66,34 @@ export const span: {
   (name: string, options?: SpanOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, name: string, options?: SpanOptions): Effect.Effect<A, E, R>
 } = function(...args: ReadonlyArray<any>) {
-  // the caller's line, for `code.stacktrace` on failure (as `Effect.withSpan` captures it, but
-  // pointing past this module): captured now, formatted only if the span fails
+  const dataFirst = Effect.isEffect(args[0])
+  const name: string = dataFirst ? args[1] : args[0]
+  const options: SpanOptions | undefined = dataFirst ? args[2] : args[1]
+  const callSite = options?.captureStackTrace === undefined ? captureCallSite() : options.captureStackTrace
+  return dataFirst
+    ? spanWith(args[0], name, options, callSite)
+    : (self: Effect.Effect<unknown, unknown, unknown>) => spanWith(self, name, options, callSite)
+} as any
+
+/**
+ * The caller's line, for `code.stacktrace` on failure (as `Effect.withSpan` captures it, but pointing
+ * past this module): captured when `Mlflow.span` is called, formatted only if the span fails.
+ */
+const captureCallSite = (): () => string | undefined => {
   const limit = Error.stackTraceLimit
+  // this function, `span`, then the caller
   Error.stackTraceLimit = 3
   const site = new Error()
   Error.stackTraceLimit = limit
   let cached: string | undefined
-  const callSite = () => cached ??= site.stack?.trim().split("\n").slice(2).join("\n").trim()
-  if (Effect.isEffect(args[0])) return spanWith(args[0], args[1], args[2], callSite)
-  return (self: Effect.Effect<unknown, unknown, unknown>) => spanWith(self, args[0], args[1], callSite)
-} as any
+  return () => cached ??= site.stack?.trim().split("\n").slice(3).join("\n").trim()
+}
 
 const spanWith = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   name: string,
   options: SpanOptions = {},
-  callSite: () => string | undefined
+  captureStackTrace: NonNullable<Tracer.SpanOptions["captureStackTrace"]>
 ): Effect.Effect<A, E, R> => {
   const { captureOutputs, inputs, spanType, ...spanOptions } = options
   const attributes: Record<string, unknown> = Object.fromEntries(ownEntries(spanOptions.attributes))
@@ -107,7 +118,7 @@ const spanWith = <A, E, R>(
     return Effect.withSpan(recorded, name, {
       ...spanOptions,
       attributes,
-      captureStackTrace: spanOptions.captureStackTrace ?? callSite
+      captureStackTrace
     }).pipe(
       Effect.ensuring(Effect.suspend(() => {
         if (root === undefined) return Effect.void
@@ -224,20 +235,16 @@ export interface TraceUpdate {
   readonly state?: "OK" | "ERROR" | undefined
 }
 
-/** A scalar field of an update as text; `undefined` when absent. */
-const textField = (value: unknown): string | undefined =>
-  value === undefined || value === null ? undefined : toText(value)
-
 /** Applies an update from user code; every value is read through the never-throwing snapshot. */
 const applyUpdate = (updates: TraceUpdates, update: TraceUpdate): void => {
   const fields = new Map(ownEntries(update))
   for (const [key, value] of textEntries(fields.get("tags"))) updates.tags[key] = value
   for (const [key, value] of textEntries(fields.get("metadata"))) updates.metadata[key] = value
-  const sessionId = textField(fields.get("sessionId"))
-  const user = textField(fields.get("user"))
-  const clientRequestId = textField(fields.get("clientRequestId"))
-  const requestPreview = textField(fields.get("requestPreview"))
-  const responsePreview = textField(fields.get("responsePreview"))
+  const sessionId = optionalText(fields.get("sessionId"))
+  const user = optionalText(fields.get("user"))
+  const clientRequestId = optionalText(fields.get("clientRequestId"))
+  const requestPreview = optionalText(fields.get("requestPreview"))
+  const responsePreview = optionalText(fields.get("responsePreview"))
   const state = fields.get("state")
   if (sessionId !== undefined) updates.metadata[TraceMetadataKey.SESSION] = sessionId
   if (user !== undefined) updates.metadata[TraceMetadataKey.TRACE_USER] = user
@@ -333,8 +340,8 @@ export const withTraceContext: {
     const metadata: Record<string, string> = { ...outer?.metadata }
     for (const [key, value] of textEntries(fields.get("tags"))) setOwn(tags, key, value)
     for (const [key, value] of textEntries(fields.get("metadata"))) setOwn(metadata, key, value)
-    const sessionId = textField(fields.get("sessionId"))
-    const user = textField(fields.get("user"))
+    const sessionId = optionalText(fields.get("sessionId"))
+    const user = optionalText(fields.get("user"))
     if (sessionId !== undefined) metadata[TraceMetadataKey.SESSION] = sessionId
     if (user !== undefined) metadata[TraceMetadataKey.TRACE_USER] = user
     return Effect.annotateSpans(self, TRACE_CONTEXT_KEY, { tags, metadata })

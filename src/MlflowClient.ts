@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Assessment from "./Assessment.js"
 import { parseBigJson } from "./internal/bigJson.js"
+import { bytesToBase64 } from "./internal/bytes.js"
 import { makeQueries } from "./internal/clientQueries.js"
 import { type Json, safeStringify } from "./internal/json.js"
 import { traceDataToJson, traceInfoToProtoJson } from "./internal/traceJson.js"
@@ -392,7 +393,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     password === undefined ? "" : encodeURIComponent(Redacted.value(password)),
     username === undefined || password === undefined
       ? ""
-      : btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${Redacted.value(password)}`)))
+      : bytesToBase64(new TextEncoder().encode(`${username}:${Redacted.value(password)}`))
   ].filter((secret) => secret.length >= 4)
   const scrub = (text: string): string =>
     scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))

@@ -173,8 +173,12 @@ const duration = (setting: string, value: Duration.DurationInput | undefined, fa
     : invalid(setting, `expected a finite, non-negative duration, got ${String(value)}`)
 }
 
-const destination = (options: Options): Effect.Effect<Destination, MlflowConfigError> => {
-  const given = options.trackingUri?.trim()
+/** `given`: the tracking URI, `withoutCredentials` the same without `user:password@` */
+const destination = (
+  options: Options,
+  given: string | undefined,
+  withoutCredentials: string | undefined
+): Effect.Effect<Destination, MlflowConfigError> => {
   // credentials in the URI never appear in a message (the client sends them as Basic auth)
   const uri = given === undefined ? undefined : scrubUrlCredentials(given)
   if (uri === undefined || uri === "") {
@@ -215,7 +219,7 @@ const destination = (options: Options): Effect.Effect<Destination, MlflowConfigE
     : name !== undefined
     ? { _tag: "Name" as const, name }
     : { _tag: "Id" as const, id: "0" }
-  return Effect.succeed({ _tag: "Server", trackingUri: splitCredentials(given!).uri.replace(/\/+$/, ""), experiment })
+  return Effect.succeed({ _tag: "Server", trackingUri: withoutCredentials!.replace(/\/+$/, ""), experiment })
 }
 
 /**
@@ -227,10 +231,11 @@ const destination = (options: Options): Effect.Effect<Destination, MlflowConfigE
 export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowConfigError> => {
   // `http://user:password@host`: sent as Basic auth, as MLflow's Python client does, unless the
   // username or password is given apart; the destination keeps the URI without them
-  const inUri = options.trackingUri === undefined ? undefined : splitCredentials(options.trackingUri.trim())
+  const given = options.trackingUri?.trim()
+  const inUri = given === undefined ? undefined : splitCredentials(given)
   const fromUri = inUri?.username !== undefined && options.username === undefined && options.password === undefined
   return Effect.all({
-    destination: destination(options),
+    destination: destination(options, given, inUri?.uri),
     token: Effect.succeed(options.token),
     username: Effect.succeed(fromUri ? inUri!.username : options.username),
     password: Effect.succeed(fromUri ? Redacted.make(inUri!.password ?? "") : options.password),

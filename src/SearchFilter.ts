@@ -13,7 +13,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { parseUnsafe } from "./internal/filterParser.js"
+import { greedyClosingQuote, parseUnsafe } from "./internal/filterParser.js"
 
 /**
  * @since 0.1.0
@@ -169,20 +169,13 @@ const renderKey = (key: string): string => {
 }
 
 /**
- * Whether MLflow's parser reads `quote + value + quote` back as exactly `value`. Its tokenizer reads
- * a quoted string as `'(''|\\'|[^'])*'` (the same with `"`) and unescapes nothing afterwards: taken
- * greedily, a doubled quote and a backslash-quote stay inside the string, a lone quote ends it, and a
- * trailing backslash would pair with the closing quote and let the string run on into what follows.
+ * Whether MLflow's parser reads `quote + value + quote` back as exactly `value`, wherever the clause
+ * stands: its tokenizer (`'(''|\\'|[^'])*'`, the same with `"`, nothing unescaped afterwards) must end
+ * the string, read greedily, at the closing quote. A lone quote inside ends it early; a trailing
+ * backslash pairs with the closing quote and lets it run on into what follows.
  */
-const readsBack = (value: string, quote: string): boolean => {
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]
-    const next = value[i + 1]
-    if ((c === quote || c === "\\") && next === quote) i++
-    else if (c === quote || (c === "\\" && next === undefined)) return false
-  }
-  return true
-}
+const readsBack = (value: string, quote: string): boolean =>
+  greedyClosingQuote(quote + value + quote, 0) === value.length + 1
 
 /**
  * A list item as a Python string literal: MLflow reads a list with `ast.literal_eval`. Quotes,

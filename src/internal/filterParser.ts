@@ -26,13 +26,24 @@ interface Token {
  * (`'(''|\\'|[^'])*'`, greedily, and with the first plain closing quote when that runs off the end).
  */
 const closingQuote = (filter: string, start: number): number => {
+  const greedy = greedyClosingQuote(filter, start)
+  return greedy === -1 ? filter.indexOf(filter[start], start + 1) : greedy
+}
+
+/**
+ * Where MLflow's tokenizer ends the quoted string opening at `start` when it reads it greedily:
+ * a doubled quote and a backslash-quote stay inside, a lone quote ends it; -1 if it runs off the end.
+ *
+ * @internal
+ */
+export const greedyClosingQuote = (filter: string, start: number): number => {
   const quote = filter[start]
   for (let j = start + 1; j < filter.length; j++) {
     const c = filter[j]
     if ((c === quote || c === "\\") && filter[j + 1] === quote) j++
     else if (c === quote) return j
   }
-  return filter.indexOf(quote, start + 1)
+  return -1
 }
 
 const ESCAPES: Record<string, string> = {

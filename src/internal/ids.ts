@@ -1,4 +1,9 @@
-import { bytesToBase64, hexToBytes as decodeHex, randomFill } from "./bytes.js"
+import { bytesToBase64, hexToBytes, randomFill } from "./bytes.js"
+
+export {
+  /** @internal Bytes of a hex id. */
+  hexToBytes
+}
 
 const POOL_SIZE = 4096
 const pool = new Uint8Array(POOL_SIZE)
@@ -40,8 +45,5 @@ export const mlflowTraceId = (otelTraceIdHex: string): string => `tr-${otelTrace
 /** @internal The OTel trace id inside an MLflow `tr-` trace id. */
 export const otelTraceIdOf = (traceId: string): string => traceId.startsWith("tr-") ? traceId.slice(3) : traceId
 
-/** @internal Bytes of a hex id. */
-export const hexToBytes = (id: string): Uint8Array => decodeHex(id)
-
 /** @internal Base64 of the raw bytes of a hex id (the `traces.json` encoding). */
-export const hexToBase64 = (id: string): string => bytesToBase64(decodeHex(id))
+export const hexToBase64 = (id: string): string => bytesToBase64(hexToBytes(id))

@@ -286,6 +286,14 @@ export const toText = (value: unknown): string => {
 }
 
 /**
+ * An optional value from user code as text (`toText`); `undefined` for `undefined` and `null`.
+ *
+ * @internal
+ */
+export const optionalText = (value: unknown): string | undefined =>
+  value === undefined || value === null ? undefined : toText(value)
+
+/**
  * The entries of a record from user code, values as text (see `toText`) and keys through `safeKey`.
  * Never throws: a record that cannot be read (a revoked proxy, a throwing getter) loses only what
  * cannot be read.

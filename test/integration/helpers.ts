@@ -1,5 +1,6 @@
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Logger, Option } from "effect"
 import { inject } from "vitest"
+import type { Exporter } from "../../src/index.js"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { Options } from "../../src/MlflowConfig.js"
 
@@ -61,3 +62,29 @@ export const pyAttributes = (span: any): Record<string, unknown> =>
 
 export const base64ToHex = (value: string | null | undefined): string | null =>
   value ? Buffer.from(value, "base64").toString("hex") : null
+
+/**
+ * Traces `t0`..`t<n-1>` (CHAIN spans with `inputs(i)`) exported in one batch by one worker (they
+ * are queued before it takes them), flushed; answers the stats after the layer is released.
+ */
+export const exportOneBatch = (
+  options: Options,
+  n: number,
+  inputs: (i: number) => unknown = (i) => ({ i })
+): Promise<Exporter.Stats> =>
+  Effect.gen(function*() {
+    yield* Effect.forEach(
+      Array.from({ length: n }, (_, i) => i),
+      (i) => Effect.succeed(i).pipe(Mlflow.span(`t${i}`, { spanType: "CHAIN", inputs: inputs(i) })),
+      { discard: true }
+    )
+    const tracing = yield* MlflowTracing.MlflowTracing
+    yield* tracing.flush()
+    return yield* tracing.stats
+  }).pipe(
+    Effect.provide(
+      MlflowTracing.layer({ workers: 1, batchSize: n, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
+    ),
+    Effect.provide(Logger.remove(Logger.defaultLogger)),
+    Effect.runPromise
+  )

@@ -1,10 +1,7 @@
-import { Effect, Layer, Logger } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { Mlflow, MlflowTracing } from "../../src/index.js"
-import type { MlflowConfig } from "../../src/index.js"
 import { python } from "../harness/mlflow.js"
 import { interceptingProxy } from "../support/proxy.js"
-import { mlflowUrl, uniqueName } from "./helpers.js"
+import { exportOneBatch, mlflowUrl, uniqueName } from "./helpers.js"
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -28,30 +25,12 @@ print(json.dumps(sorted(
 
 const nested = (depth: number): unknown => depth === 0 ? "bottom" : { level: nested(depth - 1) }
 
-const exportBatch = (options: MlflowConfig.Options, inputs: (i: number) => unknown) =>
-  Effect.gen(function*() {
-    // one batch: the traces are queued before the worker takes them
-    yield* Effect.forEach(
-      Array.from({ length: 10 }, (_, i) => i),
-      (i) => Effect.succeed(i).pipe(Mlflow.span(`t${i}`, { spanType: "CHAIN", inputs: inputs(i) })),
-      { discard: true }
-    )
-    const tracing = yield* MlflowTracing.MlflowTracing
-    yield* tracing.flush()
-    return yield* tracing.stats
-  }).pipe(
-    Effect.provide(
-      MlflowTracing.layer({ workers: 1, batchSize: 10, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
-    ),
-    Effect.provide(Logger.remove(Logger.defaultLogger)),
-    Effect.runPromise
-  )
-
 describe("one bad trace never takes others down (real MLflow server)", () => {
   it("an input nested past MLflow's protobuf limit is stored, its deepest part as marked JSON, with the rest of its batch", async () => {
     const experimentName = uniqueName("deep")
-    const stats = await exportBatch(
+    const stats = await exportOneBatch(
       { trackingUri: mlflowUrl(), experimentName },
+      10,
       (i) => i === 3 ? nested(40) : { question: `q${i}` }
     )
     expect(stats.exported).toBe(10)
@@ -88,8 +67,9 @@ describe("one bad trace never takes others down (real MLflow server)", () => {
           : undefined
     )
     closers.push(proxy.close)
-    const stats = await exportBatch(
+    const stats = await exportOneBatch(
       { trackingUri: proxy.url, experimentName },
+      10,
       (i) => i === 6 ? { document: "x".repeat(100 * 1024) } : { question: `q${i}`, padding: "p".repeat(10 * 1024) }
     )
     expect(proxy.count("POST /v1/traces")).toBeGreaterThan(2)

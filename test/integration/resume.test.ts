@@ -1,11 +1,8 @@
-import { Effect, Layer, Logger } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { Mlflow, MlflowTracing } from "../../src/index.js"
-import type { MlflowConfig } from "../../src/index.js"
 import { python } from "../harness/mlflow.js"
 import { decodeRequest } from "../support/otlpDecode.js"
 import { interceptingProxy } from "../support/proxy.js"
-import { mlflowUrl, uniqueName } from "./helpers.js"
+import { exportOneBatch, mlflowUrl, uniqueName } from "./helpers.js"
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -33,24 +30,6 @@ const spansSent = (bodies: ReadonlyArray<Buffer>): Array<string> =>
     decodeRequest(new Uint8Array(body)).flatMap((rs) => rs.scopes.flatMap((scope) => scope.spans.map((s) => s.name)))
   ).sort()
 
-const produce = (options: MlflowConfig.Options, n: number) =>
-  Effect.gen(function*() {
-    yield* Effect.forEach(
-      Array.from({ length: n }, (_, i) => i),
-      (i) => Effect.succeed(i).pipe(Mlflow.span(`t${i}`, { spanType: "CHAIN", inputs: { i } })),
-      { discard: true }
-    )
-    const tracing = yield* MlflowTracing.MlflowTracing
-    yield* tracing.flush()
-    return yield* tracing.stats
-  }).pipe(
-    Effect.provide(
-      MlflowTracing.layer({ workers: 1, batchSize: n, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
-    ),
-    Effect.provide(Logger.remove(Logger.defaultLogger)),
-    Effect.runPromise
-  )
-
 describe("a trace is stored whole, or counted as not (real MLflow server)", () => {
   it("when the trace-info request fails after the spans were stored, a retry sends only the trace info", async () => {
     let refusals = 3
@@ -63,7 +42,7 @@ describe("a trace is stored whole, or counted as not (real MLflow server)", () =
     )
     closers.push(proxy.close)
     const experimentName = uniqueName("resume")
-    const stats = await produce(
+    const stats = await exportOneBatch(
       { trackingUri: proxy.url, experimentName, retryInitialDelay: "50 millis", retryMaxDelay: "100 millis" },
       5
     )
@@ -83,7 +62,7 @@ describe("a trace is stored whole, or counted as not (real MLflow server)", () =
     )
     closers.push(proxy.close)
     const experimentName = uniqueName("half")
-    const stats = await produce(
+    const stats = await exportOneBatch(
       {
         trackingUri: proxy.url,
         experimentName,
