@@ -1,18 +1,10 @@
 import { Effect, Layer, Logger, Redacted } from "effect"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "vitest"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import { pythonGetTraces } from "../harness/mlflow.js"
 import { decodeRequest } from "../support/otlpDecode.js"
+import { interceptingProxy } from "../support/proxy.js"
 import { mlflowUrl, uniqueName } from "./helpers.js"
-
-interface Recorded {
-  readonly method: string
-  readonly url: string
-  readonly headers: http.IncomingHttpHeaders
-  readonly body: Buffer
-}
 
 /**
  * A loopback proxy in front of the real MLflow server that records every request it forwards, and
@@ -20,35 +12,19 @@ interface Recorded {
  * in the error message (as a careless server or gateway might).
  */
 const recordingProxy = async (target: string, injected: ReadonlyArray<number>) => {
-  const recorded: Array<Recorded> = []
   let failures = 0
-  const server = http.createServer((req, res) => {
-    const chunks: Array<Buffer> = []
-    req.on("data", (chunk) => chunks.push(chunk))
-    req.on("end", async () => {
-      const body = Buffer.concat(chunks)
-      recorded.push({ method: req.method!, url: req.url!, headers: req.headers, body })
-      if (failures < injected.length && req.url!.startsWith("/api/3.0/mlflow/traces")) {
-        res.writeHead(injected[failures++], { "content-type": "application/json" }).end(
-          JSON.stringify({ error_code: "TEMPORARILY_UNAVAILABLE", message: `echo ${req.headers.authorization}` })
-        )
-        return
-      }
-      const headers = { ...req.headers } as Record<string, string>
-      delete headers.host
-      delete headers["content-length"]
-      const response = await fetch(`${target}${req.url}`, {
-        method: req.method!,
-        headers,
-        ...(body.length > 0 ? { body } : {})
-      })
-      res.writeHead(response.status, { "content-type": response.headers.get("content-type") ?? "application/json" })
-      res.end(Buffer.from(await response.arrayBuffer()))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { url, recorded, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+  const proxy = await interceptingProxy(
+    target,
+    ({ headers, url }) =>
+      failures < injected.length && url.startsWith("/api/3.0/mlflow/traces")
+        ? {
+          status: injected[failures++],
+          contentType: "application/json",
+          body: JSON.stringify({ error_code: "TEMPORARILY_UNAVAILABLE", message: `echo ${headers.authorization}` })
+        }
+        : undefined
+  )
+  return { url: proxy.url, recorded: proxy.requests, close: proxy.close }
 }
 
 const captureLogs = () => {

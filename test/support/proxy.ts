@@ -1,29 +1,36 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
+/** A request the proxy saw. */
+export interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: Buffer
+}
+
 /** What the proxy answers itself instead of forwarding; `undefined` forwards the request. */
-export type Intercept = (
-  request: { readonly method: string; readonly url: string; readonly body: Buffer }
-) => { readonly status: number; readonly body: string } | undefined
+export type Intercept = (request: Seen) => {
+  readonly status: number
+  readonly body: string
+  readonly contentType?: string
+} | undefined
 
 /**
- * A loopback proxy in front of a real server that counts requests by `METHOD path` and answers
- * some of them itself, as a misbehaving proxy or server would.
+ * A loopback proxy in front of a real server that records every request and answers some of them
+ * itself, as a misbehaving proxy or server would.
  */
 export const interceptingProxy = async (target: string, intercept: Intercept) => {
-  const seen = new Map<string, number>()
-  const bodies = new Map<string, Array<Buffer>>()
+  const requests: Array<Seen> = []
   const server = http.createServer((req, res) => {
     const chunks: Array<Buffer> = []
     req.on("data", (chunk: Buffer) => chunks.push(chunk))
     req.on("end", async () => {
-      const body = Buffer.concat(chunks)
-      const key = `${req.method} ${req.url?.split("?")[0]}`
-      seen.set(key, (seen.get(key) ?? 0) + 1)
-      bodies.set(key, [...(bodies.get(key) ?? []), body])
-      const answer = intercept({ method: req.method!, url: req.url!, body })
+      const seen: Seen = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) }
+      requests.push(seen)
+      const answer = intercept(seen)
       if (answer !== undefined) {
-        res.writeHead(answer.status, { "content-type": "text/plain" }).end(answer.body)
+        res.writeHead(answer.status, { "content-type": answer.contentType ?? "text/plain" }).end(answer.body)
         return
       }
       const headers: Record<string, string> = {}
@@ -34,7 +41,7 @@ export const interceptingProxy = async (target: string, intercept: Intercept) =>
         const upstream = await fetch(`${target}${req.url}`, {
           method: req.method!,
           headers,
-          ...(body.length > 0 ? { body } : {})
+          ...(seen.body.length > 0 ? { body: new Uint8Array(seen.body) } : {})
         })
         res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" })
         res.end(Buffer.from(await upstream.arrayBuffer()))
@@ -44,10 +51,13 @@ export const interceptingProxy = async (target: string, intercept: Intercept) =>
     })
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  /** the requests to `METHOD path` (the query left out) */
+  const to = (key: string) => requests.filter((r) => `${r.method} ${r.url.split("?")[0]}` === key)
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    count: (key: string) => seen.get(key) ?? 0,
-    bodies: (key: string): ReadonlyArray<Buffer> => bodies.get(key) ?? [],
+    requests,
+    count: (key: string) => to(key).length,
+    bodies: (key: string): ReadonlyArray<Buffer> => to(key).map((r) => r.body),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
