@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { scrubUrlCredentials, splitCredentials } from "./internal/url.js"
+import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
 import * as Redaction from "./Redaction.js"
 
 /**

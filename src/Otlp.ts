@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import { hexToBytes } from "./internal/ids.js"
-import type { Json } from "./internal/json.js"
-import { ProtoWriter } from "./internal/protobuf.js"
+import { hexToBytes } from "./internal/tracing/ids.js"
+import type { Json } from "./internal/common/json.js"
+import { ProtoWriter } from "./internal/format/protobuf.js"
 import type { JsonValue, SpanData, SpanEvent, StatusCode } from "./Trace.js"
 
 /**

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { type Json, setOwn } from "./internal/json.js"
+import { type Json, setOwn } from "./internal/common/json.js"
 import type { SpanType } from "./SpanType.js"
 import { SpanAttributeKey, type SpanData } from "./Trace.js"
 

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { StoredTrace } from "./internal/traceRead.js"
+import type { StoredTrace } from "./internal/format/traceRead.js"
 import { MlflowApiError, MlflowClient, type MlflowError } from "./MlflowClient.js"
 import * as SearchFilter from "./SearchFilter.js"
 

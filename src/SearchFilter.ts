@@ -13,7 +13,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { greedyClosingQuote, parseUnsafe } from "./internal/filterParser.js"
+import { greedyClosingQuote, parseUnsafe } from "./internal/client/filterParser.js"
 
 /**
  * @since 0.1.0

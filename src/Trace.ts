@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { Json } from "./internal/json.js"
+import type { Json } from "./internal/common/json.js"
 
 /**
  * A JSON-compatible value, as stored in span attributes and events.

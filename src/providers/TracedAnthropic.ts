@@ -21,8 +21,8 @@ import type { AnthropicClient } from "@effect/ai-anthropic/AnthropicClient"
 import * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Layer from "effect/Layer"
-import type { LlmTraceOptions } from "../internal/llmTracing.js"
-import { tracedVendorLayer } from "../internal/providerParameters.js"
+import type { LlmTraceOptions } from "../internal/llm/languageModel.js"
+import { tracedVendorLayer } from "../internal/llm/providerParameters.js"
 
 /**
  * @since 0.1.0

@@ -9,7 +9,7 @@ import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { type EmbeddingTraceOptions, traceEmbeddingModel } from "../internal/embeddingTracing.js"
+import { type EmbeddingTraceOptions, traceEmbeddingModel } from "../internal/llm/embeddings.js"
 
 /**
  * What to record besides the call itself; every field is optional.

@@ -22,7 +22,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { type LlmTraceOptions, settings, traceLanguageModel } from "../internal/llmTracing.js"
+import { type LlmTraceOptions, settings, traceLanguageModel } from "../internal/llm/languageModel.js"
 
 /**
  * What to record besides the call itself; every field is optional.

@@ -24,8 +24,8 @@ import type * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
-import type { LlmTraceOptions } from "../internal/llmTracing.js"
-import { tracedVendorLayer } from "../internal/providerParameters.js"
+import type { LlmTraceOptions } from "../internal/llm/languageModel.js"
+import { tracedVendorLayer } from "../internal/llm/providerParameters.js"
 import * as TracedEmbeddingModel from "./TracedEmbeddingModel.js"
 
 /**

@@ -1,4 +1,4 @@
-import { setOwn } from "../../src/internal/json.js"
+import { setOwn } from "../../src/internal/common/json.js"
 
 /**
  * A minimal protobuf decoder for OTLP `ExportTraceServiceRequest`, written independently of the

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { parseBigJson } from "../../src/internal/bigJson.js"
+import { parseBigJson } from "../../src/internal/format/bigJson.js"
 
 describe("bigint-safe JSON", () => {
   it("keeps nanosecond times exact", () => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Mlflow } from "../../src/index.js"
-import { resolveNodeMetadata } from "../../src/internal/nodeEnvironment.js"
+import { resolveNodeMetadata } from "../../src/internal/environment/node.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 
 describe("what the MLflow UI shows is true", () => {

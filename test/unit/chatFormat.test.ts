@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as ChatFormat from "../../src/internal/chatFormat.js"
-import * as Completion from "../../src/internal/completion.js"
+import * as ChatFormat from "../../src/internal/llm/chatFormat.js"
+import * as Completion from "../../src/internal/llm/completion.js"
 
 describe("chat format", () => {
   it("maps @effect/ai prompts to OpenAI chat messages, files included", () => {

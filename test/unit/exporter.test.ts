@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Fiber, Layer, Logger, Metric, TestClock } from "effect"
 import { Exporter, Mlflow, MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
-import { metrics } from "../../src/internal/exporter.js"
+import { metrics } from "../../src/internal/export/exporter.js"
 import type { Trace } from "../../src/Trace.js"
 
 type Behavior = (attempt: number, traces: ReadonlyArray<Trace>) => Effect.Effect<void, Exporter.ExportError>

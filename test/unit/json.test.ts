@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Data, Either, Exit, FastCheck as fc, Option, Redacted, Schema } from "effect"
-import { dumps, snapshot } from "../../src/internal/json.js"
+import { dumps, snapshot } from "../../src/internal/common/json.js"
 
 class Point extends Schema.Class<Point>("Point")({ x: Schema.Number, y: Schema.Number }) {}
 class Account {

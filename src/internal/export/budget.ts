@@ -1,7 +1,7 @@
-import type { SpanData } from "../Trace.js"
-import { utf8Length } from "./bytes.js"
-import type { Json } from "./json.js"
-import { attributeJson } from "./traceJson.js"
+import type { SpanData } from "../../Trace.js"
+import { utf8Length } from "../common/bytes.js"
+import type { Json } from "../common/json.js"
+import { attributeJson } from "../format/traceJson.js"
 
 /** @internal */
 export interface Budgets {

@@ -1,10 +1,10 @@
 import * as Deferred from "effect/Deferred"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import type { DropReason } from "../Exporter.js"
-import type { SpanData, TraceState } from "../Trace.js"
+import type { DropReason } from "../../Exporter.js"
+import type { SpanData, TraceState } from "../../Trace.js"
 import { mlflowTraceId } from "./ids.js"
-import { ownEntries, textEntries } from "./json.js"
+import { ownEntries, textEntries } from "../common/json.js"
 import type { MlflowSpan } from "./tracer.js"
 
 /**

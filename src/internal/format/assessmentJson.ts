@@ -1,4 +1,4 @@
-import type { Assessment, Source } from "../Assessment.js"
+import type { Assessment, Source } from "../../Assessment.js"
 
 /** @internal proto JSON of a source */
 export const encodeSource = (source: Source) => ({

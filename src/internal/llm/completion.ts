@@ -3,7 +3,7 @@
  * and MLflow's token usage.
  */
 import * as Option from "effect/Option"
-import type { TokenUsage } from "../Trace.js"
+import type { TokenUsage } from "../../Trace.js"
 import { jsonText, type ToolCall, toolCall } from "./chatFormat.js"
 
 const FINISH_REASONS: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { setOwn } from "./json.js"
+import { setOwn } from "../common/json.js"
 
 /**
  * A JSON parser that keeps integers beyond 2^53 exact, as `bigint`: MLflow writes nanosecond times

@@ -7,7 +7,7 @@ import {
   type Filter,
   NUMERIC,
   SearchFilterError
-} from "../SearchFilter.js"
+} from "../../SearchFilter.js"
 
 /**
  * The tokenizer and parser of MLflow's trace filter grammar.

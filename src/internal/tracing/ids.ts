@@ -1,4 +1,4 @@
-import { bytesToBase64, hexToBytes, randomFill } from "./bytes.js"
+import { bytesToBase64, hexToBytes, randomFill } from "../common/bytes.js"
 
 export {
   /** @internal Bytes of a hex id. */

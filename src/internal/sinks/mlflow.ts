@@ -1,15 +1,15 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import { ExportError, type ExportOutcome, type Sink } from "../Exporter.js"
+import { ExportError, type ExportOutcome, type Sink } from "../../Exporter.js"
 import {
   isTransient,
   type MlflowApiError,
   type MlflowError,
   type Service as MlflowClientService
-} from "../MlflowClient.js"
-import type { Destination } from "../MlflowConfig.js"
-import { type Trace, TraceTagKey } from "../Trace.js"
+} from "../../MlflowClient.js"
+import type { Destination } from "../../MlflowConfig.js"
+import { type Trace, TraceTagKey } from "../../Trace.js"
 
 /** @internal Which experiment traces go to. */
 export type ExperimentRef = Extract<Destination, { readonly _tag: "Server" }>["experiment"]

@@ -1,7 +1,7 @@
-import type { SpanData, SpanEvent, Trace, TraceInfo } from "../Trace.js"
-import { utf8Length } from "./bytes.js"
-import { hexToBase64 } from "./ids.js"
-import { dumps, type Json } from "./json.js"
+import type { SpanData, SpanEvent, Trace, TraceInfo } from "../../Trace.js"
+import { utf8Length } from "../common/bytes.js"
+import { hexToBase64 } from "../tracing/ids.js"
+import { dumps, type Json } from "../common/json.js"
 
 /**
  * MLflow's JSON encodings of traces: `Span.to_dict` (the `traces.json` artifact), `TraceInfo.to_dict`

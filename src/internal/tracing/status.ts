@@ -1,6 +1,6 @@
 import * as Cause from "effect/Cause"
 import type * as Exit from "effect/Exit"
-import type { SpanEvent, SpanStatus } from "../Trace.js"
+import type { SpanEvent, SpanStatus } from "../../Trace.js"
 
 /** @internal Description of a span ended by interruption (and nothing else). */
 export const INTERRUPTED_DESCRIPTION = "Interrupted"

@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import { TraceMetadataKey } from "../Trace.js"
+import { TraceMetadataKey } from "../../Trace.js"
 
 /**
  * Metadata MLflow records about where a trace was produced, resolved once per layer. The parts that
@@ -9,7 +9,7 @@ import { TraceMetadataKey } from "../Trace.js"
  * @internal
  */
 export const resolveEnvironmentMetadata: Effect.Effect<Record<string, string>> = Effect.promise(() =>
-  import("./nodeEnvironment.js").then((node) => node.resolveNodeMetadata()).catch(() => fallback())
+  import("./node.js").then((node) => node.resolveNodeMetadata()).catch(() => fallback())
 )
 
 const fallback = (): Record<string, string> => {

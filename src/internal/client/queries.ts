@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { artifactUrl, type Service } from "../MlflowClient.js"
-import * as AssessmentJson from "./assessmentJson.js"
-import type { Json } from "./json.js"
-import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "./traceRead.js"
+import { artifactUrl, type Service } from "../../MlflowClient.js"
+import * as AssessmentJson from "../format/assessmentJson.js"
+import type { Json } from "../common/json.js"
+import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "../format/traceRead.js"
 
 /**
  * The client's reading, tagging, deleting and assessment calls, over its `request`.

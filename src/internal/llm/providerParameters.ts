@@ -1,7 +1,7 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type LlmTraceOptions, settings, traceLanguageModel } from "./llmTracing.js"
+import { type LlmTraceOptions, settings, traceLanguageModel } from "./languageModel.js"
 
 /**
  * The request parameters of one call to a vendor's model: the layer's configuration, then the
