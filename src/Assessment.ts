@@ -6,8 +6,8 @@
  */
 
 import * as Effect from "effect/Effect"
-import { encodeSource } from "./internal/format/assessmentJson.js"
 import { type Json, optionalText, snapshot, textEntries, toText } from "./internal/common/json.js"
+import { encodeSource } from "./internal/format/assessmentJson.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 
 /**

@@ -8,10 +8,10 @@
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { ExportError, type Sink } from "./Exporter.js"
-import { hexToBase64 } from "./internal/tracing/ids.js"
+import { hexToBase64 } from "./internal/common/ids.js"
 import { spanToJson, traceToJson } from "./internal/format/traceJson.js"
 import { DEFAULT_LOCAL_DIRECTORY } from "./MlflowConfig.js"
+import { ExportError, type Sink } from "./Sink.js"
 import type { SpanData } from "./Trace.js"
 
 /**

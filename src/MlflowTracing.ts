@@ -14,15 +14,15 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
-import type { Sink, Stats } from "./Exporter.js"
-import { TraceAssembler } from "./internal/tracing/assembler.js"
+import { mlflowTraceId, otelTraceIdOf } from "./internal/common/ids.js"
 import { resolveEnvironmentMetadata } from "./internal/environment/environment.js"
 import * as Exporter from "./internal/export/exporter.js"
-import { mlflowTraceId, otelTraceIdOf } from "./internal/tracing/ids.js"
 import * as MlflowSink from "./internal/sinks/mlflow.js"
+import { TraceAssembler } from "./internal/tracing/assembler.js"
 import * as InternalTracer from "./internal/tracing/tracer.js"
 import * as MlflowClient from "./MlflowClient.js"
 import * as MlflowConfig from "./MlflowConfig.js"
+import type { Sink, Stats } from "./Sink.js"
 
 /**
  * The running tracing pipeline.

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { hexToBytes } from "./internal/tracing/ids.js"
+import { hexToBytes } from "./internal/common/bytes.js"
 import type { Json } from "./internal/common/json.js"
 import { ProtoWriter } from "./internal/format/protobuf.js"
 import type { JsonValue, SpanData, SpanEvent, StatusCode } from "./Trace.js"

@@ -8,8 +8,9 @@
  * @since 0.1.0
  */
 import { type Json, setOwn } from "./internal/common/json.js"
+import * as Processors from "./internal/export/processors.js"
 import type { SpanType } from "./SpanType.js"
-import { SpanAttributeKey, type SpanData } from "./Trace.js"
+import type { SpanData } from "./Trace.js"
 
 /**
  * A finished span as processors see it; the mutable fields are what they may change.
@@ -17,31 +18,16 @@ import { SpanAttributeKey, type SpanData } from "./Trace.js"
  * @since 0.1.0
  * @category models
  */
-export interface SpanView {
-  readonly name: string
-  readonly spanType: string
-  readonly status: SpanData["status"]
-  /** `mlflow.spanInputs`; `undefined` removes them */
-  inputs: Json | undefined
-  /** `mlflow.spanOutputs`; `undefined` removes them */
-  outputs: Json | undefined
-  /** every other attribute, except MLflow's identifiers */
-  attributes: Record<string, Json>
-  events: Array<{ readonly name: string; attributes: Record<string, Json> }>
-}
+export interface SpanView extends Processors.SpanView {}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type SpanProcessor = (span: SpanView) => void
+export type SpanProcessor = Processors.SpanProcessor
 
 /** The replacement of a redacted value. */
 const REDACTED = "<redacted>"
-/** What a span's content becomes when a processor fails on it. */
-const MASKED = "<redacted: a span processor failed>"
-
-const IDENTIFIERS = new Set<string>([SpanAttributeKey.REQUEST_ID, SpanAttributeKey.SPAN_TYPE])
 
 /**
  * Maps every string inside a JSON value; keys are passed along for key-based rules.
@@ -219,22 +205,6 @@ export const dropContent = (
   }
 }
 
-/** Whether the processors left the span as it was (compared with the span itself, not the view). */
-const unchanged = (view: SpanView, span: SpanData, attributeCount: number): boolean => {
-  if (view.inputs !== span.attributes[SpanAttributeKey.INPUTS]) return false
-  if (view.outputs !== span.attributes[SpanAttributeKey.OUTPUTS]) return false
-  const keys = Object.keys(view.attributes)
-  if (keys.length !== attributeCount) return false
-  for (const key of keys) if (!(key in span.attributes) || view.attributes[key] !== span.attributes[key]) return false
-  for (let i = 0; i < view.events.length; i++) {
-    const before = span.events[i].attributes
-    const after = view.events[i].attributes
-    if (Object.keys(after).length !== Object.keys(before).length) return false
-    for (const key in after) if (after[key] !== before[key]) return false
-  }
-  return true
-}
-
 /**
  * Runs processors over a span; answers the processed span and, when a processor threw, its error
  * (the span's content is then masked).
@@ -242,54 +212,7 @@ const unchanged = (view: SpanView, span: SpanData, attributeCount: number): bool
  * @since 0.1.0
  * @category utils
  */
-export const process = (
+export const process: (
   span: SpanData,
   processors: ReadonlyArray<SpanProcessor>
-): { readonly span: SpanData; readonly error: unknown } => {
-  if (processors.length === 0) return { span, error: undefined }
-  const { [SpanAttributeKey.INPUTS]: inputs, [SpanAttributeKey.OUTPUTS]: outputs, ...rest } = span.attributes
-  const attributes: Record<string, Json> = {}
-  for (const key in rest) if (!IDENTIFIERS.has(key)) attributes[key] = rest[key]
-  const attributeCount = Object.keys(attributes).length
-  const view: SpanView = {
-    name: span.name,
-    spanType: typeof span.attributes[SpanAttributeKey.SPAN_TYPE] === "string"
-      ? span.attributes[SpanAttributeKey.SPAN_TYPE] as string
-      : "UNKNOWN",
-    status: span.status,
-    inputs,
-    outputs,
-    attributes,
-    events: span.events.map((event) => ({ name: event.name, attributes: { ...event.attributes } }))
-  }
-  let error: unknown = undefined
-  for (const processor of processors) {
-    try {
-      processor(view)
-    } catch (cause) {
-      error = cause
-      break
-    }
-  }
-  if (error === undefined && unchanged(view, span, attributeCount)) return { span, error }
-  if (error !== undefined) {
-    const masked = (value: Json | undefined) => value === undefined ? undefined : MASKED
-    view.inputs = masked(view.inputs)
-    view.outputs = masked(view.outputs)
-    for (const key in view.attributes) view.attributes[key] = MASKED
-    for (const event of view.events) for (const key in event.attributes) event.attributes[key] = MASKED
-  }
-  const out: Record<string, Json> = {}
-  for (const key of IDENTIFIERS) if (key in span.attributes) out[key] = span.attributes[key]
-  Object.assign(out, view.attributes)
-  if (view.inputs !== undefined) out[SpanAttributeKey.INPUTS] = view.inputs
-  if (view.outputs !== undefined) out[SpanAttributeKey.OUTPUTS] = view.outputs
-  return {
-    span: {
-      ...span,
-      attributes: out,
-      events: span.events.map((event, i) => ({ ...event, attributes: view.events[i].attributes }))
-    },
-    error
-  }
-}
+) => { readonly span: SpanData; readonly error: unknown } = Processors.process

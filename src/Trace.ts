@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import type { Json } from "./internal/common/json.js"
+import * as Keys from "./internal/common/keys.js"
 
 /**
  * A JSON-compatible value, as stored in span attributes and events.
@@ -113,21 +114,7 @@ export interface Trace {
  * @since 0.1.0
  * @category constants
  */
-export const SpanAttributeKey = {
-  REQUEST_ID: "mlflow.traceRequestId",
-  INPUTS: "mlflow.spanInputs",
-  OUTPUTS: "mlflow.spanOutputs",
-  SPAN_TYPE: "mlflow.spanType",
-  FUNCTION_NAME: "mlflow.spanFunctionName",
-  EXPERIMENT_ID: "mlflow.experimentId",
-  CHAT_TOOLS: "mlflow.chat.tools",
-  CHAT_USAGE: "mlflow.chat.tokenUsage",
-  LLM_COST: "mlflow.llm.cost",
-  MODEL: "mlflow.llm.model",
-  PROVIDER: "mlflow.llm.provider",
-  MESSAGE_FORMAT: "mlflow.message.format",
-  LOG_LEVEL: "mlflow.spanLogLevel"
-} as const
+export const SpanAttributeKey = Keys.SpanAttributeKey
 
 /**
  * Span log levels (`mlflow.spanLogLevel`), which the MLflow UI uses to filter spans by verbosity.
@@ -135,13 +122,7 @@ export const SpanAttributeKey = {
  * @since 0.1.0
  * @category constants
  */
-export const SpanLogLevel = {
-  DEBUG: 10,
-  INFO: 20,
-  WARNING: 30,
-  ERROR: 40,
-  CRITICAL: 50
-} as const
+export const SpanLogLevel = Keys.SpanLogLevel
 
 /**
  * Reserved trace metadata keys (immutable once logged).
@@ -149,21 +130,7 @@ export const SpanLogLevel = {
  * @since 0.1.0
  * @category constants
  */
-export const TraceMetadataKey = {
-  SCHEMA_VERSION: "mlflow.trace_schema.version",
-  INPUTS: "mlflow.traceInputs",
-  OUTPUTS: "mlflow.traceOutputs",
-  TOKEN_USAGE: "mlflow.trace.tokenUsage",
-  SIZE_STATS: "mlflow.trace.sizeStats",
-  SIZE_BYTES: "mlflow.trace.sizeBytes",
-  SESSION: "mlflow.trace.session",
-  TRACE_USER: "mlflow.trace.user",
-  USER: "mlflow.user",
-  SOURCE_NAME: "mlflow.source.name",
-  SOURCE_TYPE: "mlflow.source.type",
-  SOURCE_RUN: "mlflow.sourceRun",
-  MODEL_ID: "mlflow.modelId"
-} as const
+export const TraceMetadataKey = Keys.TraceMetadataKey
 
 /**
  * Reserved trace tag keys (mutable).
@@ -171,11 +138,7 @@ export const TraceMetadataKey = {
  * @since 0.1.0
  * @category constants
  */
-export const TraceTagKey = {
-  TRACE_NAME: "mlflow.traceName",
-  ARTIFACT_LOCATION: "mlflow.artifactLocation",
-  SPANS_LOCATION: "mlflow.trace.spansLocation"
-} as const
+export const TraceTagKey = Keys.TraceTagKey
 
 /**
  * Token usage as MLflow records it on spans (`mlflow.chat.tokenUsage`) and traces.

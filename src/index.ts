@@ -9,7 +9,7 @@ export * as Assessment from "./Assessment.js"
 /**
  * @since 0.1.0
  */
-export * as Exporter from "./Exporter.js"
+export * as Sink from "./Sink.js"
 /**
  * @since 0.1.0
  */

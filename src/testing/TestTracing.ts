@@ -7,10 +7,10 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Sink } from "../Exporter.js"
 import type * as MlflowConfig from "../MlflowConfig.js"
 import { MlflowTracing } from "../MlflowTracing.js"
 import * as MlflowTracingModule from "../MlflowTracing.js"
+import type { Sink } from "../Sink.js"
 import type { SpanType } from "../SpanType.js"
 import { SpanAttributeKey, type SpanData, type Trace } from "../Trace.js"
 

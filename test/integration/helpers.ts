@@ -1,6 +1,6 @@
 import { Effect, Layer, Logger, Option } from "effect"
 import { inject } from "vitest"
-import type { Exporter } from "../../src/index.js"
+import type { Sink } from "../../src/index.js"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { Options } from "../../src/MlflowConfig.js"
 
@@ -71,7 +71,7 @@ export const exportOneBatch = (
   options: Options,
   n: number,
   inputs: (i: number) => unknown = (i) => ({ i })
-): Promise<Exporter.Stats> =>
+): Promise<Sink.Stats> =>
   Effect.gen(function*() {
     yield* Effect.forEach(
       Array.from({ length: n }, (_, i) => i),

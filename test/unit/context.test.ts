@@ -1,7 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
-import { Exporter, Mlflow, MlflowClient, MlflowTracing } from "../../src/index.js"
+import { Mlflow, MlflowClient, MlflowTracing, Sink } from "../../src/index.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 
 // a client that would fail if used: tags applied in-process must not reach it
@@ -48,7 +48,7 @@ describe("trace context and tags", () => {
   it.effect("sets a tag of a trace still waiting in the export queue", () => {
     const gate = Deferred.unsafeMake<void>(undefined as any)
     const stored: Array<Record<string, string>> = []
-    const sink: Exporter.Sink = {
+    const sink: Sink.Sink = {
       export: (traces) =>
         Effect.zipRight(Deferred.await(gate), Effect.sync(() => void stored.push(...traces.map((t) => t.info.tags)))),
       exportLateSpans: () => Effect.void

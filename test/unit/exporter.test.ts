@@ -1,17 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Fiber, Layer, Logger, Metric, TestClock } from "effect"
-import { Exporter, Mlflow, MlflowTracing } from "../../src/index.js"
+import { Mlflow, MlflowTracing, Sink } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
-import { metrics } from "../../src/internal/export/exporter.js"
+import { metrics } from "../../src/internal/export/ledger.js"
 import type { Trace } from "../../src/Trace.js"
 
-type Behavior = (attempt: number, traces: ReadonlyArray<Trace>) => Effect.Effect<void, Exporter.ExportError>
+type Behavior = (attempt: number, traces: ReadonlyArray<Trace>) => Effect.Effect<void, Sink.ExportError>
 
 /** A sink that records every attempt (with the clock time) and behaves as told. */
 const recordingSink = (behavior: Behavior = () => Effect.void) => {
   const attempts: Array<{ readonly at: number; readonly names: ReadonlyArray<string> }> = []
   const stored: Array<Trace> = []
-  const sink: Exporter.Sink = {
+  const sink: Sink.Sink = {
     export: (traces) =>
       Effect.gen(function*() {
         attempts.push({ at: yield* Clock.currentTimeMillis, names: traces.map((t) => t.info.tags["mlflow.traceName"]) })
@@ -23,12 +23,12 @@ const recordingSink = (behavior: Behavior = () => Effect.void) => {
   return { sink, attempts, stored }
 }
 
-const tracing = (sink: Exporter.Sink, options: MlflowConfig.Options = {}) =>
+const tracing = (sink: Sink.Sink, options: MlflowConfig.Options = {}) =>
   MlflowTracing.layerSink(sink, { workers: 1, batchSize: 1, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
 
 const stats = Effect.flatMap(MlflowTracing.MlflowTracing, (t) => t.stats)
 const transient = (retryAfterMillis?: number) =>
-  new Exporter.ExportError({
+  new Sink.ExportError({
     detail: "503 unavailable",
     retryable: true,
     ...(retryAfterMillis === undefined ? {} : { retryAfterMillis })
@@ -101,7 +101,7 @@ describe("exporter", () => {
     const logger = Logger.make(({ message }) => void messages.push(String(message)))
     const { attempts, sink } = recordingSink(() =>
       Effect.fail(
-        new Exporter.ExportError({ detail: "404 RESOURCE_DOES_NOT_EXIST: experiment deleted", retryable: false })
+        new Sink.ExportError({ detail: "404 RESOURCE_DOES_NOT_EXIST: experiment deleted", retryable: false })
       )
     )
     return Effect.gen(function*() {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type CompletedTrace, emptyUpdates } from "../../src/internal/tracing/assembler.js"
-import { aggregateTokenUsage, finalize } from "../../src/internal/export/finalize.js"
 import { dumps } from "../../src/internal/common/json.js"
+import { aggregateTokenUsage, finalize } from "../../src/internal/export/finalize.js"
+import { type CompletedTrace, emptyUpdates } from "../../src/internal/tracing/assembler.js"
 import type { SpanData } from "../../src/Trace.js"
 
 const span = (id: string, parent: string | null, attributes: Record<string, any> = {}): SpanData => ({

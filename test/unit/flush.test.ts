@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger } from "effect"
-import { type Exporter, Mlflow, MlflowTracing } from "../../src/index.js"
+import { Mlflow, MlflowTracing, type Sink } from "../../src/index.js"
 
 describe("flush under concurrent traffic", () => {
   it.live("waits for the traces that ended before it, not for the whole process to be idle", () => {
     const stored = new Set<string>()
-    const sink: Exporter.Sink = {
+    const sink: Sink.Sink = {
       export: (traces) =>
         Effect.sleep("20 millis").pipe(Effect.as(traces.forEach((trace) => stored.add(trace.info.traceId)))),
       exportLateSpans: () => Effect.void

@@ -1,16 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Scope } from "effect"
-import * as ExporterModule from "../../src/Exporter.js"
-import { type Exporter, Mlflow, MlflowTracing } from "../../src/index.js"
+import { Mlflow, MlflowTracing, type Sink } from "../../src/index.js"
+import * as ExporterModule from "../../src/Sink.js"
 
-const hanging: Exporter.Sink = { export: () => Effect.never, exportLateSpans: () => Effect.never }
-const storing = (stored: Array<string>): Exporter.Sink => ({
+const hanging: Sink.Sink = { export: () => Effect.never, exportLateSpans: () => Effect.never }
+const storing = (stored: Array<string>): Sink.Sink => ({
   export: (traces) => Effect.sync(() => void stored.push(...traces.map((t) => t.info.traceId))),
   exportLateSpans: () => Effect.void
 })
 
 /** Builds the tracing layer in a scope of its own, to release it while fibers it traced still run. */
-const buildIn = (sink: Exporter.Sink, options: Parameters<typeof MlflowTracing.layerSink>[1]) =>
+const buildIn = (sink: Sink.Sink, options: Parameters<typeof MlflowTracing.layerSink>[1]) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const context = yield* Layer.buildWithScope(
@@ -70,7 +70,7 @@ describe("lifecycle edges", () => {
     Effect.gen(function*() {
       let attempts = 0
       const stored: Array<string> = []
-      const flaky: Exporter.Sink = {
+      const flaky: Sink.Sink = {
         export: (traces) =>
           Effect.suspend(() =>
             ++attempts === 1

@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { artifactUrl, type Service } from "../../MlflowClient.js"
-import * as AssessmentJson from "../format/assessmentJson.js"
 import type { Json } from "../common/json.js"
+import * as AssessmentJson from "../format/assessmentJson.js"
 import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "../format/traceRead.js"
 
 /**

@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import { TraceMetadataKey } from "../../Trace.js"
+import { TraceMetadataKey } from "../common/keys.js"
 
 /**
  * Metadata MLflow records about where a trace was produced, resolved once per layer. The parts that

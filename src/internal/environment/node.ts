@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { TraceMetadataKey } from "../../Trace.js"
+import { TraceMetadataKey } from "../common/keys.js"
 
 /**
  * Metadata MLflow records about where a trace was produced, on Node-like runtimes: user, source

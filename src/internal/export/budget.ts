@@ -1,6 +1,7 @@
 import type { SpanData } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import type { Json } from "../common/json.js"
+import { TRUNCATED_ATTRIBUTE } from "../common/keys.js"
 import { attributeJson } from "../format/traceJson.js"
 
 /** @internal */
@@ -17,11 +18,6 @@ export interface Truncation {
   readonly bytesRemoved: number
   readonly spansDropped: number
 }
-
-/** @internal The attribute saying which attributes of a span were cut, and by how much (`{key: removed}`). */
-export const TRUNCATED_ATTRIBUTE = "effect_mlflow.truncated"
-/** @internal The metadata key saying what was removed from a trace. */
-export const TRUNCATION_METADATA = "effect_mlflow.truncation"
 
 const utf8 = utf8Length
 

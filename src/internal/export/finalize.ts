@@ -1,10 +1,10 @@
 import type { SpanData, Trace, TraceInfo, TraceState } from "../../Trace.js"
-import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../../Trace.js"
-import type { CompletedTrace } from "../tracing/assembler.js"
 import { utf8Length } from "../common/bytes.js"
-import { mlflowTraceId } from "../tracing/ids.js"
+import { mlflowTraceId } from "../common/ids.js"
 import { dumps, type Json } from "../common/json.js"
+import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../common/keys.js"
 import { spanJsonSize, traceInfoToDict } from "../format/traceJson.js"
+import type { CompletedTrace } from "../tracing/assembler.js"
 
 /** @internal MLflow OSS preview length. */
 export const PREVIEW_MAX_LENGTH = 1000

@@ -1,6 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
-import type { ExportError } from "../../Exporter.js"
+import type { ExportError } from "./sink.js"
 
 /** @internal */
 export interface RetryOptions {

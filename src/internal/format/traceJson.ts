@@ -1,6 +1,6 @@
 import type { SpanData, SpanEvent, Trace, TraceInfo } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
-import { hexToBase64 } from "../tracing/ids.js"
+import { hexToBase64 } from "../common/ids.js"
 import { dumps, type Json } from "../common/json.js"
 
 /**

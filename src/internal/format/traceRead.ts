@@ -1,8 +1,8 @@
 import type * as Assessment from "../../Assessment.js"
 import type { SpanData, SpanEvent, StatusCode, Trace, TraceInfo, TraceState } from "../../Trace.js"
-import * as AssessmentJson from "./assessmentJson.js"
 import { base64ToBytes, bytesToHex } from "../common/bytes.js"
 import { type Json, setOwn } from "../common/json.js"
+import * as AssessmentJson from "./assessmentJson.js"
 
 /**
  * Decoding of traces as MLflow's REST API returns them (proto JSON) and as `traces.json` holds

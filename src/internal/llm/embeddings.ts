@@ -1,7 +1,7 @@
 import type * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Effect from "effect/Effect"
 import type * as Tracer from "effect/Tracer"
-import { SpanAttributeKey } from "../../Trace.js"
+import { SpanAttributeKey } from "../common/keys.js"
 import { mergeSpanInto } from "./providerScope.js"
 
 /**

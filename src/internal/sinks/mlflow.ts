@@ -1,7 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import { ExportError, type ExportOutcome, type Sink } from "../../Exporter.js"
 import {
   isTransient,
   type MlflowApiError,
@@ -9,7 +8,9 @@ import {
   type Service as MlflowClientService
 } from "../../MlflowClient.js"
 import type { Destination } from "../../MlflowConfig.js"
-import { type Trace, TraceTagKey } from "../../Trace.js"
+import type { Trace } from "../../Trace.js"
+import { TraceTagKey } from "../common/keys.js"
+import { ExportError, type ExportOutcome, type Sink } from "../export/sink.js"
 
 /** @internal Which experiment traces go to. */
 export type ExperimentRef = Extract<Destination, { readonly _tag: "Server" }>["experiment"]

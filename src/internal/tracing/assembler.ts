@@ -1,11 +1,19 @@
 import * as Deferred from "effect/Deferred"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import type { DropReason } from "../../Exporter.js"
 import type { SpanData, TraceState } from "../../Trace.js"
-import { mlflowTraceId } from "./ids.js"
+import { mlflowTraceId } from "../common/ids.js"
 import { ownEntries, textEntries } from "../common/json.js"
-import type { MlflowSpan } from "./tracer.js"
+
+/** A span still open in a trace, as the assembler sees it (the tracer's spans are these). */
+export interface OpenSpan {
+  readonly spanId: string
+  /** ends the span now with an error status (trace timeout) */
+  readonly forceEnd: (nowNanos: bigint, message: string) => void
+}
+
+/** Why the assembler dropped a trace before hand-off. */
+export type AssemblyDrop = "bufferFull" | "bufferTtl"
 
 /**
  * Trace-level values a program sets while its trace runs (`Mlflow.updateCurrentTrace`).
@@ -39,8 +47,8 @@ export const emptyUpdates = (): TraceUpdates => ({
 export class TraceRecord {
   readonly spans: Array<SpanData> = []
   readonly updates: TraceUpdates = emptyUpdates()
-  readonly open = new Set<MlflowSpan>()
-  root: MlflowSpan | undefined = undefined
+  readonly open = new Set<OpenSpan>()
+  root: OpenSpan | undefined = undefined
   rootEndedAtNanos: bigint | undefined = undefined
   handedOff = false
   evicted = false
@@ -82,7 +90,7 @@ export interface CompletedTrace {
 /** @internal */
 export interface AssemblerOptions {
   readonly handoff: (trace: CompletedTrace) => void
-  readonly onDrop: (reason: DropReason, traces: number) => void
+  readonly onDrop: (reason: AssemblyDrop, traces: number) => void
   readonly onTimeout: (record: TraceRecord) => void
   /** how long a trace whose root ended waits for spans still open under it */
   readonly graceNanos: bigint
@@ -132,13 +140,13 @@ export class TraceAssembler {
     return record
   }
 
-  spanStarted(record: TraceRecord, span: MlflowSpan): void {
+  spanStarted(record: TraceRecord, span: OpenSpan): void {
     this.spansStarted++
     if (record.root === undefined) record.root = span
     record.open.add(span)
   }
 
-  spanEnded(record: TraceRecord, span: MlflowSpan, data: SpanData): void {
+  spanEnded(record: TraceRecord, span: OpenSpan, data: SpanData): void {
     this.spansEnded++
     record.open.delete(span)
     if (record.evicted) return
@@ -192,7 +200,7 @@ export class TraceAssembler {
     if (!record.handedOff) this.complete(record)
   }
 
-  private evict(record: TraceRecord, reason: DropReason): void {
+  private evict(record: TraceRecord, reason: AssemblyDrop): void {
     record.evicted = true
     this.inflight.delete(record.otelTraceId)
     this.options.onDrop(reason, 1)

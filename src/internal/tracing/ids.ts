@@ -1,9 +1,4 @@
-import { bytesToBase64, hexToBytes, randomFill } from "../common/bytes.js"
-
-export {
-  /** @internal Bytes of a hex id. */
-  hexToBytes
-}
+import { randomFill } from "../common/bytes.js"
 
 const POOL_SIZE = 4096
 const pool = new Uint8Array(POOL_SIZE)
@@ -38,12 +33,3 @@ export const traceIdHex = (): string => randomHex(16)
 
 /** @internal 16 lowercase hex characters, never all zero (OTel span id). */
 export const spanIdHex = (): string => randomHex(8)
-
-/** @internal MLflow's trace id for an OTel trace id. */
-export const mlflowTraceId = (otelTraceIdHex: string): string => `tr-${otelTraceIdHex}`
-
-/** @internal The OTel trace id inside an MLflow `tr-` trace id. */
-export const otelTraceIdOf = (traceId: string): string => traceId.startsWith("tr-") ? traceId.slice(3) : traceId
-
-/** @internal Base64 of the raw bytes of a hex id (the `traces.json` encoding). */
-export const hexToBase64 = (id: string): string => bytesToBase64(hexToBytes(id))

@@ -2,11 +2,19 @@ import type * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import { SpanAttributeKey, type SpanData, type SpanEvent, SpanLogLevel } from "../../Trace.js"
+import type { SpanData, SpanEvent } from "../../Trace.js"
+import {
+  type CutReport,
+  defaultSnapshotOptions,
+  type Json,
+  ownEntries,
+  safeKey,
+  setOwn,
+  snapshot
+} from "../common/json.js"
+import { SpanAttributeKey, SpanLogLevel, TRUNCATED_ATTRIBUTE } from "../common/keys.js"
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
-import { TRUNCATED_ATTRIBUTE } from "../export/budget.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
-import { type CutReport, defaultSnapshotOptions, type Json, ownEntries, safeKey, setOwn, snapshot } from "../common/json.js"
 import { fromExit } from "./status.js"
 
 const HEX32 = /^[0-9a-f]{32}$/

@@ -1,0 +1,61 @@
+/**
+ * Where finished traces go: the `Sink` interface, its errors, and the exporter's statistics.
+ *
+ * @since 0.1.0
+ */
+import type * as Ledger from "./internal/export/ledger.js"
+import * as Internal from "./internal/export/sink.js"
+
+/**
+ * A sink failed to store traces.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ExportError: typeof Internal.ExportError = Internal.ExportError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ExportError = Internal.ExportError
+
+/**
+ * A destination for finished traces: the MLflow server, the local store, memory in tests, an OTLP
+ * collector.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Sink extends Internal.Sink {}
+
+/**
+ * What a sink did with a batch, when it stored only part of it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExportOutcome extends Internal.ExportOutcome {}
+
+/**
+ * Why traces were dropped.
+ *
+ * - `queueFull`: the export queue was full (the oldest, or with the dropping strategy the newest,
+ *   trace was dropped);
+ * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
+ * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
+ * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans;
+ * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DropReason = Ledger.DropReason
+
+/**
+ * What the exporter did so far.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats extends Ledger.Stats {}

@@ -1,0 +1,137 @@
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
+import type { AssemblyDrop } from "../tracing/assembler.js"
+
+/**
+ * Why traces were dropped.
+ *
+ * - `queueFull`: the export queue was full (the oldest, or with the dropping strategy the newest,
+ *   trace was dropped);
+ * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
+ * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
+ * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans;
+ * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout).
+ */
+export type DropReason = AssemblyDrop | "queueFull" | "lateSpan" | "shutdown"
+
+/**
+ * What the exporter did so far.
+ */
+export interface Stats {
+  /** traces waiting in the queue */
+  readonly queued: number
+  /** traces being exported right now */
+  readonly inFlight: number
+  /** traces in progress (root not ended yet) */
+  readonly inProgress: number
+  readonly exported: number
+  /** traces given up on (non-retryable error, or retry budget spent) */
+  readonly failed: number
+  /** export attempts retried */
+  readonly retried: number
+  readonly dropped: Readonly<Record<DropReason, number>>
+  /**
+   * Of the traces failed or dropped at shutdown, those the destination holds in part (MLflow: its
+   * spans were stored, its trace info was not, so it shows without its name, previews and metadata)
+   */
+  readonly incomplete: number
+  readonly lateSpans: number
+  /** traces force-ended by the trace timeout */
+  readonly timedOut: number
+  /** recorded spans started and ended so far (sampled traces only) */
+  readonly spans: { readonly started: number; readonly ended: number }
+}
+
+const DROP_REASONS: ReadonlyArray<DropReason> = ["queueFull", "bufferFull", "bufferTtl", "lateSpan", "shutdown"]
+
+const zeroDrops = (): Record<DropReason, number> => ({
+  queueFull: 0,
+  bufferFull: 0,
+  bufferTtl: 0,
+  lateSpan: 0,
+  shutdown: 0
+})
+
+/** The exporter's metrics (effect `Metric`s, so any metrics exporter can read them). */
+export const metrics = {
+  queued: Metric.counter("effect_mlflow_traces_queued", { description: "traces handed to the export queue" }),
+  exported: Metric.counter("effect_mlflow_traces_exported", { description: "traces stored by the sink" }),
+  retried: Metric.counter("effect_mlflow_export_retries", { description: "export attempts retried" }),
+  failed: Metric.counter("effect_mlflow_traces_failed", { description: "traces given up on" }),
+  dropped: Metric.counter("effect_mlflow_traces_dropped", { description: "traces dropped, by reason" })
+}
+
+const label = (reason: DropReason) => [MetricLabel.make("reason", reason)]
+const reasonLabels: Record<DropReason, ReadonlyArray<MetricLabel.MetricLabel>> = {
+  queueFull: label("queueFull"),
+  bufferFull: label("bufferFull"),
+  bufferTtl: label("bufferTtl"),
+  lateSpan: label("lateSpan"),
+  shutdown: label("shutdown")
+}
+
+/**
+ * Every count the exporter keeps, in one place: each event updates its `Stats` field and its
+ * `Metric` together, so the two can never disagree.
+ */
+export interface Ledger {
+  readonly queued: () => void
+  readonly exported: (traces: number) => void
+  readonly failed: (traces: number) => void
+  readonly retried: () => void
+  readonly dropped: (reason: DropReason, count: number) => void
+  /** traces failed or dropped that the destination holds in part */
+  readonly incomplete: (traces: number) => void
+  readonly lateSpansExported: (spans: number) => void
+  readonly timedOut: () => void
+  readonly inFlight: (delta: number) => void
+  /** drops since the last call, by reason (for the throttled warning) */
+  readonly takeUnwarnedDrops: () => ReadonlyArray<readonly [DropReason, number]>
+  readonly snapshot: (queued: number, inProgress: number, spans: Stats["spans"]) => Stats
+}
+
+export const make = (): Ledger => {
+  const counts = { inFlight: 0, exported: 0, failed: 0, retried: 0, lateSpans: 0, timedOut: 0, incomplete: 0 }
+  const dropped = zeroDrops()
+  const unwarned = zeroDrops()
+  return {
+    queued: () => metrics.queued.unsafeUpdate(1, []),
+    exported: (traces) => {
+      counts.exported += traces
+      metrics.exported.unsafeUpdate(traces, [])
+    },
+    failed: (traces) => {
+      counts.failed += traces
+      metrics.failed.unsafeUpdate(traces, [])
+    },
+    retried: () => {
+      counts.retried++
+      metrics.retried.unsafeUpdate(1, [])
+    },
+    dropped: (reason, count) => {
+      dropped[reason] += count
+      unwarned[reason] += count
+      metrics.dropped.unsafeUpdate(count, reasonLabels[reason])
+    },
+    incomplete: (traces) => {
+      counts.incomplete += traces
+    },
+    lateSpansExported: (spans) => {
+      counts.lateSpans += spans
+    },
+    timedOut: () => {
+      counts.timedOut++
+    },
+    inFlight: (delta) => {
+      counts.inFlight += delta
+    },
+    takeUnwarnedDrops: () => {
+      const out = DROP_REASONS.filter((reason) => unwarned[reason] > 0).map((reason) =>
+        [reason, unwarned[reason]] as const
+      )
+      for (const reason of DROP_REASONS) unwarned[reason] = 0
+      return out
+    },
+    snapshot: (queued, inProgress, spans) => ({ queued, inProgress, spans, ...counts, dropped: { ...dropped } })
+  }
+}
