@@ -107,7 +107,7 @@ export const ServiceLive = (port: number) =>
     // the platform's own request spans are off: each request's trace starts at its `chat` span
     HttpMiddleware.withTracerDisabledWhen(() => true),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
-    Layer.provide(Layer.merge(MlflowTracing.MlflowTracingLive, MlflowClient.layerConfig()))
+    Layer.provide(Layer.merge(MlflowTracing.MlflowTracingLive, MlflowClient.layerConfigFetch()))
   )
 
 /** The address the service listens on. */

@@ -46,10 +46,10 @@ const summarize = (traceId: string) =>
       return
     }
     const client = yield* MlflowClient.MlflowClient
-    const info: any = (yield* client.getTraceInfo(traceId)).trace
-    const experimentId = info.trace_info.trace_location.mlflow_experiment.experiment_id
-    console.log(`\nTrace ${traceId} (${info.trace_info.state}) stored in MLflow experiment ${experimentId}`)
-    console.log(`  token usage: ${info.trace_info.trace_metadata["mlflow.trace.tokenUsage"]}`)
+    const info = yield* client.getTraceInfo(traceId)
+    const experimentId = info.experimentId
+    console.log(`\nTrace ${traceId} (${info.state}) stored in MLflow experiment ${experimentId}`)
+    console.log(`  token usage: ${info.metadata["mlflow.trace.tokenUsage"]}`)
     console.log(`  open it in the UI: ${client.trackingUri}/#/experiments/${experimentId}/traces`)
   })
 

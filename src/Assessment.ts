@@ -7,7 +7,7 @@
 
 import * as Effect from "effect/Effect"
 import { type Json, optionalText, snapshot, textEntries, toText } from "./internal/common/json.js"
-import { encodeSource } from "./internal/format/assessmentJson.js"
+import * as AssessmentJson from "./internal/format/assessmentJson.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 
 /**
@@ -16,11 +16,7 @@ import { MlflowClient, type MlflowError } from "./MlflowClient.js"
  * @since 0.1.0
  * @category models
  */
-export interface Source {
-  readonly sourceType: "HUMAN" | "LLM_JUDGE" | "CODE"
-  /** default `"default"` */
-  readonly sourceId?: string | undefined
-}
+export interface Source extends AssessmentJson.Source {}
 
 /**
  * A JSON value of an assessment.
@@ -28,7 +24,7 @@ export interface Source {
  * @since 0.1.0
  * @category models
  */
-export type Value = string | number | boolean | null | ReadonlyArray<Value> | { readonly [key: string]: Value }
+export type Value = AssessmentJson.Value
 
 /**
  * An assessment as stored.
@@ -36,23 +32,7 @@ export type Value = string | number | boolean | null | ReadonlyArray<Value> | { 
  * @since 0.1.0
  * @category models
  */
-export interface Assessment {
-  readonly assessmentId: string
-  readonly name: string
-  readonly traceId: string
-  readonly spanId: string | undefined
-  readonly source: Source
-  readonly createTime: string | undefined
-  readonly lastUpdateTime: string | undefined
-  readonly feedback: { readonly value: Value | undefined; readonly error: FeedbackError | undefined } | undefined
-  readonly expectation: { readonly value: Value } | undefined
-  readonly rationale: string | undefined
-  readonly metadata: Readonly<Record<string, string>>
-  /** the id of the assessment this one replaces */
-  readonly overrides: string | undefined
-  /** `false` once overridden */
-  readonly valid: boolean
-}
+export interface Assessment extends AssessmentJson.Assessment {}
 
 /**
  * Why a feedback has no value (a judge that failed).
@@ -60,10 +40,7 @@ export interface Assessment {
  * @since 0.1.0
  * @category models
  */
-export interface FeedbackError {
-  readonly errorCode: string
-  readonly errorMessage: string | undefined
-}
+export interface FeedbackError extends AssessmentJson.FeedbackError {}
 
 /** Options from user code, read once through the never-throwing snapshot. */
 const read = (options: unknown): Readonly<Record<string, Json>> => asRecord(snapshot(options))
@@ -97,7 +74,7 @@ const feedbackBody = (value: Json | undefined, error: Json | undefined) => {
 
 const source = (value: Json | undefined, fallback: Source["sourceType"]) => {
   const given = asRecord(value)
-  return encodeSource({
+  return AssessmentJson.encodeSource({
     sourceType: (optionalText(given.sourceType) ?? fallback) as Source["sourceType"],
     sourceId: optionalText(given.sourceId)
   })

@@ -5,11 +5,13 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as ClientModel from "./internal/client/model.js"
 import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
 import * as Redaction from "./Redaction.js"
 
@@ -20,8 +22,11 @@ import * as Redaction from "./Redaction.js"
  * @category errors
  */
 export class MlflowConfigError extends Schema.TaggedError<MlflowConfigError>()("MlflowConfigError", {
+  /** the setting, with its environment variable */
   setting: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /** when read from a `ConfigProvider`: the `ConfigError`, with its structure */
+  configError: Schema.optional(Schema.declare(ConfigError.isConfigError))
 }) {
   get message(): string {
     return `Invalid ${this.setting}: ${this.detail}`
@@ -29,29 +34,28 @@ export class MlflowConfigError extends Schema.TaggedError<MlflowConfigError>()("
 }
 
 /**
+ * How to reach a tracking server: the settings the tracing layer and `MlflowClient` share.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Connection extends ClientModel.Connection {}
+
+/**
  * Options of the tracing layer. Every field is optional.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends Connection {
   /** `http(s)://...` for a tracking server, `file:<dir>` or nothing for the local store */
   readonly trackingUri?: string | undefined
   /** with `experimentName` too, both must name the same experiment (checked at the first export) */
   readonly experimentId?: string | undefined
   /** looked up by name and created when missing */
   readonly experimentName?: string | undefined
-  /** `Authorization: Bearer` */
-  readonly token?: Redacted.Redacted | undefined
-  /** with `password`: `Authorization: Basic` (wins over `token`, as in MLflow's Python client) */
-  readonly username?: string | undefined
-  readonly password?: Redacted.Redacted | undefined
-  /** per HTTP request; default 120 seconds */
-  readonly requestTimeout?: Duration.DurationInput | undefined
   /** local store directory when no tracking server is set; default `mlflow-traces` */
   readonly localDirectory?: string | undefined
-  /** `service.name` of exported spans (MLflow records it as a trace tag); none by default */
-  readonly serviceName?: string | undefined
   /** traces the export queue holds; default 1000 */
   readonly queueCapacity?: number | undefined
   /** when the queue is full: `sliding` drops the oldest trace (default), `dropping` the newest (MLflow's) */
@@ -134,6 +138,7 @@ export interface MlflowConfig {
   readonly password: Redacted.Redacted | undefined
   readonly requestTimeout: Duration.Duration
   readonly serviceName: string | undefined
+  readonly maxConcurrentRequests: number
   readonly queueCapacity: number
   readonly queueStrategy: "sliding" | "dropping"
   readonly workers: number
@@ -245,6 +250,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       Duration.seconds(120)
     ),
     serviceName: Effect.succeed(options.serviceName),
+    maxConcurrentRequests: positiveInt("maxConcurrentRequests", options.maxConcurrentRequests, 8),
     queueCapacity: positiveInt(
       "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
       options.queueCapacity,
@@ -301,83 +307,174 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
   ))
 }
 
-const optionalString = (name: string) => Config.option(Config.string(name)).pipe(Config.map(Option.getOrUndefined))
-const optionalSecret = (name: string) => Config.option(Config.redacted(name)).pipe(Config.map(Option.getOrUndefined))
-
-const number = (name: string, value: string | undefined) => {
-  if (value === undefined || value.trim() === "") return Effect.succeed(undefined)
-  const parsed = Number(value)
-  return Number.isFinite(parsed) ? Effect.succeed(parsed) : invalid(name, `expected a number, got "${value}"`)
-}
-
-const seconds = (name: string, value: string | undefined) =>
-  Effect.flatMap(number(name, value), (n) =>
-    n === undefined
-      ? Effect.succeed(undefined)
-      : n > 0
-      ? Effect.succeed(Duration.millis(n * 1000))
-      : invalid(name, `expected a number of seconds greater than 0, got ${n}`))
+/** A text variable; unset or empty is no value (as in MLflow). */
+const text = (name: string) => Config.option(Config.nonEmptyString(name)).pipe(Config.map(Option.getOrUndefined))
+const secret = (name: string) =>
+  Config.option(Config.redacted(Config.nonEmptyString(name))).pipe(Config.map(Option.getOrUndefined))
 
 /**
- * Options from MLflow's environment variables: `MLFLOW_TRACKING_URI`, `MLFLOW_EXPERIMENT_ID`,
- * `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`,
- * `MLFLOW_TRACKING_PASSWORD`, `MLFLOW_HTTP_REQUEST_TIMEOUT` (seconds),
- * `MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE`, `MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS`,
- * `MLFLOW_ENABLE_ASYNC_TRACE_LOGGING`, `MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT` (seconds),
- * `MLFLOW_TRACE_SAMPLING_RATIO`, `MLFLOW_TRACE_BUFFER_MAX_SIZE`, `MLFLOW_TRACE_BUFFER_TTL_SECONDS`,
- * `MLFLOW_TRACE_TIMEOUT_SECONDS`, `OTEL_SERVICE_NAME`, `EFFECT_MLFLOW_LOCAL_DIR` (local store
- * directory) and `EFFECT_MLFLOW_QUEUE_STRATEGY` (`sliding` or `dropping`).
+ * A typed variable: unset is no value; set, it must be one (blank is an error, as in MLflow, not a
+ * silent `0`).
+ */
+const optional = <A>(name: string, config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.option(
+    Config.zipWith(
+      Config.string(name).pipe(
+        Config.validate({ message: "expected a value, got a blank", validation: (t) => t.trim() !== "" })
+      ),
+      config,
+      (_, value) => value
+    )
+  ).pipe(Config.map(Option.getOrUndefined))
+
+/** a count: a whole number above 0 */
+const count = (name: string) =>
+  optional(
+    name,
+    Config.number(name).pipe(Config.validate({
+      message: "expected a whole number greater than 0",
+      validation: (n) => Number.isInteger(n) && n > 0
+    }))
+  )
+
+/** MLflow gives durations as (fractional) seconds */
+const seconds = (name: string) =>
+  optional(
+    name,
+    Config.number(name).pipe(
+      Config.validate({ message: "expected a number of seconds greater than 0", validation: (n) => n > 0 }),
+      Config.map((n) => Duration.millis(n * 1000))
+    )
+  )
+
+/**
+ * The connection settings from MLflow's environment variables: `MLFLOW_TRACKING_URI`,
+ * `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`, `MLFLOW_TRACKING_PASSWORD`,
+ * `MLFLOW_HTTP_REQUEST_TIMEOUT` (seconds) and `OTEL_SERVICE_NAME`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const connection: Config.Config<Connection> = Config.all({
+  trackingUri: text("MLFLOW_TRACKING_URI"),
+  token: secret("MLFLOW_TRACKING_TOKEN"),
+  username: text("MLFLOW_TRACKING_USERNAME"),
+  password: secret("MLFLOW_TRACKING_PASSWORD"),
+  requestTimeout: seconds("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+  serviceName: text("OTEL_SERVICE_NAME")
+})
+
+/**
+ * Every option from MLflow's environment variables: those of `connection`, and
+ * `MLFLOW_EXPERIMENT_ID`, `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE`,
+ * `MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS`, `MLFLOW_ENABLE_ASYNC_TRACE_LOGGING`,
+ * `MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT` (seconds), `MLFLOW_TRACE_SAMPLING_RATIO`,
+ * `MLFLOW_TRACE_BUFFER_MAX_SIZE`, `MLFLOW_TRACE_BUFFER_TTL_SECONDS`, `MLFLOW_TRACE_TIMEOUT_SECONDS`,
+ * `EFFECT_MLFLOW_LOCAL_DIR` (local store directory) and `EFFECT_MLFLOW_QUEUE_STRATEGY` (`sliding`
+ * or `dropping`). A `Config`, so it reads from whichever `ConfigProvider` is current.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  connection,
+  experimentId: text("MLFLOW_EXPERIMENT_ID"),
+  experimentName: text("MLFLOW_EXPERIMENT_NAME"),
+  queueCapacity: count("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"),
+  queueStrategy: optional(
+    "EFFECT_MLFLOW_QUEUE_STRATEGY",
+    Config.literal("sliding", "dropping")("EFFECT_MLFLOW_QUEUE_STRATEGY")
+  ),
+  asyncLogging: optional("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", Config.boolean("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING")),
+  retryTimeout: seconds("MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT"),
+  samplingRatio: optional(
+    "MLFLOW_TRACE_SAMPLING_RATIO",
+    Config.number("MLFLOW_TRACE_SAMPLING_RATIO").pipe(
+      Config.validate({ message: "expected a number from 0 to 1", validation: (n) => n >= 0 && n <= 1 })
+    )
+  ),
+  bufferMaxSize: count("MLFLOW_TRACE_BUFFER_MAX_SIZE"),
+  bufferTtl: seconds("MLFLOW_TRACE_BUFFER_TTL_SECONDS"),
+  traceTimeout: seconds("MLFLOW_TRACE_TIMEOUT_SECONDS"),
+  workers: count("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"),
+  localDirectory: text("EFFECT_MLFLOW_LOCAL_DIR")
+}).pipe(Config.map(({ connection, ...rest }): Options => ({ ...connection, ...rest })))
+
+/** The first problem of a `ConfigError`, and how many more there are. */
+const problems = (error: ConfigError.ConfigError): Array<{ readonly path: string; readonly message: string }> => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return [...problems(error.left), ...problems(error.right)]
+    case "InvalidData":
+    case "MissingData":
+    case "SourceUnavailable":
+    case "Unsupported":
+      return [{ path: error.path.join("."), message: error.message }]
+  }
+}
+
+/**
+ * A `ConfigError` as an `MlflowConfigError` that names the variable and keeps the original (its
+ * `configError`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const fromConfigError = (error: ConfigError.ConfigError): MlflowConfigError => {
+  const [first, ...rest] = problems(error)
+  return new MlflowConfigError({
+    setting: first?.path || "environment",
+    detail: `${first?.message ?? String(error)}${
+      rest.length === 0 ? "" : ` (and ${rest.length} more: ${rest.map((p) => p.path).join(", ")})`
+    }`,
+    configError: error
+  })
+}
+
+/**
+ * `config` read from the current `ConfigProvider` (the environment by default).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromEnv: Effect.Effect<Options, MlflowConfigError> = Effect.gen(function*() {
-  const env = yield* Config.all({
-    trackingUri: optionalString("MLFLOW_TRACKING_URI"),
-    experimentId: optionalString("MLFLOW_EXPERIMENT_ID"),
-    experimentName: optionalString("MLFLOW_EXPERIMENT_NAME"),
-    token: optionalSecret("MLFLOW_TRACKING_TOKEN"),
-    username: optionalString("MLFLOW_TRACKING_USERNAME"),
-    password: optionalSecret("MLFLOW_TRACKING_PASSWORD"),
-    timeout: optionalString("MLFLOW_HTTP_REQUEST_TIMEOUT"),
-    queue: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"),
-    strategy: optionalString("EFFECT_MLFLOW_QUEUE_STRATEGY"),
-    asyncLogging: optionalString("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"),
-    retryTimeout: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT"),
-    samplingRatio: optionalString("MLFLOW_TRACE_SAMPLING_RATIO"),
-    bufferMaxSize: optionalString("MLFLOW_TRACE_BUFFER_MAX_SIZE"),
-    bufferTtl: optionalString("MLFLOW_TRACE_BUFFER_TTL_SECONDS"),
-    traceTimeout: optionalString("MLFLOW_TRACE_TIMEOUT_SECONDS"),
-    workers: optionalString("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"),
-    serviceName: optionalString("OTEL_SERVICE_NAME"),
-    localDirectory: optionalString("EFFECT_MLFLOW_LOCAL_DIR")
-  }).pipe(Effect.mapError((error) => new MlflowConfigError({ setting: "environment", detail: String(error) })))
-  const timeoutSeconds = yield* seconds("MLFLOW_HTTP_REQUEST_TIMEOUT", env.timeout)
-  const bool = (name: string, value: string | undefined) => {
-    if (value === undefined || value.trim() === "") return Effect.succeed(undefined)
-    const normalized = value.trim().toLowerCase()
-    if (normalized === "true" || normalized === "1") return Effect.succeed(true)
-    if (normalized === "false" || normalized === "0") return Effect.succeed(false)
-    return invalid(name, `expected true or false, got "${value}"`)
-  }
-  return {
-    trackingUri: env.trackingUri,
-    experimentId: env.experimentId,
-    experimentName: env.experimentName,
-    token: env.token,
-    username: env.username,
-    password: env.password,
-    requestTimeout: timeoutSeconds,
-    queueCapacity: yield* number("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE", env.queue),
-    queueStrategy: env.strategy as Options["queueStrategy"],
-    asyncLogging: yield* bool("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", env.asyncLogging),
-    retryTimeout: yield* seconds("MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT", env.retryTimeout),
-    samplingRatio: yield* number("MLFLOW_TRACE_SAMPLING_RATIO", env.samplingRatio),
-    bufferMaxSize: yield* number("MLFLOW_TRACE_BUFFER_MAX_SIZE", env.bufferMaxSize),
-    bufferTtl: yield* seconds("MLFLOW_TRACE_BUFFER_TTL_SECONDS", env.bufferTtl),
-    traceTimeout: yield* seconds("MLFLOW_TRACE_TIMEOUT_SECONDS", env.traceTimeout),
-    workers: yield* number("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", env.workers),
-    serviceName: env.serviceName,
-    localDirectory: env.localDirectory
-  }
-})
+export const fromEnv: Effect.Effect<Options, MlflowConfigError> = Effect.mapError(config, fromConfigError)
+
+/**
+ * The settings of a client of a tracking server: `connection` from the environment, overridden by
+ * `overrides`, checked like the tracing layer's (the URI must be a server's).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serverConnection = (
+  overrides: Connection = {}
+): Effect.Effect<Connection & { readonly trackingUri: string }, MlflowConfigError> =>
+  Effect.gen(function*() {
+    const env = yield* Effect.mapError(connection, fromConfigError)
+    const merged = { ...env, ...withoutUndefined(overrides) }
+    const checked = yield* make(merged)
+    if (checked.destination._tag !== "Server") {
+      return yield* new MlflowConfigError({
+        setting: "trackingUri (MLFLOW_TRACKING_URI)",
+        detail: "the MLflow client needs the http(s):// URL of a tracking server"
+      })
+    }
+    return {
+      ...merged,
+      trackingUri: checked.destination.trackingUri,
+      token: checked.token,
+      username: checked.username,
+      password: checked.password,
+      requestTimeout: checked.requestTimeout
+    }
+  })
+
+/**
+ * The options given, without those set to `undefined` (so that they do not hide others when spread).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const withoutUndefined = <A extends object>(options: A): Partial<A> =>
+  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<A>

@@ -200,8 +200,9 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
     token: config.token,
     username: config.username,
     password: config.password,
-    timeout: config.requestTimeout,
-    serviceName: config.serviceName
+    requestTimeout: config.requestTimeout,
+    serviceName: config.serviceName,
+    maxConcurrentRequests: config.maxConcurrentRequests
   }).pipe(
     Effect.flatMap((client) => MlflowSink.make(client, destination.experiment)),
     Effect.provide(FetchHttpClient.layer)
@@ -232,11 +233,8 @@ export const layerConfig = (
   overrides: MlflowConfig.Options = {}
 ): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
   Layer.unwrapEffect(
-    Effect.map(MlflowConfig.fromEnv, (env) => layer({ ...env, ...withoutUndefined(overrides) }))
+    Effect.map(MlflowConfig.fromEnv, (env) => layer({ ...env, ...MlflowConfig.withoutUndefined(overrides) }))
   )
-
-const withoutUndefined = <A extends object>(options: A): Partial<A> =>
-  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<A>
 
 /**
  * The layer of the design card: MLflow tracing configured from `MLFLOW_*` environment variables.

@@ -4,10 +4,8 @@
  *
  * @since 0.1.0
  */
-import { hexToBytes } from "./internal/common/bytes.js"
-import type { Json } from "./internal/common/json.js"
-import { ProtoWriter } from "./internal/format/protobuf.js"
-import type { JsonValue, SpanData, SpanEvent, StatusCode } from "./Trace.js"
+import * as Internal from "./internal/format/otlp.js"
+import type { SpanData } from "./Trace.js"
 
 /**
  * The instrumentation scope name written into every OTLP request.
@@ -15,7 +13,7 @@ import type { JsonValue, SpanData, SpanEvent, StatusCode } from "./Trace.js"
  * @since 0.1.0
  * @category constants
  */
-export const scopeName = "effect-mlflow"
+export const scopeName: string = Internal.scopeName
 
 /**
  * Resource of the exported spans.
@@ -23,21 +21,19 @@ export const scopeName = "effect-mlflow"
  * @since 0.1.0
  * @category models
  */
-export interface Resource {
-  readonly attributes: Readonly<Record<string, JsonValue>>
-}
+export interface Resource extends Internal.Resource {}
 
 /**
  * The deepest message nesting the encoder writes. MLflow parses requests with Python protobuf, whose
  * recursion limit is 100 nested messages (measured on MLflow 3.18: 99 levels are stored, 102 are
- * not); a request past it is rejected whole ("Invalid
- * OpenTelemetry format"). Deeper values are written as the JSON text of what is left, behind a
- * `[MaxDepth]` marker, so the data is kept and the request stays parseable.
+ * not); a request past it is rejected whole ("Invalid OpenTelemetry format"). Deeper values are
+ * written as the JSON text of what is left, behind a `[MaxDepth]` marker, so the data is kept and
+ * the request stays parseable.
  *
  * @since 0.1.0
  * @category constants
  */
-export const maxMessageDepth = 96
+export const maxMessageDepth: number = Internal.maxMessageDepth
 
 /**
  * The marker before the JSON text of a value nested too deep for OTLP.
@@ -45,10 +41,7 @@ export const maxMessageDepth = 96
  * @since 0.1.0
  * @category constants
  */
-export const depthMarker = "[MaxDepth] "
-
-const KIND: Record<SpanData["kind"], number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 }
-const STATUS: Record<StatusCode, number> = { UNSET: 0, OK: 1, ERROR: 2 }
+export const depthMarker: string = Internal.depthMarker
 
 /**
  * Encodes spans as an OTLP `ExportTraceServiceRequest` protobuf message.
@@ -56,78 +49,5 @@ const STATUS: Record<StatusCode, number> = { UNSET: 0, OK: 1, ERROR: 2 }
  * @since 0.1.0
  * @category encoding
  */
-export const encodeTraceRequest = (spans: ReadonlyArray<SpanData>, resource: Resource): Uint8Array =>
-  new ProtoWriter()
-    .message(1, (resourceSpans) =>
-      resourceSpans
-        .message(1, (res) => writeAttributes(res, 1, resource.attributes, 2))
-        .message(2, (scopeSpans) => {
-          scopeSpans.message(1, (scope) => scope.string(1, scopeName))
-          for (const span of spans) scopeSpans.message(2, (w) => writeSpan(w, span))
-        }))
-    .finish()
-
-const writeSpan = (w: ProtoWriter, span: SpanData): void => {
-  w.bytes(1, hexToBytes(span.traceId))
-  w.bytes(2, hexToBytes(span.spanId))
-  if (span.parentSpanId !== null) w.bytes(4, hexToBytes(span.parentSpanId))
-  w.string(5, span.name)
-  w.uint32(6, KIND[span.kind])
-  w.fixed64(7, span.startTimeUnixNano)
-  w.fixed64(8, span.endTimeUnixNano)
-  writeAttributes(w, 9, span.attributes, SPAN_DEPTH)
-  for (const event of span.events) w.message(11, (e) => writeEvent(e, event))
-  w.message(15, (status) => status.optionalString(2, span.status.message).uint32(3, STATUS[span.status.code]))
-}
-
-const writeEvent = (w: ProtoWriter, event: SpanEvent): void => {
-  w.fixed64(1, event.timeUnixNano)
-  w.string(2, event.name)
-  writeAttributes(w, 3, event.attributes, SPAN_DEPTH + 1)
-}
-
-/** nesting of the messages that hold a span's attributes: request > resource spans > scope spans > span */
-const SPAN_DEPTH = 4
-
-/** `depth`: how deep the messages that hold these attributes are */
-const writeAttributes = (
-  w: ProtoWriter,
-  field: number,
-  attributes: Readonly<Record<string, Json>>,
-  depth: number
-): void => {
-  for (const key in attributes) {
-    const value = attributes[key]
-    // KeyValue at depth + 1, its AnyValue at depth + 2
-    w.message(field, (kv) => kv.string(1, key).message(2, (any) => writeAnyValue(any, value, depth + 2)))
-  }
-}
-
-/** `depth`: the nesting of the AnyValue message being written */
-const writeAnyValue = (w: ProtoWriter, value: Json, depth: number): void => {
-  if (value === null) return
-  switch (typeof value) {
-    case "string":
-      w.string(1, value)
-      return
-    case "boolean":
-      w.bool(2, value)
-      return
-    case "number":
-      if (Number.isSafeInteger(value)) w.int64(3, BigInt(value))
-      else w.double(4, value)
-      return
-  }
-  // an array's items are AnyValues two levels down, an object's three (KeyValueList > KeyValue > AnyValue)
-  if (depth + (Array.isArray(value) ? 2 : 3) > maxMessageDepth) {
-    w.string(1, depthMarker + JSON.stringify(value))
-    return
-  }
-  if (Array.isArray(value)) {
-    w.message(5, (array) => {
-      for (const item of value) array.message(1, (any) => writeAnyValue(any, item, depth + 2))
-    })
-    return
-  }
-  w.message(6, (list) => writeAttributes(list, 1, value as Readonly<Record<string, Json>>, depth + 1))
-}
+export const encodeTraceRequest: (spans: ReadonlyArray<SpanData>, resource: Resource) => Uint8Array =
+  Internal.encodeTraceRequest

@@ -63,6 +63,7 @@ const experimentIds = (client: MlflowClient["Type"], options: SearchOptions) =>
       const found = yield* client.getExperimentByName(name)
       if (Option.isNone(found)) {
         return yield* new MlflowApiError({
+          reason: "Status",
           method: "GET",
           url: "/api/2.0/mlflow/experiments/get-by-name",
           status: 404,

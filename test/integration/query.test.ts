@@ -4,7 +4,7 @@ import { Assessment, Mlflow, MlflowClient, MlflowTracing, Search, SearchFilter a
 import { python, pythonGetTraces } from "../harness/mlflow.js"
 import { flaskOnlyUrl, mlflowUrl, uniqueName } from "./helpers.js"
 
-const client = (url: string) => MlflowClient.layerConfig({ trackingUri: url })
+const client = (url: string) => MlflowClient.layerConfigFetch({ trackingUri: url })
 
 const run = <A, E>(url: string, effect: Effect.Effect<A, E, MlflowClient.MlflowClient>) =>
   Effect.runPromise(effect.pipe(Effect.provide(client(url)) as any) as Effect.Effect<A, E>)
@@ -132,7 +132,7 @@ print(json.dumps(out))
     const error = await Effect.runPromise(
       Effect.flip(Search.searchTraces({ experimentIds: ["0"], filter: "attributes.status = 'OK' OR tags.x = 'y'" }))
         .pipe(
-          Effect.provide(MlflowClient.layerConfig({ trackingUri: "http://127.0.0.1:9" }))
+          Effect.provide(MlflowClient.layerConfigFetch({ trackingUri: "http://127.0.0.1:9" }))
         )
     )
     expect(error._tag).toBe("SearchFilterError")

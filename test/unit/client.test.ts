@@ -2,6 +2,8 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import { MlflowClient } from "../../src/index.js"
+import { parseRetryAfter } from "../../src/internal/client/errors.js"
+import { artifactUrl } from "../../src/internal/client/url.js"
 import { recorder } from "../support/recorder.js"
 
 const client = (options: MlflowClient.Options) => MlflowClient.make(options).pipe(Effect.provide(FetchHttpClient.layer))
@@ -46,7 +48,7 @@ describe("MlflowClient", () => {
 
   it.effect("reports an unreachable server as a transient transport error", () =>
     Effect.gen(function*() {
-      const c = yield* client({ trackingUri: "http://127.0.0.1:9", timeout: "2 seconds" })
+      const c = yield* client({ trackingUri: "http://127.0.0.1:9", requestTimeout: "2 seconds" })
       const error = yield* Effect.flip(c.getTraceInfo("tr-1"))
       assert.strictEqual(error._tag, "MlflowTransportError")
       assert.isTrue(MlflowClient.isTransient(error))
@@ -54,7 +56,14 @@ describe("MlflowClient", () => {
 
   it("treats MLflow's database-overload 400s as transient, other 400s as permanent", () => {
     const error = (detail: string) =>
-      new MlflowClient.MlflowApiError({ method: "POST", url: "u", status: 400, errorCode: "BAD_REQUEST", detail })
+      new MlflowClient.MlflowApiError({
+        reason: "Status",
+        method: "POST",
+        url: "u",
+        status: 400,
+        errorCode: "BAD_REQUEST",
+        detail
+      })
     assert.isTrue(
       MlflowClient.isTransient(error("QueuePool limit of size 5 overflow 10 reached, connection timed out"))
     )
@@ -63,24 +72,24 @@ describe("MlflowClient", () => {
   })
 
   it("parses Retry-After as seconds or as an HTTP date", () => {
-    assert.strictEqual(MlflowClient.parseRetryAfter("30"), 30_000)
+    assert.strictEqual(parseRetryAfter("30"), 30_000)
     assert.strictEqual(
-      MlflowClient.parseRetryAfter("Wed, 21 Oct 2015 07:28:10 GMT", Date.UTC(2015, 9, 21, 7, 28, 0)),
+      parseRetryAfter("Wed, 21 Oct 2015 07:28:10 GMT", Date.UTC(2015, 9, 21, 7, 28, 0)),
       10_000
     )
-    assert.isUndefined(MlflowClient.parseRetryAfter("soon"))
-    assert.isUndefined(MlflowClient.parseRetryAfter(undefined))
+    assert.isUndefined(parseRetryAfter("soon"))
+    assert.isUndefined(parseRetryAfter(undefined))
   })
 
   it("resolves artifact locations", () => {
     assert.deepStrictEqual(
-      MlflowClient.artifactUrl("http://h:5000", "mlflow-artifacts:/1/traces/tr-x/artifacts", "traces.json"),
-      Option.some("http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/traces/tr-x/artifacts/traces.json")
+      artifactUrl("http://h:5000", "mlflow-artifacts:/1/traces/tr-x/artifacts", "traces.json"),
+      "http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/traces/tr-x/artifacts/traces.json"
     )
     assert.deepStrictEqual(
-      MlflowClient.artifactUrl("http://h", "mlflow-artifacts://host:1/2/a", "f"),
-      Option.some("http://h/api/2.0/mlflow-artifacts/artifacts/2/a/f")
+      artifactUrl("http://h", "mlflow-artifacts://host:1/2/a", "f"),
+      "http://h/api/2.0/mlflow-artifacts/artifacts/2/a/f"
     )
-    assert.isTrue(Option.isNone(MlflowClient.artifactUrl("http://h", "/local/path", "f")))
+    assert.isUndefined(artifactUrl("http://h", "/local/path", "f"))
   })
 })

@@ -71,7 +71,7 @@ describe("MlflowConfig", () => {
         [{ MLFLOW_TRACKING_URI: "ftp://x" }, "MLFLOW_TRACKING_URI", /http\(s\):\/\/ URL/],
         [{ MLFLOW_TRACKING_URI: "sqlite:///mlflow.db" }, "MLFLOW_TRACKING_URI", /mlflow server/],
         [{ MLFLOW_TRACKING_URI: "http://" }, "MLFLOW_TRACKING_URI", /not a valid URL/],
-        [{ MLFLOW_HTTP_REQUEST_TIMEOUT: "soon" }, "MLFLOW_HTTP_REQUEST_TIMEOUT", /expected a number/],
+        [{ MLFLOW_HTTP_REQUEST_TIMEOUT: "soon" }, "MLFLOW_HTTP_REQUEST_TIMEOUT", /expected a number/i],
         [{ MLFLOW_HTTP_REQUEST_TIMEOUT: "-1" }, "MLFLOW_HTTP_REQUEST_TIMEOUT", /greater than 0/],
         [
           { MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE: "0" },

@@ -5,7 +5,7 @@ import { Mlflow, MlflowClient, MlflowTracing, Sink } from "../../src/index.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 
 // a client that would fail if used: tags applied in-process must not reach it
-const unusedClient = MlflowClient.layer({ trackingUri: "http://127.0.0.1:9", timeout: "1 second" }).pipe(
+const unusedClient = MlflowClient.layer({ trackingUri: "http://127.0.0.1:9", requestTimeout: "1 second" }).pipe(
   Layer.provide(FetchHttpClient.layer)
 )
 

@@ -7,7 +7,7 @@ import {
   type Filter,
   NUMERIC,
   SearchFilterError
-} from "../../SearchFilter.js"
+} from "./filterGrammar.js"
 
 /**
  * The tokenizer and parser of MLflow's trace filter grammar.

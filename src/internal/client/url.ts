@@ -44,3 +44,13 @@ export const splitCredentials = (uri: string): SplitUri => {
  */
 export const scrubUrlCredentials = (text: string): string =>
   text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@"'<>]*@/gi, "$1<redacted>@")
+
+/** Resolves an artifact location to the URL of a file in it (`mlflow-artifacts:` or `http(s)`). */
+export const artifactUrl = (trackingUri: string, artifactLocation: string, file: string): string | undefined => {
+  if (artifactLocation.startsWith("mlflow-artifacts:")) {
+    const path = artifactLocation.replace(/^mlflow-artifacts:(\/\/[^/]*)?/, "").replace(/^\/+/, "")
+    return `${trackingUri}/api/2.0/mlflow-artifacts/artifacts/${path}/${file}`
+  }
+  if (/^https?:\/\//.test(artifactLocation)) return `${artifactLocation.replace(/\/+$/, "")}/${file}`
+  return undefined
+}

@@ -346,3 +346,16 @@ export const safeStringify = (value: unknown): string => {
     return JSON.stringify(snapshot(value))
   }
 }
+
+/** A parsed JSON value with bigints (from the bigint-safe parser) made plain numbers. */
+export const plainJson = (value: unknown): Json => {
+  if (typeof value === "bigint") return Number(value)
+  if (Array.isArray(value)) return value.map(plainJson)
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, Json> = {}
+    for (const key in value) setOwn(out, key, plainJson((value as Record<string, unknown>)[key]))
+    return out
+  }
+  if (value === undefined || typeof value === "function" || typeof value === "symbol") return null
+  return value as Json
+}

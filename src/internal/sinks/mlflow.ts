@@ -1,14 +1,10 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import {
-  isTransient,
-  type MlflowApiError,
-  type MlflowError,
-  type Service as MlflowClientService
-} from "../../MlflowClient.js"
 import type { Destination } from "../../MlflowConfig.js"
 import type { Trace } from "../../Trace.js"
+import { isTransient, type MlflowApiError, type MlflowError } from "../client/errors.js"
+import type { Service as MlflowClientService } from "../client/model.js"
 import { TraceTagKey } from "../common/keys.js"
 import { ExportError, type ExportOutcome, type Sink } from "../export/sink.js"
 
@@ -19,7 +15,7 @@ const toExportError = (error: MlflowError) =>
   new ExportError({
     detail: error.message,
     retryable: isTransient(error),
-    reason: error._tag === "MlflowApiError" ? `HTTP ${error.status} ${error.errorCode}` : error.reason,
+    reason: error._tag === "MlflowApiError" ? `HTTP ${error.status} ${error.errorCode}` : error.description,
     ...(error._tag === "MlflowApiError" && error.retryAfterMillis !== undefined
       ? { retryAfterMillis: error.retryAfterMillis }
       : {})

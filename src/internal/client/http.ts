@@ -1,0 +1,168 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { bytesToBase64 } from "../common/bytes.js"
+import { safeStringify } from "../common/json.js"
+import { parseBigJson } from "../format/bigJson.js"
+import {
+  describeTransportError,
+  MlflowApiError,
+  type MlflowError,
+  MlflowTransportError,
+  statusError
+} from "./errors.js"
+import type { JsonObject, Options, Request } from "./model.js"
+import { scrubUrlCredentials, splitCredentials } from "./url.js"
+
+/** Success answers read at most this much (a trace's data is read with a larger cap). */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024
+/** Error answers: enough for any message MLflow writes. */
+const MAX_ERROR_ANSWER_BYTES = 64 * 1024
+
+/** Reads a body up to `cap` bytes; past it, the rest is not read (the stream is cancelled). */
+const readCapped = <E>(body: Stream.Stream<Uint8Array, E>, cap: number) =>
+  Stream.runFoldWhile(
+    body,
+    { parts: [] as Array<Uint8Array>, size: 0 },
+    (state) => state.size <= cap,
+    (state, chunk) => {
+      state.parts.push(chunk)
+      state.size += chunk.length
+      return state
+    }
+  ).pipe(Effect.map(({ parts, size }) => {
+    const bytes = new Uint8Array(Math.min(size, cap))
+    let offset = 0
+    for (const part of parts) {
+      if (offset >= bytes.length) break
+      const take = part.subarray(0, bytes.length - offset)
+      bytes.set(take, offset)
+      offset += take.length
+    }
+    return { complete: size <= cap, text: new TextDecoder().decode(bytes) }
+  }))
+
+const parseJson = (text: string): JsonObject => {
+  if (text.trim() === "") return {}
+  const value = parseBigJson(text)
+  return typeof value === "object" && value !== null ? value as JsonObject : { value }
+}
+
+/** The transport of one client: authorized, bounded, never traced, with secrets scrubbed from errors. */
+export interface Http {
+  readonly trackingUri: string
+  readonly request: Request
+  readonly isHealthy: Effect.Effect<boolean>
+  /** removes our credentials from a text (an error a server or proxy echoed them into) */
+  readonly scrub: (text: string) => string
+}
+
+export const make = Effect.fnUntraced(function*(options: Options) {
+  // credentials in the URI are sent as Basic auth (unless given apart) and never printed
+  const split = splitCredentials(options.trackingUri.trim())
+  const trackingUri = split.uri.replace(/\/+$/, "")
+  const username = options.username ?? (options.password === undefined ? split.username : undefined)
+  const password = options.password ??
+    (options.username === undefined && split.password !== undefined ? Redacted.make(split.password) : undefined)
+  const timeout = Duration.decode(options.requestTimeout ?? Duration.seconds(120))
+  const authorize = username !== undefined && password !== undefined
+    ? HttpClientRequest.basicAuth(username, Redacted.value(password))
+    : options.token !== undefined
+    ? HttpClientRequest.bearerToken(Redacted.value(options.token))
+    : (request: HttpClientRequest.HttpClientRequest) => request
+  const permits = yield* Effect.makeSemaphore(options.maxConcurrentRequests ?? 8)
+  const base = yield* HttpClient.HttpClient
+  const client = (options.transformClient === undefined ? base : options.transformClient(base)).pipe(
+    HttpClient.withTracerDisabledWhen(() => true),
+    HttpClient.withTracerPropagation(false)
+  )
+
+  // our own credentials never leave in an error, even when a server or proxy echoes them back
+  const secrets = [
+    options.token === undefined ? "" : Redacted.value(options.token),
+    password === undefined ? "" : Redacted.value(password),
+    password === undefined ? "" : encodeURIComponent(Redacted.value(password)),
+    username === undefined || password === undefined
+      ? ""
+      : bytesToBase64(new TextEncoder().encode(`${username}:${Redacted.value(password)}`))
+  ].filter((secret) => secret.length >= 4)
+  const scrub = (text: string): string =>
+    scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))
+
+  const request: Request = (method, path, requestOptions = {}) => {
+    const url = /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
+    let req = HttpClientRequest.make(method)(url).pipe(
+      authorize,
+      HttpClientRequest.setHeader("User-Agent", "effect-mlflow/0.1.0")
+    )
+    if (requestOptions.query !== undefined) req = HttpClientRequest.setUrlParams(req, requestOptions.query)
+    if (requestOptions.headers !== undefined) req = HttpClientRequest.setHeaders(req, requestOptions.headers)
+    if (requestOptions.json !== undefined) {
+      req = HttpClientRequest.bodyText(req, safeStringify(requestOptions.json), "application/json")
+    } else if (requestOptions.bytes !== undefined) {
+      req = HttpClientRequest.bodyUint8Array(req, requestOptions.bytes.body, requestOptions.bytes.contentType)
+    }
+    const shownUrl = scrubUrlCredentials(url)
+    const transport = (reason: MlflowTransportError["reason"], detail: string, description: string) =>
+      new MlflowTransportError({ reason, method, url: shownUrl, detail: scrub(detail), description })
+    const failed = (error: { readonly message: string; readonly cause?: unknown }) => {
+      const { description, detail } = describeTransportError(error)
+      return Effect.fail(transport("Transport", detail, description))
+    }
+    return client.execute(req).pipe(
+      Effect.flatMap((response) => {
+        const ok = response.status >= 200 && response.status < 300
+        const cap = ok ? requestOptions.maxAnswerBytes ?? MAX_ANSWER_BYTES : MAX_ERROR_ANSWER_BYTES
+        return Effect.flatMap(
+          readCapped(response.stream, cap),
+          ({ complete, text }): Effect.Effect<JsonObject, MlflowError> => {
+            if (ok && !complete) {
+              return Effect.fail(
+                new MlflowApiError({
+                  reason: "AnswerTooLarge",
+                  method,
+                  url: shownUrl,
+                  status: response.status,
+                  errorCode: "ANSWER_TOO_LARGE",
+                  detail: `the answer is larger than ${cap} bytes and was not read; is this an MLflow tracking server?`
+                })
+              )
+            }
+            if (ok) {
+              return Effect.try({
+                try: () => parseJson(text),
+                catch: () => transport("Decode", "the answer is not JSON", "answer not JSON")
+              })
+            }
+            return Effect.fail(
+              statusError(method, shownUrl, response.status, scrub(text), response.headers["retry-after"])
+            )
+          }
+        )
+      }),
+      Effect.catchTags({
+        RequestError: failed,
+        ResponseError: failed
+      }),
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => transport("Timeout", `timed out after ${Duration.format(timeout)}`, "timed out")
+      }),
+      permits.withPermits(1),
+      Effect.withTracerEnabled(false)
+    )
+  }
+
+  const isHealthy = client.execute(HttpClientRequest.get(`${trackingUri}/health`).pipe(authorize)).pipe(
+    Effect.map((response) => response.status >= 200 && response.status < 300),
+    Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false }),
+    Effect.catchAll(() => Effect.succeed(false)),
+    Effect.scoped,
+    Effect.withTracerEnabled(false)
+  )
+
+  return { trackingUri, request, isHealthy, scrub } satisfies Http
+})

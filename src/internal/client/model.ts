@@ -1,0 +1,116 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type { SpanData, TraceInfo } from "../../Trace.js"
+import type { Json } from "../common/json.js"
+import type { Assessment } from "../format/assessmentJson.js"
+import type { StoredTrace, StoredTraceInfo } from "../format/traceRead.js"
+import type { MlflowError } from "./errors.js"
+
+/** How to reach a tracking server: shared by the client and the tracing layer. */
+export interface Connection {
+  /** `http(s)://host[:port][/prefix]`; credentials in it are sent as Basic auth */
+  readonly trackingUri?: string | undefined
+  /** `Authorization: Bearer` */
+  readonly token?: Redacted.Redacted | undefined
+  /** with `password`: `Authorization: Basic` (wins over `token`, as in MLflow's Python client) */
+  readonly username?: string | undefined
+  readonly password?: Redacted.Redacted | undefined
+  /** per request; default 120 seconds (`MLFLOW_HTTP_REQUEST_TIMEOUT`) */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** `service.name` of exported spans (MLflow records it as a trace tag); none by default */
+  readonly serviceName?: string | undefined
+  /** requests in flight at once, across all callers of one client; default 8 */
+  readonly maxConcurrentRequests?: number | undefined
+}
+
+/** The client's options: a connection to a server, and an optional change of the `HttpClient`. */
+export interface Options extends Connection {
+  readonly trackingUri: string
+  /** changes the `HttpClient` the client sends through (a proxy, more headers, its own tracing) */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+export interface Experiment {
+  readonly experimentId: string
+  readonly name: string
+  readonly artifactLocation: string
+  readonly lifecycleStage: string
+}
+
+/** A raw JSON answer. */
+export type JsonObject = { readonly [key: string]: unknown }
+
+export interface RequestOptions {
+  readonly json?: Json | undefined
+  readonly bytes?: { readonly body: Uint8Array; readonly contentType: string } | undefined
+  readonly query?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** the largest answer read; default 8 MiB */
+  readonly maxAnswerBytes?: number | undefined
+}
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+/** Any call to the server; answers the decoded JSON body (`{}` when empty). */
+export type Request = (method: Method, path: string, options?: RequestOptions) => Effect.Effect<JsonObject, MlflowError>
+
+export interface SearchRequest {
+  readonly experimentIds: ReadonlyArray<string>
+  readonly filter?: string | undefined
+  /** at most 500 */
+  readonly maxResults?: number | undefined
+  readonly orderBy?: ReadonlyArray<string> | undefined
+  readonly pageToken?: string | undefined
+}
+
+export interface SearchPage {
+  readonly traces: ReadonlyArray<StoredTraceInfo>
+  readonly nextPageToken: string | undefined
+}
+
+/** What to delete: given traces, or traces older than a time (optionally at most `maxTraces`, oldest first). */
+export type DeleteRequest =
+  | { readonly experimentId: string; readonly traceIds: ReadonlyArray<string> }
+  | { readonly experimentId: string; readonly olderThanMillis: number; readonly maxTraces?: number | undefined }
+
+export interface Service {
+  readonly trackingUri: string
+  readonly request: Request
+  readonly getExperimentByName: (name: string) => Effect.Effect<Option.Option<Experiment>, MlflowError>
+  readonly createExperiment: (name: string) => Effect.Effect<string, MlflowError>
+  /** Looks the experiment up by name and creates it when missing; safe when two processes race. */
+  readonly getOrCreateExperiment: (name: string) => Effect.Effect<string, MlflowError>
+  /** `StartTraceV3`: stores the trace info; answers the stored tags. */
+  readonly startTrace: (info: TraceInfo) => Effect.Effect<Readonly<Record<string, string>>, MlflowError>
+  /** Whether the server answers `GET /health` with a success (never fails; a short timeout). */
+  readonly isHealthy: Effect.Effect<boolean>
+  /** OTLP protobuf to `/v1/traces`. */
+  readonly logSpans: (experimentId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, MlflowError>
+  /** Uploads `traces.json` to a trace's artifact location (`mlflow-artifacts:` or `http(s)`). */
+  readonly uploadTraceData: (
+    artifactLocation: string,
+    spans: ReadonlyArray<SpanData>
+  ) => Effect.Effect<void, MlflowError>
+  /** `GET /api/3.0/mlflow/traces/{id}`: the trace info. */
+  readonly getTraceInfo: (traceId: string) => Effect.Effect<StoredTraceInfo, MlflowError>
+  /** A trace with its spans: from the tracking store, else from its `traces.json` artifact. */
+  readonly getTrace: (traceId: string) => Effect.Effect<StoredTrace, MlflowError>
+  /** `SearchTracesV3`: one page of trace infos. */
+  readonly searchTraces: (request: SearchRequest) => Effect.Effect<SearchPage, MlflowError>
+  readonly setTraceTag: (traceId: string, key: string, value: string) => Effect.Effect<void, MlflowError>
+  readonly deleteTraceTag: (traceId: string, key: string) => Effect.Effect<void, MlflowError>
+  /** Answers how many traces were deleted. */
+  readonly deleteTraces: (request: DeleteRequest) => Effect.Effect<number, MlflowError>
+  readonly createAssessment: (assessment: JsonObject) => Effect.Effect<Assessment, MlflowError>
+  readonly getAssessment: (traceId: string, assessmentId: string) => Effect.Effect<Assessment, MlflowError>
+  readonly updateAssessment: (
+    traceId: string,
+    assessmentId: string,
+    assessment: JsonObject,
+    updateMask: ReadonlyArray<string>
+  ) => Effect.Effect<Assessment, MlflowError>
+  readonly deleteAssessment: (traceId: string, assessmentId: string) => Effect.Effect<void, MlflowError>
+}

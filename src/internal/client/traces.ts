@@ -1,0 +1,150 @@
+import * as Effect from "effect/Effect"
+import type { SpanData, TraceInfo } from "../../Trace.js"
+import * as Otlp from "../format/otlp.js"
+import { traceDataToJson, traceInfoToProtoJson } from "../format/traceJson.js"
+import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "../format/traceRead.js"
+import * as Answers from "./answers.js"
+import { type MlflowError, MlflowTransportError } from "./errors.js"
+import type { Request, Service } from "./model.js"
+import { artifactUrl } from "./url.js"
+
+/** a trace asked for by the user may be large (our own budget allows 16 MiB of spans) */
+const TRACE_READ_CAP = 64 * 1024 * 1024
+
+const TRACES = "/api/3.0/mlflow/traces"
+
+type TraceCalls = Pick<
+  Service,
+  | "startTrace"
+  | "logSpans"
+  | "uploadTraceData"
+  | "getTraceInfo"
+  | "getTrace"
+  | "searchTraces"
+  | "setTraceTag"
+  | "deleteTraceTag"
+  | "deleteTraces"
+>
+
+/** Writing, reading, searching, tagging and deleting traces. */
+export const make = (request: Request, trackingUri: string, resource: Otlp.Resource): TraceCalls => {
+  const decoder = <A, I>(schema: Parameters<typeof Answers.decode<A, I>>[0], method: string, path: string) =>
+    Answers.decode(schema, method, /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`)
+
+  const startTrace = (info: TraceInfo) =>
+    request("POST", TRACES, { json: { trace: { trace_info: traceInfoToProtoJson(info) } } }).pipe(
+      Effect.flatMap(decoder(Answers.StartTraceAnswer, "POST", TRACES)),
+      Effect.map((body): Readonly<Record<string, string>> => body.trace?.trace_info?.tags ?? {})
+    )
+
+  const logSpans = (experimentId: string, spans: ReadonlyArray<SpanData>) =>
+    Effect.asVoid(request("POST", "/v1/traces", {
+      bytes: { body: Otlp.encodeTraceRequest(spans, resource), contentType: "application/x-protobuf" },
+      headers: { "x-mlflow-experiment-id": experimentId }
+    }))
+
+  const uploadTraceData = (artifactLocation: string, spans: ReadonlyArray<SpanData>) => {
+    const url = artifactUrl(trackingUri, artifactLocation, "traces.json")
+    if (url === undefined) {
+      return Effect.fail<MlflowError>(
+        new MlflowTransportError({
+          reason: "InvalidUrl",
+          method: "PUT",
+          url: artifactLocation,
+          detail: "only mlflow-artifacts: and http(s) artifact locations can be written by a remote client; " +
+            "start the server with --serve-artifacts",
+          description: "unsupported artifact location"
+        })
+      )
+    }
+    return Effect.asVoid(request("PUT", url, {
+      bytes: { body: new TextEncoder().encode(traceDataToJson(spans)), contentType: "application/json" }
+    }))
+  }
+
+  const infoPath = (traceId: string) => `${TRACES}/${encodeURIComponent(traceId)}`
+  const getTraceInfo = (traceId: string) =>
+    request("GET", infoPath(traceId)).pipe(
+      Effect.flatMap(decoder(Answers.TraceInfoAnswer, "GET", infoPath(traceId))),
+      Effect.map((body) => decodeTraceInfo(body.trace.trace_info))
+    )
+
+  const fromArtifact = (info: StoredTrace["info"]): Effect.Effect<StoredTrace, MlflowError> => {
+    const location = info.tags["mlflow.artifactLocation"]
+    const url = location === undefined ? undefined : artifactUrl(trackingUri, location, "traces.json")
+    if (url === undefined) return Effect.succeed({ info, spans: [] })
+    return request("GET", url, { maxAnswerBytes: TRACE_READ_CAP }).pipe(
+      Effect.flatMap(decoder(Answers.TraceData, "GET", url)),
+      Effect.map((body) => ({ info, spans: rootFirst((body.spans ?? []).map(decodeDictSpan)) }))
+    )
+  }
+
+  const GET = `${TRACES}/get`
+  const getTrace = (traceId: string) =>
+    request("GET", GET, { query: { trace_id: traceId, allow_partial: "true" }, maxAnswerBytes: TRACE_READ_CAP }).pipe(
+      Effect.flatMap(decoder(Answers.TraceAnswer, "GET", GET)),
+      Effect.map((body): StoredTrace => ({
+        info: decodeTraceInfo(body.trace.trace_info),
+        spans: rootFirst((body.trace.spans ?? []).map(decodeProtoSpan))
+      })),
+      // an older server, or spans kept as an artifact: the info, then `traces.json`
+      Effect.catchIf(
+        (error) => error._tag === "MlflowApiError" && error.status !== 401 && error.status !== 403,
+        () => Effect.flatMap(getTraceInfo(traceId), fromArtifact)
+      )
+    )
+
+  const SEARCH = `${TRACES}/search`
+  const searchTraces: Service["searchTraces"] = (search) =>
+    request("POST", SEARCH, {
+      json: {
+        locations: search.experimentIds.map((id) => ({
+          type: "MLFLOW_EXPERIMENT",
+          mlflow_experiment: { experiment_id: id }
+        })),
+        ...(search.filter === undefined || search.filter === "" ? {} : { filter: search.filter }),
+        max_results: search.maxResults ?? 100,
+        ...(search.orderBy === undefined ? {} : { order_by: [...search.orderBy] }),
+        ...(search.pageToken === undefined ? {} : { page_token: search.pageToken })
+      }
+    }).pipe(
+      Effect.flatMap(decoder(Answers.SearchAnswer, "POST", SEARCH)),
+      Effect.map((body) => ({
+        traces: (body.traces ?? []).map(decodeTraceInfo),
+        nextPageToken: body.next_page_token || undefined
+      }))
+    )
+
+  const tagsPath = (traceId: string) => `${infoPath(traceId)}/tags`
+  const setTraceTag = (traceId: string, key: string, value: string) =>
+    Effect.asVoid(request("PATCH", tagsPath(traceId), { json: { key, value } }))
+  const deleteTraceTag = (traceId: string, key: string) =>
+    Effect.asVoid(request("DELETE", tagsPath(traceId), { json: { key } }))
+
+  const DELETE = `${TRACES}/delete-traces`
+  const deleteTraces: Service["deleteTraces"] = (which) =>
+    request("POST", DELETE, {
+      json: "traceIds" in which
+        ? { experiment_id: which.experimentId, request_ids: [...which.traceIds] }
+        : {
+          experiment_id: which.experimentId,
+          max_timestamp_millis: which.olderThanMillis,
+          ...(which.maxTraces === undefined ? {} : { max_traces: which.maxTraces })
+        }
+    }).pipe(
+      Effect.flatMap(decoder(Answers.DeleteAnswer, "POST", DELETE)),
+      Effect.map((body) => Number(body.traces_deleted ?? 0))
+    )
+
+  return {
+    startTrace,
+    logSpans,
+    uploadTraceData,
+    getTraceInfo,
+    getTrace,
+    searchTraces,
+    setTraceTag,
+    deleteTraceTag,
+    deleteTraces
+  }
+}

@@ -1,0 +1,70 @@
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const depcruise = path.join(root, "node_modules/dependency-cruiser/bin/dependency-cruise.mjs")
+const config = path.join(root, ".dependency-cruiser.cjs")
+
+/** Runs the lint's import check over a tree of files; answers the rules it reports broken. */
+const check = (dir: string): Array<string> => {
+  const out = execFileSync(process.execPath, [depcruise, "src", "--config", config, "--output-type", "json"], {
+    cwd: dir,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024
+  })
+  const violations: Array<{ readonly rule: { readonly name: string } }> = JSON.parse(out).summary.violations
+  return [...new Set(violations.map((violation) => violation.rule.name))].sort()
+}
+
+const tree = (files: Record<string, string>): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "import-rules-"))
+  const all = { ...files, "tsconfig.json": JSON.stringify({ compilerOptions: { module: "NodeNext", strict: true } }) }
+  for (const [file, text] of Object.entries(all)) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+    fs.writeFileSync(path.join(dir, file), text)
+  }
+  return dir
+}
+
+describe("the import rules of npm run lint", () => {
+  it("pass on this repository's src", () => {
+    expect(check(root)).toEqual([])
+  })
+
+  it("fail on a cycle, even through types", () => {
+    const dir = tree({
+      "src/A.ts": "import type { B } from \"./B.js\"\nexport type A = B | 1\n",
+      "src/B.ts": "import type { A } from \"./A.js\"\nexport type B = { a?: A }\n"
+    })
+    expect(check(dir)).toEqual(["no-cycles"])
+  })
+
+  it("fail on internal code that imports a public module's values, and allow its types", () => {
+    const dir = tree({
+      "src/Trace.ts": "export const KEY = \"k\"\nexport interface Span { readonly name: string }\n",
+      "src/internal/common/keys.ts": "import { KEY } from \"../../Trace.js\"\nexport const key = KEY\n",
+      "src/internal/common/types.ts": "import type { Span } from \"../../Trace.js\"\nexport type S = Span\n"
+    })
+    expect(check(dir)).toEqual(["internal-imports-public-types-only"])
+  })
+
+  it("fail on imports against the flow of stages", () => {
+    const dir = tree({
+      "src/internal/export/exporter.ts": "export const exporter = 1\n",
+      "src/internal/export/sink.ts": "export interface Sink { readonly name: string }\n",
+      "src/internal/tracing/tracer.ts":
+        "import { exporter } from \"../export/exporter.js\"\nexport const t = exporter\n",
+      "src/internal/llm/chat.ts": "import { t } from \"../tracing/tracer.js\"\nexport const c = t\n",
+      "src/internal/sinks/mlflow.ts": "import { exporter } from \"../export/exporter.js\"\nexport const m = exporter\n",
+      "src/internal/sinks/ok.ts": "import type { Sink } from \"../export/sink.js\"\nexport type S = Sink\n"
+    })
+    expect(check(dir)).toEqual([
+      "llm-uses-tracing-types-only",
+      "sinks-use-the-sink-contract-only",
+      "tracing-imports"
+    ])
+  })
+})
