@@ -13,6 +13,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as ClientModel from "./internal/client/model.js"
 import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
+import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
+import { withoutUndefined } from "./internal/common/options.js"
 import * as Redaction from "./Redaction.js"
 
 /**
@@ -99,14 +101,6 @@ export interface Options extends Connection {
   /** how long a trace whose root ended waits for spans still open under it; default 10 seconds */
   readonly lateSpanGrace?: Duration.DurationInput | undefined
 }
-
-/**
- * Where traces go without a tracking URI: MLflow trace files in this directory.
- *
- * @since 0.1.0
- * @category constants
- */
-export const DEFAULT_LOCAL_DIRECTORY = "mlflow-traces"
 
 /**
  * Where traces go.
@@ -414,14 +408,8 @@ const problems = (error: ConfigError.ConfigError): Array<{ readonly path: string
   }
 }
 
-/**
- * A `ConfigError` as an `MlflowConfigError` that names the variable and keeps the original (its
- * `configError`).
- *
- * @since 0.1.0
- * @category errors
- */
-export const fromConfigError = (error: ConfigError.ConfigError): MlflowConfigError => {
+/** A `ConfigError` as an `MlflowConfigError` that names the variable and keeps the original (its `configError`). */
+const fromConfigError = (error: ConfigError.ConfigError): MlflowConfigError => {
   const [first, ...rest] = problems(error)
   return new MlflowConfigError({
     setting: first?.path || "environment",
@@ -469,12 +457,3 @@ export const serverConnection = (
       requestTimeout: checked.requestTimeout
     }
   })
-
-/**
- * The options given, without those set to `undefined` (so that they do not hide others when spread).
- *
- * @since 0.1.0
- * @category utils
- */
-export const withoutUndefined = <A extends object>(options: A): Partial<A> =>
-  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<A>

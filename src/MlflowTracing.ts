@@ -15,6 +15,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import { mlflowTraceId, otelTraceIdOf } from "./internal/common/ids.js"
+import { withoutUndefined } from "./internal/common/options.js"
 import { resolveEnvironmentMetadata } from "./internal/environment/environment.js"
 import * as Exporter from "./internal/export/exporter.js"
 import * as MlflowSink from "./internal/sinks/mlflow.js"
@@ -191,7 +192,7 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
   if (destination._tag === "Local") {
     // loaded only when used: the server path stays free of `node:fs`
     return Effect.flatMap(
-      Effect.promise(() => import("./LocalStore.js")),
+      Effect.promise(() => import("./internal/sinks/localStore.js")),
       (LocalStore) => LocalStore.makeSink(destination.directory)
     )
   }
@@ -223,6 +224,47 @@ export const layer = (options: MlflowConfig.Options = {}): Layer.Layer<MlflowTra
   }))
 
 /**
+ * The tracing options that are not about the connection (those are the client's).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PipelineOptions = Omit<MlflowConfig.Options, keyof MlflowConfig.Connection | "localDirectory">
+
+/**
+ * Tracing to the server of the `MlflowClient` in context: its `HttpClient` (a proxy, a custom
+ * agent, `transformClient`), credentials and limits, with the other settings from `options`.
+ *
+ * @example
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { MlflowClient, MlflowTracing } from "effect-mlflow"
+ *
+ * const Tracing = MlflowTracing.layerWithClient({ experimentName: "chat" }).pipe(
+ *   Layer.provide(MlflowClient.layer({ trackingUri: "http://127.0.0.1:5000" })),
+ *   Layer.provide(FetchHttpClient.layer)
+ * )
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithClient = (
+  options: PipelineOptions = {}
+): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError, MlflowClient.MlflowClient> =>
+  fromPipeline(Effect.gen(function*() {
+    const client = yield* MlflowClient.MlflowClient
+    const config = yield* MlflowConfig.make({ ...options, trackingUri: client.trackingUri })
+    if (config.destination._tag !== "Server") {
+      return yield* new MlflowConfig.MlflowConfigError({
+        setting: "trackingUri",
+        detail: "the MlflowClient must point at a tracking server"
+      })
+    }
+    const sink = yield* MlflowSink.make(client, config.destination.experiment)
+    return yield* make(sink, config)
+  }))
+
+/**
  * `layer` with options read from MLflow's environment variables (see `MlflowConfig.fromEnv`),
  * overridden by `overrides`.
  *
@@ -233,7 +275,7 @@ export const layerConfig = (
   overrides: MlflowConfig.Options = {}
 ): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
   Layer.unwrapEffect(
-    Effect.map(MlflowConfig.fromEnv, (env) => layer({ ...env, ...MlflowConfig.withoutUndefined(overrides) }))
+    Effect.map(MlflowConfig.fromEnv, (env) => layer({ ...env, ...withoutUndefined(overrides) }))
   )
 
 /**

@@ -57,15 +57,6 @@ export const SearchFilterError: typeof Grammar.SearchFilterError = Grammar.Searc
  */
 export type SearchFilterError = Grammar.SearchFilterError
 
-/**
- * The comparators MLflow accepts for a key, or a reason it does not know the key.
- *
- * @since 0.1.0
- * @category utils
- */
-export const comparatorsFor: (entity: Entity, key: string) => ReadonlyArray<Comparator> | string =
-  Grammar.comparatorsFor
-
 const RENDERED_PREFIX: Record<Entity, string> = {
   attribute: "attributes",
   tag: "tags",

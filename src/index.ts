@@ -9,10 +9,6 @@ export * as Assessment from "./Assessment.js"
 /**
  * @since 0.1.0
  */
-export * as Sink from "./Sink.js"
-/**
- * @since 0.1.0
- */
 export * as Mlflow from "./Mlflow.js"
 /**
  * @since 0.1.0
@@ -33,10 +29,6 @@ export { MlflowTracingLive } from "./MlflowTracing.js"
 /**
  * @since 0.1.0
  */
-export * as Otlp from "./Otlp.js"
-/**
- * @since 0.1.0
- */
 export * as Redaction from "./Redaction.js"
 /**
  * @since 0.1.0
@@ -46,6 +38,10 @@ export * as Search from "./Search.js"
  * @since 0.1.0
  */
 export * as SearchFilter from "./SearchFilter.js"
+/**
+ * @since 0.1.0
+ */
+export * as Sink from "./Sink.js"
 /**
  * @since 0.1.0
  */

@@ -1,9 +1,14 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Redacted } from "effect"
-import { MlflowClient } from "../../src/index.js"
+import { Effect, Layer, Option, Redacted } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { Mlflow, MlflowClient, MlflowTracing } from "../../src/index.js"
 import { parseRetryAfter } from "../../src/internal/client/errors.js"
 import { artifactUrl } from "../../src/internal/client/url.js"
+import { freeClosedPort } from "../support/ports.js"
 import { recorder } from "../support/recorder.js"
 
 const client = (options: MlflowClient.Options) => MlflowClient.make(options).pipe(Effect.provide(FetchHttpClient.layer))
@@ -92,4 +97,79 @@ describe("MlflowClient", () => {
     )
     assert.isUndefined(artifactUrl("http://h", "/local/path", "f"))
   })
+
+  it.scoped("sends through the HttpClient it is given, changed by transformClient", () =>
+    Effect.gen(function*() {
+      const server = yield* recorder(() => ({ status: 200, body: "{\"experiment\":{\"experiment_id\":\"4\"}}" }))
+      const c = yield* client({
+        trackingUri: server.url,
+        transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-through", "proxy"))
+      })
+      yield* c.getExperimentByName("x")
+      assert.strictEqual(server.seen[0].headers["x-through"], "proxy")
+    }))
+
+  it.scopedLive("the tracing layer can export through the MlflowClient in context", () =>
+    Effect.gen(function*() {
+      const server = yield* recorder((seen) => ({
+        status: 200,
+        body: seen.url.startsWith("/api/3.0/mlflow/traces") ? "{\"trace\":{\"trace_info\":{\"tags\":{}}}}" : "{}"
+      }))
+      const tracing = MlflowTracing.layerWithClient({ experimentId: "7" }).pipe(
+        Layer.provide(
+          MlflowClient.layer({
+            trackingUri: server.url,
+            transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-through", "proxy"))
+          })
+        ),
+        Layer.provide(FetchHttpClient.layer)
+      )
+      yield* Effect.void.pipe(Mlflow.span("through a proxy"), Effect.provide(tracing))
+      const paths = server.seen.map((seen) => `${seen.url} ${seen.headers["x-through"]}`)
+      assert.deepStrictEqual(paths, ["/v1/traces proxy", "/api/3.0/mlflow/traces proxy"])
+      assert.strictEqual(server.seen[0].headers["x-mlflow-experiment-id"], "7")
+    }))
+
+  it.scoped("fails with reason Decode, not to be retried, on an answer of another shape", () =>
+    Effect.gen(function*() {
+      const server = yield* recorder(() => ({ status: 200, body: "{\"experiment\":{\"experiment_id\":[1,2]}}" }))
+      const c = yield* client({ trackingUri: server.url })
+      const error = yield* Effect.flip(c.getExperimentByName("x"))
+      assert.strictEqual(error._tag, "MlflowTransportError")
+      assert.strictEqual(error.reason, "Decode")
+      assert.include(error.message, "experiment.experiment_id")
+      assert.isFalse(MlflowClient.isTransient(error))
+      const notJson = yield* recorder(() => ({ status: 200, body: "<html>login</html>" }))
+      const d = yield* client({ trackingUri: notJson.url })
+      const html = yield* Effect.flip(d.getExperimentByName("x"))
+      assert.strictEqual(html.reason, "Decode")
+    }))
+
+  it.scoped("names the reason of a failure: Transport with what failed, Timeout, Status", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freeClosedPort)
+      const refused = yield* Effect.flip(
+        (yield* client({ trackingUri: `http://127.0.0.1:${port}` })).getTraceInfo("tr-1")
+      )
+      assert.strictEqual(refused.reason, "Transport")
+      assert.strictEqual(refused._tag === "MlflowTransportError" && refused.description, "connection refused")
+      const server = yield* recorder(() => ({ status: 403, body: "{\"error_code\":\"PERMISSION_DENIED\"}" }))
+      const denied = yield* Effect.flip((yield* client({ trackingUri: server.url })).getTraceInfo("tr-1"))
+      assert.strictEqual(denied.reason, "Status")
+      assert.isFalse(MlflowClient.isTransient(denied))
+    }))
+
+  it.live("a request that outlives its timeout fails with reason Timeout, to be retried", () =>
+    Effect.gen(function*() {
+      const hanging = http.createServer(() => {})
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void hanging.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => (hanging.closeAllConnections(), hanging.close()))
+      )
+      const port = (hanging.address() as AddressInfo).port
+      const c = yield* client({ trackingUri: `http://127.0.0.1:${port}`, requestTimeout: "200 millis" })
+      const error = yield* Effect.flip(c.getTraceInfo("tr-1"))
+      assert.strictEqual(error.reason, "Timeout")
+      assert.isTrue(MlflowClient.isTransient(error))
+    }).pipe(Effect.scoped))
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import * as Otlp from "../../src/Otlp.js"
+import * as Otlp from "../../src/internal/format/otlp.js"
 import { decodeRequest } from "../support/otlpDecode.js"
 
 /** Deep JSON trees: chains of objects and arrays with scalars and siblings along the way. */
