@@ -49,7 +49,7 @@ const run = (layer: Layer.Layer<MlflowTracing.MlflowTracing, unknown>, traces: n
     const stats = yield* tracing.stats
     if (!drained || stats.exported !== traces) throw new Error(`exported ${stats.exported} of ${traces}`)
     return { perSecond: traces / seconds, p99LagMs: lag.percentile(99) / 1e6 }
-  }).pipe(Effect.provide(layer as Layer.Layer<MlflowTracing.MlflowTracing>))
+  }).pipe(Effect.provide(layer.pipe(Layer.orDie)))
 
 ensureMlflow()
 const server = await startServer()
@@ -128,7 +128,7 @@ print(json.dumps(${TRACES} / (time.perf_counter() - start)))
     return yield* tracing.stats
   }).pipe(
     Effect.provide(
-      MlflowTracing.layer({ ...options, shutdownTimeout: "1 second" }) as Layer.Layer<MlflowTracing.MlflowTracing>
+      MlflowTracing.layer({ ...options, shutdownTimeout: "1 second" }).pipe(Layer.orDie)
     ),
     Effect.runPromise
   )

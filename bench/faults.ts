@@ -77,7 +77,7 @@ const scenario = async (
     releaseStarted = performance.now()
     return tracing
   }).pipe(
-    Effect.provide(MlflowTracing.layer(options) as Layer.Layer<MlflowTracing.MlflowTracing>),
+    Effect.provide(MlflowTracing.layer(options).pipe(Layer.orDie)),
     Effect.flatMap((tracing) => tracing.stats),
     Effect.provide(Logger.remove(Logger.defaultLogger)),
     Effect.runPromise

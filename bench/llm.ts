@@ -58,9 +58,7 @@ const stream = Effect.gen(function*() {
 const noopSink = MlflowTracing.layerSink({
   export: () => Effect.void,
   exportLateSpans: () => Effect.void
-}) as Layer.Layer<
-  MlflowTracing.MlflowTracing
->
+}).pipe(Layer.orDie)
 const plain = Layer.merge(FakeModel, noopSink)
 const traced = Layer.merge(TracedLanguageModel.layer({ provider: "fake" }).pipe(Layer.provide(FakeModel)), noopSink)
 

@@ -33,7 +33,7 @@ const noopSink = MlflowTracing.layerSink({ export: () => Effect.void, exportLate
 const configurations: ReadonlyArray<readonly [string, (self: typeof workload) => Effect.Effect<void>]> = [
   ["tracing off", (self) => Effect.withTracerEnabled(self, false)],
   ["Effect built-in tracer", (self) => self],
-  ["MLflow (no-op sink)", (self) => Effect.provide(self, noopSink as Layer.Layer<MlflowTracing.MlflowTracing>)]
+  ["MLflow (no-op sink)", (self) => Effect.provide(self, noopSink.pipe(Layer.orDie))]
 ]
 
 const timeOnce = async (run: Effect.Effect<void>): Promise<number> => {

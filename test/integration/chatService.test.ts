@@ -1,55 +1,65 @@
-import { ConfigProvider, Effect, Exit, Layer, Scope } from "effect"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { address, ServiceLive } from "../../examples/chat-service.js"
-import { python } from "../harness/mlflow.js"
-import { mlflowUrl, uniqueName } from "./helpers.js"
+import { mlflowUrl, python, uniqueName } from "./helpers.js"
 
 describe("examples/chat-service.ts against a real MLflow server", () => {
-  it("traces chat requests with their tags and attaches user feedback to them", async () => {
-    const experiment = uniqueName("chat-service")
-    const env = ConfigProvider.fromMap(
-      new Map([["MLFLOW_TRACKING_URI", mlflowUrl()], ["MLFLOW_EXPERIMENT_NAME", experiment]])
-    )
-    const scope = Effect.runSync(Scope.make())
-    try {
-      const context = await Effect.runPromise(
-        Layer.buildWithScope(Layer.provide(ServiceLive(0), Layer.setConfigProvider(env)), scope)
+  it.live("traces chat requests with their tags and attaches user feedback to them", () =>
+    Effect.gen(function*() {
+      const experiment = uniqueName("chat-service")
+      const env = ConfigProvider.fromMap(
+        new Map([["MLFLOW_TRACKING_URI", mlflowUrl()], ["MLFLOW_EXPERIMENT_NAME", experiment]])
       )
-      const base = Effect.runSync(Effect.provide(address, context))
-      const send = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-        fetch(`${base}${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...headers },
-          body: JSON.stringify(body)
+      // the service runs in its own scope; closing it stops the server and flushes its traces
+      const { assessment_id, trace_id } = yield* Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(Layer.provide(ServiceLive(0), Layer.setConfigProvider(env)))
+        const base = yield* Effect.provide(address, context)
+        const send = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+          fetch(`${base}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body: JSON.stringify(body)
+          })
+
+        const first = yield* Effect.promise(() =>
+          send("/chat", { message: "hello there" }, {
+            "X-Request-ID": "req-001",
+            "X-Session-ID": "session-a",
+            "X-User-ID": "alice"
+          })
+        )
+        expect(first.status).toBe(200)
+        expect(yield* Effect.promise(() => first.json())).toEqual({
+          response: "You said: hello there",
+          request_id: "req-001"
         })
+        yield* Effect.promise(() =>
+          send("/chat", { message: "again" }, {
+            "X-Request-ID": "req-002",
+            "X-Session-ID": "session-a",
+            "X-User-ID": "alice"
+          })
+        )
 
-      const first = await send("/chat", { message: "hello there" }, {
-        "X-Request-ID": "req-001",
-        "X-Session-ID": "session-a",
-        "X-User-ID": "alice"
-      })
-      expect(first.status).toBe(200)
-      expect(await first.json()).toEqual({ response: "You said: hello there", request_id: "req-001" })
-      await send("/chat", { message: "again" }, {
-        "X-Request-ID": "req-002",
-        "X-Session-ID": "session-a",
-        "X-User-ID": "alice"
-      })
+        const feedback = yield* Effect.promise(() =>
+          send("/chat_feedback?client_request_id=req-001", {
+            rating: "good",
+            comment: "clear answer",
+            user: "alice"
+          })
+        )
+        expect(feedback.status).toBe(200)
+        const { assessment_id, trace_id } = yield* Effect.promise(() => feedback.json())
 
-      const feedback = await send("/chat_feedback?client_request_id=req-001", {
-        rating: "good",
-        comment: "clear answer",
-        user: "alice"
-      })
-      expect(feedback.status).toBe(200)
-      const { assessment_id, trace_id } = await feedback.json()
+        const missing = yield* Effect.promise(() => send("/chat_feedback?client_request_id=nope", { rating: "bad" }))
+        expect(missing.status).toBe(404)
+        expect(yield* Effect.promise(() => missing.json())).toEqual({
+          error: "no trace found for client_request_id \"nope\""
+        })
+        return { assessment_id, trace_id }
+      }))
 
-      const missing = await send("/chat_feedback?client_request_id=nope", { rating: "bad" })
-      expect(missing.status).toBe(404)
-      expect(await missing.json()).toEqual({ error: "no trace found for client_request_id \"nope\"" })
-
-      await Effect.runPromise(Scope.close(scope, Exit.void))
-      const stored = await python(
+      const stored = yield* python(
         `
 import json, mlflow
 exp = mlflow.get_experiment_by_name(${JSON.stringify(experiment)})
@@ -83,8 +93,5 @@ print(json.dumps([t.to_dict() for t in traces]))
         source: { source_type: "HUMAN", source_id: "alice" }
       })
       expect(byRequest["req-002"].info.assessments ?? []).toEqual([])
-    } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
-    }
-  })
+    }))
 })

@@ -1,8 +1,33 @@
-import { Effect, Layer, Logger, Option } from "effect"
+import { Effect, Logger, Option, type Scope } from "effect"
 import { inject } from "vitest"
 import type { Sink } from "../../src/index.js"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { Options } from "../../src/MlflowConfig.js"
+import * as Harness from "../harness/mlflow.js"
+
+/** A Python script with MLflow's client (the judge); its last stdout line is JSON, answered. */
+export const python = (script: string, env: Readonly<Record<string, string>> = {}): Effect.Effect<any> =>
+  Effect.promise(() => Harness.python(script, env))
+
+/** `mlflow.get_trace(id).to_dict()` for each id, read by MLflow's Python client. */
+export const pythonGetTraces = (trackingUri: string, ids: ReadonlyArray<string>): Effect.Effect<Array<any>> =>
+  Effect.promise(() => Harness.pythonGetTraces(trackingUri, ids))
+
+/** A tracking server of the test's own (for outages, restarts), stopped with the scope. */
+export const ownServer = (
+  options: Harness.ServerOptions = {}
+): Effect.Effect<Harness.RunningServer, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.promise(() => Harness.startServer(options)), (server) => Effect.promise(server.stop))
+
+/** POSTs JSON to the server (outside the library: the test's own set-up); answers the JSON answer. */
+export const postJson = (url: string, body: unknown): Effect.Effect<any> =>
+  Effect.promise(() =>
+    fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+      .then((response) => response.json())
+  )
+
+/** A loopback port nothing listens on. */
+export const freePort: Effect.Effect<number> = Effect.promise(Harness.freePort)
 
 export const mlflowUrl = (): string => inject("mlflowUrl")
 export const flaskOnlyUrl = (): string => inject("mlflowFlaskOnlyUrl")
@@ -14,22 +39,20 @@ export const uniqueName = (prefix: string): string => `${prefix}-${Date.now()}-$
 export const runTraced = <A, E>(
   program: Effect.Effect<A, E>,
   options: Options
-): Promise<{ readonly result: A; readonly traceId: string }> =>
+) =>
   Effect.gen(function*() {
     const result = yield* program
     const traceId = Option.getOrThrow(yield* Mlflow.lastTraceId)
     return { result, traceId }
-  }).pipe(
-    Effect.provide(MlflowTracing.layer(options) as Layer.Layer<MlflowTracing.MlflowTracing>),
-    Effect.runPromise
-  )
+  }).pipe(Effect.provide(MlflowTracing.layer(options)))
 
 /** `GET /api/3.0/mlflow/traces/get`: trace info and spans from the tracking store. */
-export const restGetTrace = async (url: string, traceId: string): Promise<any> => {
-  const response = await fetch(`${url}/api/3.0/mlflow/traces/get?trace_id=${traceId}&allow_partial=false`)
-  if (!response.ok) throw new Error(`GET trace ${traceId}: ${response.status} ${await response.text()}`)
-  return (await response.json()).trace
-}
+export const restGetTrace = (url: string, traceId: string): Effect.Effect<any> =>
+  Effect.promise(async () => {
+    const response = await fetch(`${url}/api/3.0/mlflow/traces/get?trace_id=${traceId}&allow_partial=false`)
+    if (!response.ok) throw new Error(`GET trace ${traceId}: ${response.status} ${await response.text()}`)
+    return (await response.json()).trace
+  })
 
 /** Decodes an OTLP JSON `AnyValue` as the server returns it (snake_case). */
 export const anyValue = (value: any): unknown => {
@@ -71,7 +94,7 @@ export const exportOneBatch = (
   options: Options,
   n: number,
   inputs: (i: number) => unknown = (i) => ({ i })
-): Promise<Sink.Stats> =>
+): Effect.Effect<Sink.Stats, unknown> =>
   Effect.gen(function*() {
     yield* Effect.forEach(
       Array.from({ length: n }, (_, i) => i),
@@ -82,9 +105,6 @@ export const exportOneBatch = (
     yield* tracing.flush()
     return yield* tracing.stats
   }).pipe(
-    Effect.provide(
-      MlflowTracing.layer({ workers: 1, batchSize: n, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
-    ),
-    Effect.provide(Logger.remove(Logger.defaultLogger)),
-    Effect.runPromise
+    Effect.provide(MlflowTracing.layer({ workers: 1, batchSize: n, ...options })),
+    Effect.provide(Logger.remove(Logger.defaultLogger))
   )

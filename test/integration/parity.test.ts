@@ -1,8 +1,7 @@
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
 import { Mlflow } from "../../src/index.js"
-import { python, pythonGetTraces } from "../harness/mlflow.js"
-import { mlflowUrl, pyAttributes, runTraced, uniqueName } from "./helpers.js"
+import { mlflowUrl, pyAttributes, python, pythonGetTraces, runTraced, uniqueName } from "./helpers.js"
 
 const question = "What is MLflow?"
 const docs = [{ page_content: "MLflow is an open source platform.", metadata: { doc_uri: "doc-1" } }]
@@ -67,15 +66,16 @@ const comparableSpans = (trace: any) => {
 }
 
 describe("parity with MLflow's Python SDK", () => {
-  it("gives the same trace info and span attributes as mlflow.start_span", async () => {
-    const url = mlflowUrl()
-    const experimentName = uniqueName("parity")
-    const reference = await python(pythonProgram(experimentName), { MLFLOW_TRACKING_URI: url })
-    const { traceId } = await runTraced(effectProgram, { trackingUri: url, experimentName })
-    const [ours] = await pythonGetTraces(url, [traceId])
+  it.live("gives the same trace info and span attributes as mlflow.start_span", () =>
+    Effect.gen(function*() {
+      const url = mlflowUrl()
+      const experimentName = uniqueName("parity")
+      const reference = yield* python(pythonProgram(experimentName), { MLFLOW_TRACKING_URI: url })
+      const { traceId } = yield* runTraced(effectProgram, { trackingUri: url, experimentName })
+      const [ours] = yield* pythonGetTraces(url, [traceId])
 
-    expect(comparableInfo(ours.info)).toEqual(comparableInfo(reference.info))
-    expect(comparableSpans(ours)).toEqual(comparableSpans(reference))
-    expect(ours.info.trace_location).toEqual(reference.info.trace_location)
-  })
+      expect(comparableInfo(ours.info)).toEqual(comparableInfo(reference.info))
+      expect(comparableSpans(ours)).toEqual(comparableSpans(reference))
+      expect(ours.info.trace_location).toEqual(reference.info.trace_location)
+    }))
 })

@@ -1,8 +1,8 @@
-import { Effect, Layer, Option } from "effect"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import { ensureChromium } from "../harness/chromium.js"
 import { base64ToHex, mlflowUrl, restGetTrace, uniqueName } from "./helpers.js"
@@ -60,36 +60,42 @@ describe("the MLflow UI, in a real browser, shows our traces truthfully", () => 
     fs.mkdirSync(outDir, { recursive: true })
   }, 600_000)
 
-  it("span tree, error marks on failed and interrupted spans, token usage, the chat view", async () => {
-    const experimentName = uniqueName("ui")
-    const traceId = await agent.pipe(
-      Effect.provide(
-        MlflowTracing.layer({ trackingUri: mlflowUrl(), experimentName }) as Layer.Layer<MlflowTracing.MlflowTracing>
-      ),
-      Effect.runPromise
-    )
-    const stored = await restGetTrace(mlflowUrl(), traceId)
-    const spanId = (name: string) => base64ToHex(stored.spans.find((span: any) => span.name === name).span_id)!
-    const experimentId = stored.trace_info.trace_location.mlflow_experiment.experiment_id
-    const seen = await look(
-      `${mlflowUrl()}/#/experiments/${experimentId}/traces?selectedEvaluationId=${traceId}`,
-      spanId("chat-call"),
-      "Hi from the model"
-    )
-    const byName = Object.fromEntries(seen.tree.map((node) => [node.name, node]))
-    expect(Object.keys(byName).sort()).toEqual(["chat-call", "failed-step", "interrupted-step", "ui-root"])
-    expect(byName["failed-step"].errorMark).toBe(true)
-    expect(byName["interrupted-step"].errorMark).toBe(true)
-    expect(byName["chat-call"].errorMark).toBe(false)
-    expect(byName["ui-root"].errorMark).toBe(false)
-    expect(byName["interrupted-step"].titleColor).toBe(byName["failed-step"].titleColor)
-    expect(byName["interrupted-step"].titleColor).not.toBe(byName["chat-call"].titleColor)
-    expect(byName["chat-call"].metrics).toContain("19")
-    // the chat view of the CHAT_MODEL span: the roles and messages, and its token count
-    expect(seen.detail).toMatch(/User\s+Hello UI/)
-    expect(seen.detail).toMatch(/Assistant\s+Hi from the model/)
-    expect(seen.detail).toContain("19 tokens")
-    expect(fs.existsSync(path.join(outDir, "trace-tree.png"))).toBe(true)
-    expect(fs.existsSync(path.join(outDir, "chat-span.png"))).toBe(true)
-  }, 200_000)
+  it.live(
+    "span tree, error marks on failed and interrupted spans, token usage, the chat view",
+    () =>
+      Effect.gen(function*() {
+        const experimentName = uniqueName("ui")
+        const traceId = yield* agent.pipe(
+          Effect.provide(
+            MlflowTracing.layer({ trackingUri: mlflowUrl(), experimentName })
+          )
+        )
+        const stored = yield* restGetTrace(mlflowUrl(), traceId)
+        const spanId = (name: string) => base64ToHex(stored.spans.find((span: any) => span.name === name).span_id)!
+        const experimentId = stored.trace_info.trace_location.mlflow_experiment.experiment_id
+        const seen = yield* Effect.promise(() =>
+          look(
+            `${mlflowUrl()}/#/experiments/${experimentId}/traces?selectedEvaluationId=${traceId}`,
+            spanId("chat-call"),
+            "Hi from the model"
+          )
+        )
+        const byName = Object.fromEntries(seen.tree.map((node) => [node.name, node]))
+        expect(Object.keys(byName).sort()).toEqual(["chat-call", "failed-step", "interrupted-step", "ui-root"])
+        expect(byName["failed-step"].errorMark).toBe(true)
+        expect(byName["interrupted-step"].errorMark).toBe(true)
+        expect(byName["chat-call"].errorMark).toBe(false)
+        expect(byName["ui-root"].errorMark).toBe(false)
+        expect(byName["interrupted-step"].titleColor).toBe(byName["failed-step"].titleColor)
+        expect(byName["interrupted-step"].titleColor).not.toBe(byName["chat-call"].titleColor)
+        expect(byName["chat-call"].metrics).toContain("19")
+        // the chat view of the CHAT_MODEL span: the roles and messages, and its token count
+        expect(seen.detail).toMatch(/User\s+Hello UI/)
+        expect(seen.detail).toMatch(/Assistant\s+Hi from the model/)
+        expect(seen.detail).toContain("19 tokens")
+        expect(fs.existsSync(path.join(outDir, "trace-tree.png"))).toBe(true)
+        expect(fs.existsSync(path.join(outDir, "chat-span.png"))).toBe(true)
+      }),
+    200_000
+  )
 })

@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -65,3 +66,10 @@ export const interceptingProxy = async (target: string, intercept: Intercept) =>
       })
   }
 }
+
+/** `interceptingProxy` as a scoped resource: closed with the scope. */
+export const scopedProxy = (target: string, intercept: Intercept) =>
+  Effect.acquireRelease(
+    Effect.promise(() => interceptingProxy(target, intercept)),
+    (proxy) => Effect.promise(proxy.close)
+  )

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Exit, Redacted } from "effect"
 import { MlflowConfig, MlflowTracing } from "../../src/index.js"
 
 const fromEnv = (env: Record<string, string>) =>
@@ -92,7 +92,7 @@ describe("MlflowConfig", () => {
   it.effect("fails the layer, not the program, on bad configuration", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.void.pipe(
-        Effect.provide(MlflowTracing.layer({ trackingUri: "mysql://db" }) as Layer.Layer<never, any>),
+        Effect.provide(MlflowTracing.layer({ trackingUri: "mysql://db" })),
         Effect.exit
       )
       assert.strictEqual(failure(exit).setting, "trackingUri (MLFLOW_TRACKING_URI)")

@@ -64,7 +64,7 @@ describe("trace context and tags", () => {
       assert.deepStrictEqual(stored.map((tags) => tags.label), [undefined, "late but kept"])
     }).pipe(
       Effect.provide(
-        MlflowTracing.layerSink(sink, { workers: 1, batchSize: 1 }) as Layer.Layer<MlflowTracing.MlflowTracing>
+        MlflowTracing.layerSink(sink, { workers: 1, batchSize: 1 })
       ),
       Effect.provide(unusedClient)
     )

@@ -24,7 +24,7 @@ const recordingSink = (behavior: Behavior = () => Effect.void) => {
 }
 
 const tracing = (sink: Sink.Sink, options: MlflowConfig.Options = {}) =>
-  MlflowTracing.layerSink(sink, { workers: 1, batchSize: 1, ...options }) as Layer.Layer<MlflowTracing.MlflowTracing>
+  MlflowTracing.layerSink(sink, { workers: 1, batchSize: 1, ...options })
 
 const stats = Effect.flatMap(MlflowTracing.MlflowTracing, (t) => t.stats)
 const transient = (retryAfterMillis?: number) =>

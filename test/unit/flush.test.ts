@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger } from "effect"
+import { Effect, Fiber, Logger } from "effect"
 import { Mlflow, MlflowTracing, type Sink } from "../../src/index.js"
 
 describe("flush under concurrent traffic", () => {
@@ -36,7 +36,7 @@ describe("flush under concurrent traffic", () => {
       yield* Fiber.interrupt(traffic)
     }).pipe(
       Effect.provide(
-        MlflowTracing.layerSink(sink, { workers: 2, batchSize: 50 }) as Layer.Layer<MlflowTracing.MlflowTracing>
+        MlflowTracing.layerSink(sink, { workers: 2, batchSize: 50 })
       ),
       Effect.provide(Logger.remove(Logger.defaultLogger))
     )

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, FastCheck as fc, Fiber, Layer, Supervisor, TestClock, TestContext } from "effect"
+import { Cause, Effect, Exit, FastCheck as fc, Fiber, Supervisor, TestClock, TestContext } from "effect"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 
@@ -155,9 +155,7 @@ describe("tracing never changes the program", () => {
         yield* Effect.forkDaemon(Effect.sleep(5).pipe(Effect.withSpan("daemon")))
       }).pipe(
         Effect.provide(
-          MlflowTracing.layerSink({ export: () => Effect.void, exportLateSpans: () => Effect.void }) as Layer.Layer<
-            MlflowTracing.MlflowTracing
-          >
+          MlflowTracing.layerSink({ export: () => Effect.void, exportLateSpans: () => Effect.void })
         ),
         Effect.supervised(supervisor)
       )
@@ -186,9 +184,7 @@ describe("tracing never changes the program", () => {
         const result = yield* Effect.succeed(42).pipe(
           Mlflow.span("work"),
           Effect.provide(
-            MlflowTracing.layerSink(sink as any, { shutdownTimeout: "1 second" }) as Layer.Layer<
-              MlflowTracing.MlflowTracing
-            >
+            MlflowTracing.layerSink(sink as any, { shutdownTimeout: "1 second" })
           ),
           Effect.fork,
           Effect.tap(() => TestClock.adjust("2 seconds")),
