@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Exit, Redacted } from "effect"
+import { ConfigError, ConfigProvider, Duration, Effect, Exit, Redacted } from "effect"
 import { MlflowConfig, MlflowTracing } from "../../src/index.js"
 
 const fromEnv = (env: Record<string, string>) =>
@@ -96,5 +96,41 @@ describe("MlflowConfig", () => {
         Effect.exit
       )
       assert.strictEqual(failure(exit).setting, "trackingUri (MLFLOW_TRACKING_URI)")
+    }))
+
+  it.effect("keeps the ConfigError of a bad environment, naming each variable at fault", () =>
+    Effect.gen(function*() {
+      const error = failure(
+        yield* Effect.exit(fromEnv({ MLFLOW_TRACE_SAMPLING_RATIO: "2", MLFLOW_ENABLE_ASYNC_TRACE_LOGGING: "maybe" }))
+      )
+      assert.isTrue(ConfigError.isConfigError(error.configError))
+      assert.strictEqual(error.configError!._op, "And")
+      const paths: Array<string> = []
+      const walk = (e: ConfigError.ConfigError): void => {
+        if (e._op === "And" || e._op === "Or") {
+          walk(e.left)
+          walk(e.right)
+        } else paths.push(e.path.join("."))
+      }
+      walk(error.configError!)
+      assert.sameMembers(paths, ["MLFLOW_TRACE_SAMPLING_RATIO", "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"])
+      assert.include(error.message, "(and 1 more")
+    }))
+
+  it.effect("reads typed variables with Config's own parsers, and a blank one as an error, not a silent 0", () =>
+    Effect.gen(function*() {
+      const config = yield* fromEnv({
+        MLFLOW_ENABLE_ASYNC_TRACE_LOGGING: "no",
+        EFFECT_MLFLOW_QUEUE_STRATEGY: "dropping",
+        MLFLOW_TRACE_SAMPLING_RATIO: "0.25"
+      })
+      assert.isFalse(config.asyncLogging)
+      assert.strictEqual(config.queueStrategy, "dropping")
+      assert.strictEqual(config.samplingRatio, 0.25)
+      const blank = failure(yield* Effect.exit(fromEnv({ MLFLOW_TRACE_SAMPLING_RATIO: " " })))
+      assert.include(blank.message, "MLFLOW_TRACE_SAMPLING_RATIO")
+      const strategy = failure(yield* Effect.exit(fromEnv({ EFFECT_MLFLOW_QUEUE_STRATEGY: "newest" })))
+      assert.include(strategy.message, "EFFECT_MLFLOW_QUEUE_STRATEGY")
+      assert.include(strategy.message, "sliding, dropping")
     }))
 })
