@@ -54,6 +54,7 @@ module.exports = {
     stage("format", ["common"]),
     stage("client", ["common", "format"]),
     stage("environment", ["common"]),
+    stage("config", ["common"]),
     stage("llm", ["common", "tracing"]),
     typesOnly("llm", "tracing/"),
     stage("export", ["common", "format", "tracing"]),

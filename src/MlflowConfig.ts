@@ -15,6 +15,7 @@ import type * as ClientModel from "./internal/client/model.js"
 import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
 import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
 import { withoutUndefined } from "./internal/common/options.js"
+import * as Variables from "./internal/config/variables.js"
 import * as Redaction from "./Redaction.js"
 
 /**
@@ -301,46 +302,6 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
   ))
 }
 
-/** A text variable; unset or empty is no value (as in MLflow). */
-const text = (name: string) => Config.option(Config.nonEmptyString(name)).pipe(Config.map(Option.getOrUndefined))
-const secret = (name: string) =>
-  Config.option(Config.redacted(Config.nonEmptyString(name))).pipe(Config.map(Option.getOrUndefined))
-
-/**
- * A typed variable: unset is no value; set, it must be one (blank is an error, as in MLflow, not a
- * silent `0`).
- */
-const optional = <A>(name: string, config: Config.Config<A>): Config.Config<A | undefined> =>
-  Config.option(
-    Config.zipWith(
-      Config.string(name).pipe(
-        Config.validate({ message: "expected a value, got a blank", validation: (t) => t.trim() !== "" })
-      ),
-      config,
-      (_, value) => value
-    )
-  ).pipe(Config.map(Option.getOrUndefined))
-
-/** a count: a whole number above 0 */
-const count = (name: string) =>
-  optional(
-    name,
-    Config.number(name).pipe(Config.validate({
-      message: "expected a whole number greater than 0",
-      validation: (n) => Number.isInteger(n) && n > 0
-    }))
-  )
-
-/** MLflow gives durations as (fractional) seconds */
-const seconds = (name: string) =>
-  optional(
-    name,
-    Config.number(name).pipe(
-      Config.validate({ message: "expected a number of seconds greater than 0", validation: (n) => n > 0 }),
-      Config.map((n) => Duration.millis(n * 1000))
-    )
-  )
-
 /**
  * The connection settings from MLflow's environment variables: `MLFLOW_TRACKING_URI`,
  * `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`, `MLFLOW_TRACKING_PASSWORD`,
@@ -350,12 +311,12 @@ const seconds = (name: string) =>
  * @category config
  */
 export const connection: Config.Config<Connection> = Config.all({
-  trackingUri: text("MLFLOW_TRACKING_URI"),
-  token: secret("MLFLOW_TRACKING_TOKEN"),
-  username: text("MLFLOW_TRACKING_USERNAME"),
-  password: secret("MLFLOW_TRACKING_PASSWORD"),
-  requestTimeout: seconds("MLFLOW_HTTP_REQUEST_TIMEOUT"),
-  serviceName: text("OTEL_SERVICE_NAME")
+  trackingUri: Variables.text("MLFLOW_TRACKING_URI"),
+  token: Variables.secret("MLFLOW_TRACKING_TOKEN"),
+  username: Variables.text("MLFLOW_TRACKING_USERNAME"),
+  password: Variables.secret("MLFLOW_TRACKING_PASSWORD"),
+  requestTimeout: Variables.seconds("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+  serviceName: Variables.text("OTEL_SERVICE_NAME")
 })
 
 /**
@@ -372,45 +333,34 @@ export const connection: Config.Config<Connection> = Config.all({
  */
 export const config: Config.Config<Options> = Config.all({
   connection,
-  experimentId: text("MLFLOW_EXPERIMENT_ID"),
-  experimentName: text("MLFLOW_EXPERIMENT_NAME"),
-  queueCapacity: count("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"),
-  queueStrategy: optional(
+  experimentId: Variables.text("MLFLOW_EXPERIMENT_ID"),
+  experimentName: Variables.text("MLFLOW_EXPERIMENT_NAME"),
+  queueCapacity: Variables.count("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"),
+  queueStrategy: Variables.optional(
     "EFFECT_MLFLOW_QUEUE_STRATEGY",
     Config.literal("sliding", "dropping")("EFFECT_MLFLOW_QUEUE_STRATEGY")
   ),
-  asyncLogging: optional("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", Config.boolean("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING")),
-  retryTimeout: seconds("MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT"),
-  samplingRatio: optional(
+  asyncLogging: Variables.optional(
+    "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING",
+    Config.boolean("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING")
+  ),
+  retryTimeout: Variables.seconds("MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT"),
+  samplingRatio: Variables.optional(
     "MLFLOW_TRACE_SAMPLING_RATIO",
     Config.number("MLFLOW_TRACE_SAMPLING_RATIO").pipe(
       Config.validate({ message: "expected a number from 0 to 1", validation: (n) => n >= 0 && n <= 1 })
     )
   ),
-  bufferMaxSize: count("MLFLOW_TRACE_BUFFER_MAX_SIZE"),
-  bufferTtl: seconds("MLFLOW_TRACE_BUFFER_TTL_SECONDS"),
-  traceTimeout: seconds("MLFLOW_TRACE_TIMEOUT_SECONDS"),
-  workers: count("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"),
-  localDirectory: text("EFFECT_MLFLOW_LOCAL_DIR")
+  bufferMaxSize: Variables.count("MLFLOW_TRACE_BUFFER_MAX_SIZE"),
+  bufferTtl: Variables.seconds("MLFLOW_TRACE_BUFFER_TTL_SECONDS"),
+  traceTimeout: Variables.seconds("MLFLOW_TRACE_TIMEOUT_SECONDS"),
+  workers: Variables.count("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"),
+  localDirectory: Variables.text("EFFECT_MLFLOW_LOCAL_DIR")
 }).pipe(Config.map(({ connection, ...rest }): Options => ({ ...connection, ...rest })))
-
-/** The first problem of a `ConfigError`, and how many more there are. */
-const problems = (error: ConfigError.ConfigError): Array<{ readonly path: string; readonly message: string }> => {
-  switch (error._op) {
-    case "And":
-    case "Or":
-      return [...problems(error.left), ...problems(error.right)]
-    case "InvalidData":
-    case "MissingData":
-    case "SourceUnavailable":
-    case "Unsupported":
-      return [{ path: error.path.join("."), message: error.message }]
-  }
-}
 
 /** A `ConfigError` as an `MlflowConfigError` that names the variable and keeps the original (its `configError`). */
 const fromConfigError = (error: ConfigError.ConfigError): MlflowConfigError => {
-  const [first, ...rest] = problems(error)
+  const [first, ...rest] = Variables.problems(error)
   return new MlflowConfigError({
     setting: first?.path || "environment",
     detail: `${first?.message ?? String(error)}${
