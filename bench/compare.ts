@@ -1,9 +1,10 @@
 /**
- * The per-span cost of this checkout against another revision, measured in turns: each round runs
- * `bench/overhead.ts` of the other revision, then of this one, so that both see the same machine
- * state; the table shows, per configuration, the median over rounds of each side and their ratio.
+ * The hot-path cost of this checkout against another revision, measured in turns: this checkout's
+ * `bench/overhead.ts` (the same workload on both sides) runs against the other revision's code, then
+ * against this one's, round after round, so that both see the same machine state; the table shows,
+ * per configuration, the median over rounds of the CPU per trace of each side and their ratio.
  *
- * Run: npm run bench:compare -- <revision>   (ROUNDS=5 TRACES=1000 REPEATS=5 to change the size)
+ * Run: npm run bench:compare -- <revision>   (ROUNDS=5 TRACES=500 REPEATS=3 to change the size)
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -16,14 +17,15 @@ if (revision === undefined) {
   process.exit(2)
 }
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
-const env = { ...process.env, TRACES: process.env.TRACES ?? "1000", REPEATS: process.env.REPEATS ?? "5" }
+const env = { ...process.env, TRACES: process.env.TRACES ?? "500", REPEATS: process.env.REPEATS ?? "3" }
 const root = path.resolve(import.meta.dirname, "..")
 
 const other = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-compare-"))
 execFileSync("git", ["worktree", "add", "--detach", other, revision], { cwd: root, stdio: "ignore" })
 fs.symlinkSync(path.join(root, "node_modules"), path.join(other, "node_modules"))
+fs.copyFileSync(path.join(root, "bench/overhead.ts"), path.join(other, "bench/overhead.ts"))
 
-/** ns per span of each configuration, from one run of the overhead table. */
+/** CPU per trace of each configuration (the table's first figure), from one run of the overhead table. */
 const runOnce = (dir: string): Map<string, number> => {
   const out = execFileSync(path.join(root, "node_modules/.bin/tsx"), ["bench/overhead.ts"], {
     cwd: dir,
@@ -47,7 +49,7 @@ try {
     }
   }
   console.log(`${ROUNDS} rounds, TRACES=${env.TRACES} REPEATS=${env.REPEATS}, Node ${process.version}`)
-  console.log(`| configuration | ${revision} ns/span | this checkout ns/span | ratio |`)
+  console.log(`| configuration | ${revision} CPU µs/trace | this checkout CPU µs/trace | ratio |`)
   console.log("| --- | ---: | ---: | ---: |")
   for (const [name, values] of samples.here) {
     const before = median(samples.other.get(name) ?? [Number.NaN])

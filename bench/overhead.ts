@@ -1,64 +1,157 @@
 /**
- * Per-span cost of MLflow tracing compared with Effect's built-in tracer and with tracing off.
+ * The hot path: CPU, wall time and heap allocated per trace, for the same traced program under each
+ * tracer. A trace is one root and 9 children, each span with ~1 KB of inputs and ~1 KB of outputs
+ * (`Mlflow.span`, which on other tracers sets them as span attributes). Every tracer runs its whole
+ * pipeline to an exporter that does nothing, flushed before the clock stops:
  *
- * Each configuration runs the same program: traces of one root and 9 child spans, with inputs and
- * outputs on every span (Mlflow.span). "MLflow (no-op sink)" runs the whole pipeline (assembly,
- * finalization, queue, workers) and flushes before the clock stops; only the sink does nothing.
- * Configurations alternate within each repeat; the table shows medians over repeats.
+ * - tracing off, and Effect's built-in tracer (records spans, exports nothing);
+ * - effect-mlflow into a no-op sink (assembly, processors, budgets, finalization, queue, workers);
+ * - `@effect/opentelemetry` NodeSdk with a BatchSpanProcessor, the same Effect program;
+ * - the plain OpenTelemetry JS SDK (BasicTracerProvider + BatchSpanProcessor), the same work written
+ *   without Effect (attributes as JSON strings, as OTel wants them).
  *
- * Run: npm run bench   (TRACES=2000 REPEATS=9 to change the size)
+ * Configurations alternate within each repeat; medians over repeats; heap allocated is the sum of
+ * what each garbage collection freed plus what is still held at the end (`v8.GCProfiler`).
+ *
+ * Run: npm run bench   (TRACES=1000 REPEATS=7 to change the size; npm run bench:compare -- <rev> runs it
+ * against another revision)
  */
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { context as otelContext, trace as otelTrace } from "@opentelemetry/api"
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter
+} from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer } from "effect"
+import * as v8 from "node:v8"
 import { Mlflow, MlflowTracing } from "../src/index.js"
 
-const TRACES = Number(process.env.TRACES ?? 2000)
-const REPEATS = Number(process.env.REPEATS ?? 9)
+const TRACES = Number(process.env.TRACES ?? 1000)
+const REPEATS = Number(process.env.REPEATS ?? 7)
 const SPANS_PER_TRACE = 10
+
+const inputs = (i: number, j: number) => ({
+  request: i,
+  step: j,
+  question: "What is MLflow?",
+  context: "c".repeat(960)
+})
+const outputs = (j: number) => ({ step: j, answer: "a".repeat(990) })
 
 const request = (i: number) =>
   Effect.forEach(
     Array.from({ length: SPANS_PER_TRACE - 1 }, (_, j) => j),
-    (j) =>
-      Effect.succeed({ step: j, text: "ok" }).pipe(Mlflow.span(`step-${j}`, { spanType: "TOOL", inputs: { i, j } })),
+    (j) => Effect.sync(() => outputs(j)).pipe(Mlflow.span(`step-${j}`, { spanType: "TOOL", inputs: inputs(i, j) })),
     { discard: true }
-  ).pipe(Mlflow.span("request", { spanType: "CHAIN", inputs: { i } }))
+  ).pipe(Effect.as(outputs(-1)), Mlflow.span("request", { spanType: "CHAIN", inputs: inputs(i, -1) }))
 
-const workload = Effect.gen(function*() {
-  for (let i = 0; i < TRACES; i++) yield* request(i)
-  yield* Mlflow.flush()
-})
+const workload = (flush: Effect.Effect<unknown>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < TRACES; i++) yield* request(i)
+    yield* flush
+  })
 
-const noopSink = MlflowTracing.layerSink({ export: () => Effect.void, exportLateSpans: () => Effect.void })
+const noopExporter: SpanExporter = {
+  export: (_spans: Array<ReadableSpan>, done) => done({ code: 0 }),
+  shutdown: () => Promise.resolve()
+}
+const batch = () => new BatchSpanProcessor(noopExporter, { maxQueueSize: 100_000, maxExportBatchSize: 512 })
 
-const configurations: ReadonlyArray<readonly [string, (self: typeof workload) => Effect.Effect<void>]> = [
-  ["tracing off", (self) => Effect.withTracerEnabled(self, false)],
-  ["Effect built-in tracer", (self) => self],
-  ["MLflow (no-op sink)", (self) => Effect.provide(self, noopSink.pipe(Layer.orDie))]
+const mlflowNoop = MlflowTracing.layerSink({ export: () => Effect.void, exportLateSpans: () => Effect.void }, {
+  queueCapacity: 100_000
+}).pipe(Layer.orDie)
+
+/** The plain OTel SDK doing the same work: nested active spans, inputs and outputs as JSON attributes. */
+const plainOtel = async () => {
+  const provider = new BasicTracerProvider({ spanProcessors: [batch()] })
+  const tracer = provider.getTracer("bench")
+  for (let i = 0; i < TRACES; i++) {
+    const root = tracer.startSpan("request", {
+      attributes: { "mlflow.spanType": "CHAIN", "mlflow.spanInputs": JSON.stringify(inputs(i, -1)) }
+    })
+    const context = otelTrace.setSpan(otelContext.active(), root)
+    for (let j = 0; j < SPANS_PER_TRACE - 1; j++) {
+      const span = tracer.startSpan(`step-${j}`, {
+        attributes: { "mlflow.spanType": "TOOL", "mlflow.spanInputs": JSON.stringify(inputs(i, j)) }
+      }, context)
+      span.setAttribute("mlflow.spanOutputs", JSON.stringify(outputs(j)))
+      span.end()
+    }
+    root.setAttribute("mlflow.spanOutputs", JSON.stringify(outputs(-1)))
+    root.end()
+  }
+  await provider.forceFlush()
+  await provider.shutdown()
+}
+
+const configurations: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+  ["tracing off", () => Effect.runPromise(Effect.withTracerEnabled(workload(Effect.void), false))],
+  ["Effect built-in tracer", () => Effect.runPromise(workload(Effect.void))],
+  ["effect-mlflow (no-op sink)", () => Effect.runPromise(Effect.provide(workload(Mlflow.flush()), mlflowNoop))],
+  [
+    "@effect/opentelemetry NodeSdk + BatchSpanProcessor",
+    () =>
+      Effect.runPromise(
+        Effect.provide(
+          workload(Effect.void),
+          NodeSdk.layer(() => ({ resource: { serviceName: "bench" }, spanProcessor: batch() }))
+        )
+      )
+  ],
+  ["OpenTelemetry JS SDK (no Effect)", plainOtel]
 ]
 
-const timeOnce = async (run: Effect.Effect<void>): Promise<number> => {
+interface Sample {
+  readonly cpu: number
+  readonly wall: number
+  readonly heap: number
+}
+
+const measure = async (run: () => Promise<unknown>): Promise<Sample> => {
+  const profiler = new v8.GCProfiler()
+  profiler.start()
+  const heapBefore = process.memoryUsage().heapUsed
+  const cpuBefore = process.cpuUsage()
   const start = process.hrtime.bigint()
-  await Effect.runPromise(run)
-  return Number(process.hrtime.bigint() - start) / (TRACES * SPANS_PER_TRACE)
+  await run()
+  const wall = Number(process.hrtime.bigint() - start) / 1e6
+  const cpu = process.cpuUsage(cpuBefore)
+  const heapAfter = process.memoryUsage().heapUsed
+  const gcs = profiler.stop()?.statistics ?? []
+  const freed = gcs.reduce((sum, gc) => {
+    const before = gc.beforeGC.heapStatistics.usedHeapSize
+    const after = gc.afterGC.heapStatistics.usedHeapSize
+    return sum + Math.max(0, before - after)
+  }, 0)
+  return {
+    cpu: (cpu.user + cpu.system) / 1000 / TRACES,
+    wall: wall / TRACES,
+    heap: (freed + heapAfter - heapBefore) / TRACES
+  }
 }
 
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
+const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
-const samples = new Map<string, Array<number>>(configurations.map(([name]) => [name, []]))
-for (const [, wrap] of configurations) await timeOnce(wrap(workload)) // warm up
+const samples = new Map<string, Array<Sample>>(configurations.map(([name]) => [name, []]))
+for (const [, run] of configurations) await run() // warm up
 for (let r = 0; r < REPEATS; r++) {
-  for (const [name, wrap] of configurations) samples.get(name)!.push(await timeOnce(wrap(workload)))
+  for (const [name, run] of configurations) samples.get(name)!.push(await measure(run))
 }
 
-const baseline = median(samples.get("tracing off")!)
-const builtIn = median(samples.get("Effect built-in tracer")!)
-console.log(`${TRACES} traces x ${SPANS_PER_TRACE} spans, ${REPEATS} repeats (median), Node ${process.version}`)
-console.log("| configuration | ns per span | vs tracing off | vs built-in tracer |")
-console.log("| --- | ---: | ---: | ---: |")
+const med = (name: string, field: keyof Sample) => median(samples.get(name)!.map((s) => s[field]))
+const builtIn = med("Effect built-in tracer", "cpu")
+console.log(
+  `Hot path: ${TRACES} traces of ${SPANS_PER_TRACE} spans (~1 KB inputs and ~1 KB outputs each), ${REPEATS} interleaved repeats (median), Node ${process.version}`
+)
+console.log("| configuration | CPU µs/trace | vs built-in (CPU) | wall µs/trace | heap KB/trace |")
+console.log("| --- | ---: | ---: | ---: | ---: |")
 for (const [name] of configurations) {
-  const ns = median(samples.get(name)!)
-  console.log(`| ${name} | ${ns.toFixed(0)} | ${(ns / baseline).toFixed(2)}x | ${(ns / builtIn).toFixed(2)}x |`)
+  const cpu = med(name, "cpu")
+  console.log(
+    `| ${name} | ${(cpu * 1000).toFixed(0)} | ${(cpu / builtIn).toFixed(2)}x | ${
+      (med(name, "wall") * 1000).toFixed(0)
+    } | ${(med(name, "heap") / 1024).toFixed(0)} |`
+  )
 }

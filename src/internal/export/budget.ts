@@ -2,7 +2,7 @@ import type { SpanData } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import type { Json } from "../common/json.js"
 import { TRUNCATED_ATTRIBUTE } from "../common/keys.js"
-import { attributeJson } from "../format/traceJson.js"
+import { attributeSize } from "../format/traceJson.js"
 
 /** @internal */
 export interface Budgets {
@@ -27,6 +27,24 @@ const RESERVED = new Set(["mlflow.traceRequestId", "mlflow.spanType", "mlflow.sp
 const cut = (json: string, size: number, keep: number): Json => {
   const head = json.slice(0, Math.max(0, keep))
   return `${head}...[truncated ${size - utf8(head)} of ${size} bytes]`
+}
+
+/** Whether a trace is within every budget as it is (the common case: nothing to copy or cut). */
+const withinBudgets = (spans: ReadonlyArray<SpanData>, budgets: Budgets): boolean => {
+  let traceTotal = 0
+  for (const span of spans) {
+    if (TRUNCATED_ATTRIBUTE in span.attributes) return false
+    let spanTotal = 0
+    for (const key in span.attributes) {
+      if (RESERVED.has(key)) continue
+      const size = attributeSize(span, key).bytes
+      if (size > budgets.maxAttributeBytes) return false
+      spanTotal += size
+    }
+    if (spanTotal > budgets.maxSpanBytes) return false
+    traceTotal += spanTotal
+  }
+  return traceTotal <= budgets.maxTraceBytes
 }
 
 /**
@@ -58,10 +76,12 @@ export const applyBudgets = (
     spansDropped = spans.length - kept.length
   }
 
+  if (spansDropped === 0 && withinBudgets(kept, budgets)) return { spans, truncation: undefined }
   type Sized = {
     span: SpanData
     values: Record<string, Json>
-    sizes: Map<string, [string, number]>
+    /** the JSON text (built only once the value has to be cut) and the size of each attribute */
+    sizes: Map<string, [string | undefined, number]>
     cut: Record<string, number>
     changed?: boolean
   }
@@ -77,11 +97,10 @@ export const applyBudgets = (
     }
   }
   const sized: Array<Sized> = kept.map((span) => {
-    const sizes = new Map<string, [string, number]>()
+    const sizes = new Map<string, [string | undefined, number]>()
     for (const key in span.attributes) {
       if (RESERVED.has(key)) continue
-      const [json, size] = attributeJson(span, key)
-      sizes.set(key, [json, size])
+      sizes.set(key, [undefined, attributeSize(span, key).bytes])
     }
     const earlier = span.attributes[TRUNCATED_ATTRIBUTE]
     const cut: Record<string, number> = typeof earlier === "object" && earlier !== null && !Array.isArray(earlier)
@@ -90,8 +109,8 @@ export const applyBudgets = (
     return { span, values: { ...span.attributes }, sizes, cut }
   })
   const shrink = (entry: Sized, key: string, keep: number) => {
-    const [json, size] = entry.sizes.get(key)!
-    const value = cut(json, size, keep)
+    const [known, size] = entry.sizes.get(key)!
+    const value = cut(known ?? JSON.stringify(entry.values[key]), size, keep)
     const newJson = JSON.stringify(value)
     const removed = size - utf8(newJson)
     entry.values[key] = value

@@ -2,6 +2,7 @@ import type { SpanData, SpanEvent, Trace, TraceInfo } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import { hexToBase64 } from "../common/ids.js"
 import { dumps, type Json } from "../common/json.js"
+import { type JsonSize, jsonSize } from "./jsonSize.js"
 
 /**
  * MLflow's JSON encodings of traces: `Span.to_dict` (the `traces.json` artifact), `TraceInfo.to_dict`
@@ -61,33 +62,23 @@ export const spanToJson = (span: SpanData): string => {
 
 const utf8 = utf8Length
 
-// the JSON (and its UTF-8 size) of each attribute value, computed once per (immutable) span and
-// shared by the payload budgets and the size stats
-const attributeJsonCache = new WeakMap<SpanData, Map<string, readonly [string, number]>>()
+// the JSON size of each attribute value, measured once per (immutable) span and shared by the
+// payload budgets and the size stats
+const attributeSizeCache = new WeakMap<SpanData, Map<string, JsonSize>>()
 
-/** @internal `JSON.stringify` of one attribute value of a span and its UTF-8 size, computed once. */
-export const attributeJson = (span: SpanData, key: string): readonly [string, number] => {
-  let cache = attributeJsonCache.get(span)
+/** The JSON size of one attribute value of a span (`JSON.stringify`, UTF-8), measured once. */
+export const attributeSize = (span: SpanData, key: string): JsonSize => {
+  let cache = attributeSizeCache.get(span)
   if (cache === undefined) {
     cache = new Map()
-    attributeJsonCache.set(span, cache)
+    attributeSizeCache.set(span, cache)
   }
   let entry = cache.get(key)
   if (entry === undefined) {
-    const json = JSON.stringify(span.attributes[key])
-    entry = [json, utf8(json)]
+    entry = jsonSize(span.attributes[key])
     cache.set(key, entry)
   }
   return entry
-}
-
-const countEscapes = (json: string): number => {
-  let n = 0
-  for (let i = 0; i < json.length; i++) {
-    const c = json.charCodeAt(i)
-    if (c === 34 || c === 92) n++
-  }
-  return n
 }
 
 const EMPTY_SPAN: SpanData = {
@@ -122,8 +113,8 @@ export const spanJsonSize = (span: SpanData): number => {
     utf8(JSON.stringify(span.status.message)) - 2
   let first = true
   for (const key in span.attributes) {
-    const [inner, innerSize] = attributeJson(span, key)
-    size += (first ? 0 : 1) + utf8(JSON.stringify(key)) + 1 + innerSize + 2 + countEscapes(inner)
+    const inner = attributeSize(span, key)
+    size += (first ? 0 : 1) + jsonSize(key).bytes + 1 + inner.bytes + 2 + inner.escapes
     first = false
   }
   for (let i = 0; i < span.events.length; i++) size += (i === 0 ? 0 : 2) + utf8(eventToJson(span.events[i]))

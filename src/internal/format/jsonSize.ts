@@ -1,0 +1,75 @@
+import { utf8Length } from "../common/bytes.js"
+import type { Json } from "../common/json.js"
+
+/** What `JSON.stringify(value)` would be, measured without building it. */
+export interface JsonSize {
+  /** its UTF-8 length */
+  readonly bytes: number
+  /** how many `"` and `\` it holds (what embedding it in another JSON string escapes) */
+  readonly escapes: number
+}
+
+/** Characters `JSON.stringify` writes as they are, in one UTF-8 byte: printable ASCII but `"` and `\`. */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
+
+const countEscapes = (json: string): number => {
+  let n = 0
+  for (let i = json.indexOf("\"");; i = json.indexOf("\"", i + 1)) {
+    if (i < 0) break
+    n++
+  }
+  for (let i = json.indexOf("\\");; i = json.indexOf("\\", i + 1)) {
+    if (i < 0) break
+    n++
+  }
+  return n
+}
+
+/**
+ * The size of the JSON text of a value, and its quotes and backslashes, as `JSON.stringify` writes
+ * it. Plain strings (the common case: ASCII text) are measured from their length; only strings with
+ * other characters are encoded, alone, to be measured exactly. The payload budgets and the size
+ * statistics measure every attribute of every span, so this runs on the export path of each trace.
+ */
+export const jsonSize = (value: Json): JsonSize => {
+  let bytes = 0
+  let escapes = 0
+  const text = (s: string) => {
+    if (!NOT_PLAIN.test(s)) {
+      bytes += s.length + 2
+      escapes += 2
+      return
+    }
+    const json = JSON.stringify(s)
+    bytes += utf8Length(json)
+    escapes += countEscapes(json)
+  }
+  const walk = (v: Json | undefined, inArray: boolean): boolean => {
+    if (v === null) bytes += 4
+    else if (typeof v === "string") text(v)
+    else if (typeof v === "number") bytes += Number.isFinite(v) ? String(v).length : 4
+    else if (typeof v === "boolean") bytes += v ? 4 : 5
+    else if (Array.isArray(v)) {
+      bytes += 2
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) bytes += 1
+        walk(v[i], true)
+      }
+    } else if (typeof v === "object") {
+      bytes += 2
+      let first = true
+      for (const key in v) {
+        const item = (v as Record<string, Json | undefined>)[key]
+        if (item === undefined) continue
+        if (!first) bytes += 1
+        first = false
+        text(key)
+        bytes += 1
+        walk(item, false)
+      }
+    } else if (inArray) bytes += 4 // undefined in an array is written as null
+    else return false
+    return true
+  }
+  return walk(value, false) ? { bytes, escapes } : { bytes: 0, escapes: 0 }
+}
