@@ -7,6 +7,9 @@
  * - tracing off, and Effect's built-in tracer (records spans, exports nothing);
  * - effect-mlflow into a no-op sink (assembly, processors, budgets, finalization, queue, workers);
  * - `@effect/opentelemetry` NodeSdk with a BatchSpanProcessor, the same Effect program;
+ * - `@effect/opentelemetry` OtlpTracer, the same Effect program, exporting OTLP protobuf over HTTP to
+ *   a loopback collector that answers and stores nothing (so it does the encoding and the requests a
+ *   no-op sink skips);
  * - the plain OpenTelemetry JS SDK (BasicTracerProvider + BatchSpanProcessor), the same work written
  *   without Effect (attributes as JSON strings, as OTel wants them).
  *
@@ -17,6 +20,9 @@
  * against another revision)
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
+import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { context as otelContext, trace as otelTrace } from "@opentelemetry/api"
 import {
   BasicTracerProvider,
@@ -25,6 +31,8 @@ import {
   type SpanExporter
 } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as v8 from "node:v8"
 import { Mlflow, MlflowTracing } from "../src/index.js"
 
@@ -86,6 +94,19 @@ const plainOtel = async () => {
   await provider.shutdown()
 }
 
+/** A loopback OTLP endpoint that reads each request and answers success. */
+const collector = http.createServer((req, res) => {
+  req.resume()
+  req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"))
+})
+await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))
+const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`
+
+const otlpTracer = OtlpTracer.layer({ url: collectorUrl, resource: { serviceName: "bench" }, maxBatchSize: 1000 }).pipe(
+  Layer.provide(OtlpSerialization.layerProtobuf),
+  Layer.provide(FetchHttpClient.layer)
+)
+
 const configurations: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
   ["tracing off", () => Effect.runPromise(Effect.withTracerEnabled(workload(Effect.void), false))],
   ["Effect built-in tracer", () => Effect.runPromise(workload(Effect.void))],
@@ -99,6 +120,10 @@ const configurations: ReadonlyArray<readonly [string, () => Promise<unknown>]> =
           NodeSdk.layer(() => ({ resource: { serviceName: "bench" }, spanProcessor: batch() }))
         )
       )
+  ],
+  [
+    "@effect/opentelemetry OtlpTracer (protobuf to a loopback collector)",
+    () => Effect.runPromise(Effect.provide(workload(Effect.void), otlpTracer))
   ],
   ["OpenTelemetry JS SDK (no Effect)", plainOtel]
 ]
@@ -155,3 +180,4 @@ for (const [name] of configurations) {
     } | ${(med(name, "heap") / 1024).toFixed(0)} |`
   )
 }
+collector.close()
