@@ -16,7 +16,7 @@
  * Configurations alternate within each repeat; medians over repeats; heap allocated is the sum of
  * what each garbage collection freed plus what is still held at the end (`v8.GCProfiler`).
  *
- * Run: npm run bench   (TRACES=1000 REPEATS=7 to change the size; npm run bench:compare -- <rev> runs it
+ * Run: npm run bench:overhead   (TRACES=1000 REPEATS=7 to change the size; npm run bench:compare -- <rev> runs it
  * against another revision)
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
