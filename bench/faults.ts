@@ -153,5 +153,8 @@ try {
   await Promise.all(servers.map((server) => server.stop()))
 }
 
-console.log(`\nexport under faults (${TRACES} traces per scenario, 2 spans each)\n`)
-console.table(rows)
+console.log(`\nexport under faults (${TRACES} traces per scenario, 2 spans each)`)
+const columns = Object.keys(rows[0] ?? {}) as Array<keyof Row>
+console.log(`| ${columns.join(" | ")} |`)
+console.log(`| ${columns.map((_, i) => i === 0 ? "---" : "---:").join(" | ")} |`)
+for (const row of rows) console.log(`| ${columns.map((column) => String(row[column])).join(" | ")} |`)
