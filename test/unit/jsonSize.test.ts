@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { jsonSize } from "../../src/internal/format/jsonSize.js"
+import { jsonSize, textSize } from "../../src/internal/format/jsonSize.js"
 
 const escapesIn = (json: string) => [...json].filter((c) => c === "\"" || c === "\\").length
 
@@ -32,6 +32,16 @@ describe("jsonSize", () => {
         assert.strictEqual(size.bytes, Buffer.byteLength(written, "utf8"))
         assert.strictEqual(size.escapes, escapesIn(written))
       }),
+      { numRuns: 5000 }
+    )
+  })
+
+  it("measures a text as JSON.stringify writes it", () => {
+    fc.assert(
+      fc.property(
+        text,
+        (value) => assert.strictEqual(textSize(value), Buffer.byteLength(JSON.stringify(value), "utf8"))
+      ),
       { numRuns: 5000 }
     )
   })

@@ -25,6 +25,51 @@ const countEscapes = (json: string): number => {
   return n
 }
 
+// running totals of the measure in progress: module state, so that measuring allocates nothing
+// for plain values (it runs for every attribute of every exported span, and never re-enters)
+let bytes = 0
+let escapes = 0
+
+const addText = (s: string): void => {
+  if (!NOT_PLAIN.test(s)) {
+    bytes += s.length + 2
+    escapes += 2
+    return
+  }
+  const json = JSON.stringify(s)
+  bytes += utf8Length(json)
+  escapes += countEscapes(json)
+}
+
+/** Adds the JSON of `v`; answers `false` for what `JSON.stringify` leaves out (undefined, outside arrays). */
+const addValue = (v: Json | undefined, inArray: boolean): boolean => {
+  if (v === null) bytes += 4
+  else if (typeof v === "string") addText(v)
+  else if (typeof v === "number") bytes += Number.isFinite(v) ? String(v).length : 4
+  else if (typeof v === "boolean") bytes += v ? 4 : 5
+  else if (Array.isArray(v)) {
+    bytes += 2
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) bytes += 1
+      addValue(v[i], true)
+    }
+  } else if (typeof v === "object") {
+    bytes += 2
+    let first = true
+    for (const key in v) {
+      const item = (v as Record<string, Json | undefined>)[key]
+      if (item === undefined) continue
+      if (!first) bytes += 1
+      first = false
+      addText(key)
+      bytes += 1
+      addValue(item, false)
+    }
+  } else if (inArray) bytes += 4 // undefined in an array is written as null
+  else return false
+  return true
+}
+
 /**
  * The size of the JSON text of a value, and its quotes and backslashes, as `JSON.stringify` writes
  * it. Plain strings (the common case: ASCII text) are measured from their length; only strings with
@@ -32,44 +77,14 @@ const countEscapes = (json: string): number => {
  * statistics measure every attribute of every span, so this runs on the export path of each trace.
  */
 export const jsonSize = (value: Json): JsonSize => {
-  let bytes = 0
-  let escapes = 0
-  const text = (s: string) => {
-    if (!NOT_PLAIN.test(s)) {
-      bytes += s.length + 2
-      escapes += 2
-      return
-    }
-    const json = JSON.stringify(s)
-    bytes += utf8Length(json)
-    escapes += countEscapes(json)
-  }
-  const walk = (v: Json | undefined, inArray: boolean): boolean => {
-    if (v === null) bytes += 4
-    else if (typeof v === "string") text(v)
-    else if (typeof v === "number") bytes += Number.isFinite(v) ? String(v).length : 4
-    else if (typeof v === "boolean") bytes += v ? 4 : 5
-    else if (Array.isArray(v)) {
-      bytes += 2
-      for (let i = 0; i < v.length; i++) {
-        if (i > 0) bytes += 1
-        walk(v[i], true)
-      }
-    } else if (typeof v === "object") {
-      bytes += 2
-      let first = true
-      for (const key in v) {
-        const item = (v as Record<string, Json | undefined>)[key]
-        if (item === undefined) continue
-        if (!first) bytes += 1
-        first = false
-        text(key)
-        bytes += 1
-        walk(item, false)
-      }
-    } else if (inArray) bytes += 4 // undefined in an array is written as null
-    else return false
-    return true
-  }
-  return walk(value, false) ? { bytes, escapes } : { bytes: 0, escapes: 0 }
+  bytes = 0
+  escapes = 0
+  return addValue(value, false) ? { bytes, escapes } : { bytes: 0, escapes: 0 }
+}
+
+/** The UTF-8 size of `JSON.stringify(text)`. */
+export const textSize = (text: string): number => {
+  bytes = 0
+  addText(text)
+  return bytes
 }

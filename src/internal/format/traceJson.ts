@@ -2,7 +2,7 @@ import type { SpanData, SpanEvent, Trace, TraceInfo } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import { hexToBase64 } from "../common/ids.js"
 import { dumps, type Json } from "../common/json.js"
-import { type JsonSize, jsonSize } from "./jsonSize.js"
+import { type JsonSize, jsonSize, textSize } from "./jsonSize.js"
 
 /**
  * MLflow's JSON encodings of traces: `Span.to_dict` (the `traces.json` artifact), `TraceInfo.to_dict`
@@ -114,7 +114,7 @@ export const spanJsonSize = (span: SpanData): number => {
   let first = true
   for (const key in span.attributes) {
     const inner = attributeSize(span, key)
-    size += (first ? 0 : 1) + jsonSize(key).bytes + 1 + inner.bytes + 2 + inner.escapes
+    size += (first ? 0 : 1) + textSize(key) + 1 + inner.bytes + 2 + inner.escapes
     first = false
   }
   for (let i = 0; i < span.events.length; i++) size += (i === 0 ? 0 : 2) + utf8(eventToJson(span.events[i]))
