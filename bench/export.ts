@@ -9,6 +9,9 @@
  *    (whose queue discards traces when it is full: only those stored count).
  * 2. Server down: 10x the queue capacity is produced while nothing listens on the tracking URI;
  *    peak RSS against the RSS before, and the drop count.
+ * 3. Shutdown: 1000 traces queued, then the layer released with the default shutdown timeout; how
+ *    long the drain takes and how many traces the server holds.
+ * 4. Event loop: 100 KB payloads at 40 traces/s to the server; the delay percentiles.
  *
  * Run: npm run bench:export   (TRACES=2000 REPEATS=3 to change the size)
  */
@@ -173,6 +176,57 @@ print(json.dumps(out))
   console.log("| ---: | ---: | ---: | ---: | ---: |")
   console.log(
     `| ${mb(rssBefore)} | ${mb(peak)} | ${mb(peak - rssBefore)} | ${stats.queued} | ${stats.dropped.queueFull} |`
+  )
+
+  // shutdown: 1000 traces queued at once, then the layer is released with the default shutdown
+  // timeout (30 s); how long the drain takes, and how many the server holds afterwards
+  const drainName = `bench-drain-${Date.now()}`
+  let drainMillis = 0
+  const drained = await Effect.gen(function*() {
+    for (let i = 0; i < 1000; i++) yield* request(i)
+    drainMillis = performance.now()
+  }).pipe(
+    Effect.provide(MlflowTracing.layer({ trackingUri: server.url, experimentName: drainName }).pipe(Layer.orDie)),
+    Effect.runPromise
+  ).then(() => performance.now() - drainMillis)
+  const drainStored: number = await python(
+    `
+import json, mlflow
+exp = mlflow.get_experiment_by_name(${JSON.stringify(drainName)})
+print(json.dumps(len(mlflow.search_traces(locations=[exp.experiment_id], return_type="list", include_spans=False,
+                                          max_results=1100))))
+`,
+    { MLFLOW_TRACKING_URI: server.url }
+  )
+  console.log("\nShutdown with 1000 traces queued (default shutdownTimeout 30 s)")
+  console.log("| drain at release (s) | stored |")
+  console.log("| ---: | ---: |")
+  console.log(`| ${(drained / 1000).toFixed(1)} | ${drainStored} of 1000 |`)
+
+  // event loop: 100 KB payloads at 40 traces/s for 10 s, exported to the server while produced
+  const big = { document: "d".repeat(100 * 1024) }
+  const lag = monitorEventLoopDelay({ resolution: 1 })
+  await Effect.gen(function*() {
+    lag.enable()
+    for (let i = 0; i < 400; i++) {
+      yield* Effect.succeed({ ok: i }).pipe(Mlflow.span("large", { spanType: "CHAIN", inputs: big }))
+      yield* Effect.sleep("25 millis")
+    }
+    yield* Mlflow.flush("120 seconds")
+    lag.disable()
+  }).pipe(
+    Effect.provide(
+      MlflowTracing.layer({ trackingUri: server.url, experimentName: `bench-lag-${Date.now()}` }).pipe(Layer.orDie)
+    ),
+    Effect.runPromise
+  )
+  console.log("\nEvent loop while exporting 100 KB payloads at 40 traces/s (400 traces)")
+  console.log("| p50 delay (ms) | p99 delay (ms) | max (ms) |")
+  console.log("| ---: | ---: | ---: |")
+  console.log(
+    `| ${(lag.percentile(50) / 1e6).toFixed(1)} | ${(lag.percentile(99) / 1e6).toFixed(1)} | ${
+      (lag.max / 1e6).toFixed(1)
+    } |`
   )
 } finally {
   await server.stop()
