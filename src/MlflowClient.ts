@@ -180,7 +180,7 @@ export const layer = (options: Options): Layer.Layer<MlflowClient, never, HttpCl
  * @category layers
  */
 export const layerConfig = (
-  overrides: Omit<Partial<Options>, "trackingUri"> & { readonly trackingUri?: string | undefined } = {}
+  overrides: Partial<Options> = {}
 ): Layer.Layer<MlflowClient, MlflowConfig.MlflowConfigError, HttpClient.HttpClient> =>
   Layer.effect(
     MlflowClient,
@@ -194,6 +194,6 @@ export const layerConfig = (
  * @category layers
  */
 export const layerConfigFetch = (
-  overrides: Omit<Partial<Options>, "trackingUri"> & { readonly trackingUri?: string | undefined } = {}
+  overrides: Partial<Options> = {}
 ): Layer.Layer<MlflowClient, MlflowConfig.MlflowConfigError> =>
   layerConfig(overrides).pipe(Layer.provide(FetchHttpClient.layer))

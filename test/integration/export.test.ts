@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { Mlflow } from "../../src/index.js"
 import {
   base64ToHex,
+  experimentIdByName,
   mlflowUrl,
   pyAttributes,
   pythonGetTraces,
@@ -194,10 +195,7 @@ describe("export to a real MLflow server", () => {
         runTraced(Effect.void.pipe(Effect.withSpan("one")), { trackingUri: url, experimentName: name }),
         runTraced(Effect.void.pipe(Effect.withSpan("two")), { trackingUri: url, experimentName: name })
       ], { concurrency: "unbounded" })
-      const response = yield* Effect.promise(() =>
-        fetch(`${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=${name}`)
-      )
-      const experimentId = (yield* Effect.promise(() => response.json())).experiment.experiment_id
+      const experimentId = yield* experimentIdByName(url, name)
       const infos = yield* Effect.forEach(results, ({ traceId }) =>
         Effect.map(restGetTrace(url, traceId), (trace) => trace.trace_info))
       for (const info of infos) {

@@ -26,6 +26,15 @@ export const postJson = (url: string, body: unknown): Effect.Effect<any> =>
       .then((response) => response.json())
   )
 
+/** The id of the experiment named `name`, asked of the server directly (the test's own check). */
+export const experimentIdByName = (url: string, name: string): Effect.Effect<string> =>
+  Effect.promise(async () => {
+    const response = await fetch(
+      `${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`
+    )
+    return (await response.json()).experiment.experiment_id
+  })
+
 /** A loopback port nothing listens on. */
 export const freePort: Effect.Effect<number> = Effect.promise(Harness.freePort)
 

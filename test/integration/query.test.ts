@@ -1,7 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import { Assessment, Mlflow, MlflowClient, MlflowTracing, Search, SearchFilter as F } from "../../src/index.js"
-import { flaskOnlyUrl, mlflowUrl, python, pythonGetTraces, uniqueName } from "./helpers.js"
+import { experimentIdByName, flaskOnlyUrl, mlflowUrl, python, pythonGetTraces, uniqueName } from "./helpers.js"
 
 const client = (url: string) => MlflowClient.layerConfigFetch({ trackingUri: url })
 
@@ -11,12 +11,6 @@ const run = <A, E>(url: string, effect: Effect.Effect<A, E, MlflowClient.MlflowC
 
 const traced = <A, E>(url: string, experimentName: string, effect: Effect.Effect<A, E>) =>
   effect.pipe(Effect.provide(MlflowTracing.layer({ trackingUri: url, experimentName })))
-
-const experimentId = (url: string, name: string): Effect.Effect<string> =>
-  Effect.promise(async () =>
-    (await (await fetch(`${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=${name}`)).json()).experiment
-      .experiment_id
-  )
 
 /** Ten traces with varied users, sessions, tags, states, spans and durations. */
 const population = (i: number) =>
@@ -60,7 +54,7 @@ const PopulationLive = Layer.effect(
           ids.push(Option.getOrThrow(id))
         }), { discard: true })
     )
-    const expId = yield* experimentId(mlflowUrl(), name)
+    const expId = yield* experimentIdByName(mlflowUrl(), name)
     yield* Effect.all([
       Assessment.logFeedback({ traceId: ids[2], name: "rating", value: "good", source: { sourceType: "HUMAN" } }),
       Assessment.logFeedback({ traceId: ids[7], name: "rating", value: "bad", source: { sourceType: "HUMAN" } })
@@ -272,7 +266,7 @@ print(json.dumps(out))
               Effect.map(Mlflow.lastTraceId, (id) => made.push(Option.getOrThrow(id)))
             ), { discard: true })
         )
-        const id = yield* experimentId(url(), retention)
+        const id = yield* experimentIdByName(url(), retention)
         expect(yield* run(url(), Search.deleteTraces({ experimentId: id, traceIds: [made[4]] }))).toBe(1)
         expect(yield* run(url(), Search.deleteTraces({ experimentId: id, olderThan: new Date(), maxTraces: 2 }))).toBe(
           2

@@ -116,18 +116,15 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           release([trace])
           return
         }
-        case "Evicted": {
-          ledger.queued()
-          ledger.dropped("queueFull", 1)
-          watermark.offered(trace)
-          pending.add(trace)
-          release([offered.oldest])
-          return
-        }
+        case "Evicted":
         case "Queued": {
           ledger.queued()
           watermark.offered(trace)
           pending.add(trace)
+          if (offered._tag === "Evicted") {
+            ledger.dropped("queueFull", 1)
+            release([offered.oldest])
+          }
         }
       }
     }
