@@ -67,6 +67,11 @@ export interface Options extends Connection {
   readonly workers?: number | undefined
   /** traces per export request; default 50 */
   readonly batchSize?: number | undefined
+  /**
+   * When a trace's info goes to the server in its own `StartTraceV3` request (see `TraceInfoDelivery`);
+   * default `"auto"`
+   */
+  readonly traceInfo?: TraceInfoDelivery | undefined
   /** export in the background (default); `false`: `Mlflow.span` roots complete after their trace is stored */
   readonly asyncLogging?: boolean | undefined
   /** total time spent retrying one batch; default 500 seconds */
@@ -104,6 +109,25 @@ export interface Options extends Connection {
 }
 
 /**
+ * How the trace info reaches an MLflow server. The spans of a batch go in one OTLP request, from
+ * which MLflow 3.18 builds the trace record itself (times, state, previews, token usage and cost,
+ * session, user, tags and name); what it cannot build from spans (the source, git and size metadata,
+ * the schema version, user-set metadata, a client request id, previews or a state set by hand) takes
+ * one `StartTraceV3` request per trace, which costs the server several times what the spans do.
+ *
+ * - `"always"`: every trace gets its `StartTraceV3` (complete at any load; the server's limit is lower);
+ * - `"auto"`: every trace while the exporter keeps up; when traces wait in the queue, or at shutdown,
+ *   only those carrying something the spans cannot, and the others are stored from their spans alone
+ *   (counted in `Stats.abridged`);
+ * - `"whenNeeded"`: only traces carrying something the spans cannot (user-set metadata, a client
+ *   request id, previews or a state set by hand, unusual tag keys): the most traces per second.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TraceInfoDelivery = "always" | "auto" | "whenNeeded"
+
+/**
  * Where traces go.
  *
  * @since 0.1.0
@@ -138,6 +162,7 @@ export interface MlflowConfig {
   readonly queueStrategy: "sliding" | "dropping"
   readonly workers: number
   readonly batchSize: number
+  readonly traceInfo: TraceInfoDelivery
   readonly asyncLogging: boolean
   readonly retryTimeout: Duration.Duration
   readonly retryInitialDelay: Duration.Duration
@@ -155,6 +180,8 @@ export interface MlflowConfig {
   readonly shutdownTimeout: Duration.Duration
   readonly lateSpanGrace: Duration.Duration
 }
+
+const TRACE_INFO_DELIVERIES: ReadonlyArray<TraceInfoDelivery> = ["always", "auto", "whenNeeded"]
 
 const invalid = (setting: string, detail: string) => Effect.fail(new MlflowConfigError({ setting, detail }))
 
@@ -260,6 +287,12 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       ),
     workers: positiveInt("workers (MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS)", options.workers, 10),
     batchSize: positiveInt("batchSize", options.batchSize, 50),
+    traceInfo: options.traceInfo === undefined || TRACE_INFO_DELIVERIES.includes(options.traceInfo)
+      ? Effect.succeed(options.traceInfo ?? "auto")
+      : invalid(
+        "traceInfo (EFFECT_MLFLOW_TRACE_INFO)",
+        `expected "always", "auto" or "whenNeeded", got "${options.traceInfo}"`
+      ),
     asyncLogging: Effect.succeed(options.asyncLogging ?? true),
     retryTimeout: duration(
       "retryTimeout (MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT)",
@@ -325,8 +358,8 @@ export const connection: Config.Config<Connection> = Config.all({
  * `MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS`, `MLFLOW_ENABLE_ASYNC_TRACE_LOGGING`,
  * `MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT` (seconds), `MLFLOW_TRACE_SAMPLING_RATIO`,
  * `MLFLOW_TRACE_BUFFER_MAX_SIZE`, `MLFLOW_TRACE_BUFFER_TTL_SECONDS`, `MLFLOW_TRACE_TIMEOUT_SECONDS`,
- * `EFFECT_MLFLOW_LOCAL_DIR` (local store directory) and `EFFECT_MLFLOW_QUEUE_STRATEGY` (`sliding`
- * or `dropping`). A `Config`, so it reads from whichever `ConfigProvider` is current.
+ * `EFFECT_MLFLOW_LOCAL_DIR` (local store directory), `EFFECT_MLFLOW_QUEUE_STRATEGY` (`sliding`
+ * or `dropping`) and `EFFECT_MLFLOW_TRACE_INFO` (`always`, `auto` or `whenNeeded`). A `Config`, so it reads from whichever `ConfigProvider` is current.
  *
  * @since 0.1.0
  * @category config
@@ -355,6 +388,10 @@ export const config: Config.Config<Options> = Config.all({
   bufferTtl: Variables.seconds("MLFLOW_TRACE_BUFFER_TTL_SECONDS"),
   traceTimeout: Variables.seconds("MLFLOW_TRACE_TIMEOUT_SECONDS"),
   workers: Variables.count("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"),
+  traceInfo: Variables.optional(
+    "EFFECT_MLFLOW_TRACE_INFO",
+    Config.literal(...TRACE_INFO_DELIVERIES)("EFFECT_MLFLOW_TRACE_INFO")
+  ),
   localDirectory: Variables.text("EFFECT_MLFLOW_LOCAL_DIR")
 }).pipe(Config.map(({ connection, ...rest }): Options => ({ ...connection, ...rest })))
 

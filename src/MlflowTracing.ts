@@ -205,7 +205,7 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
     serviceName: config.serviceName,
     maxConcurrentRequests: config.maxConcurrentRequests
   }).pipe(
-    Effect.flatMap((client) => MlflowSink.make(client, destination.experiment)),
+    Effect.flatMap((client) => MlflowSink.make(client, destination.experiment, config.traceInfo)),
     Effect.provide(FetchHttpClient.layer)
   )
 }
@@ -260,7 +260,7 @@ export const layerWithClient = (
         detail: "the MlflowClient must point at a tracking server"
       })
     }
-    const sink = yield* MlflowSink.make(client, config.destination.experiment)
+    const sink = yield* MlflowSink.make(client, config.destination.experiment, config.traceInfo)
     return yield* make(sink, config)
   }))
 

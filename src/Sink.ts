@@ -30,7 +30,15 @@ export type ExportError = Internal.ExportError
 export interface Sink extends Internal.Sink {}
 
 /**
- * What a sink did with a batch, when it stored only part of it.
+ * What the exporter tells a sink about the batch it hands over (whether traces wait behind it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExportContext extends Internal.ExportContext {}
+
+/**
+ * What a sink did with a batch, when it stored only part of it or stored some traces abridged.
  *
  * @since 0.1.0
  * @category models

@@ -63,7 +63,9 @@ describe("a trace is stored whole, or counted as not (real MLflow server)", () =
           experimentName,
           retryInitialDelay: "50 millis",
           retryMaxDelay: "100 millis",
-          retryTimeout: "1 second"
+          retryTimeout: "1 second",
+          // every trace tries its StartTraceV3 ("auto" would store the later ones from their spans)
+          traceInfo: "always"
         },
         4
       )

@@ -122,8 +122,16 @@ describe("MlflowConfig", () => {
       const config = yield* fromEnv({
         MLFLOW_ENABLE_ASYNC_TRACE_LOGGING: "no",
         EFFECT_MLFLOW_QUEUE_STRATEGY: "dropping",
+        EFFECT_MLFLOW_TRACE_INFO: "whenNeeded",
         MLFLOW_TRACE_SAMPLING_RATIO: "0.25"
       })
+      assert.strictEqual(config.traceInfo, "whenNeeded")
+      const traceInfo = failure(yield* Effect.exit(fromEnv({ EFFECT_MLFLOW_TRACE_INFO: "sometimes" })))
+      assert.include(traceInfo.message, "EFFECT_MLFLOW_TRACE_INFO")
+      assert.include(traceInfo.message, "always, auto, whenNeeded")
+      assert.strictEqual((yield* MlflowConfig.make({})).traceInfo, "auto")
+      const invalid = failure(yield* Effect.exit(MlflowConfig.make({ traceInfo: "never" as any })))
+      assert.include(invalid.message, "traceInfo")
       assert.isFalse(config.asyncLogging)
       assert.strictEqual(config.queueStrategy, "dropping")
       assert.strictEqual(config.samplingRatio, 0.25)

@@ -119,6 +119,54 @@ describe("exporter", () => {
     )
   })
 
+  /** A sink that records whether each batch came while the exporter was behind; its first export waits. */
+  const contextSink = () => {
+    const release = Deferred.unsafeMake<void>(undefined as any)
+    const seen: Array<readonly [string, boolean]> = []
+    const sink: Sink.Sink = {
+      export: (traces, context) =>
+        Effect.gen(function*() {
+          seen.push([traces[0].info.tags["mlflow.traceName"], context?.backlogged === true])
+          if (seen.length === 1) yield* Deferred.await(release)
+          return { rejected: [], abridged: context?.backlogged === true ? traces.length : 0 }
+        }),
+      exportLateSpans: () => Effect.void
+    }
+    return { sink, seen, release: Deferred.succeed(release, undefined) }
+  }
+
+  it.effect("tells the sink when it is behind (the queue half full) and counts traces stored abridged", () => {
+    const { release, seen, sink } = contextSink()
+    return Effect.gen(function*() {
+      yield* trace("t0")
+      yield* advanceUntil(Effect.map(stats, (s) => s.inFlight === 1), "10 millis")
+      for (let i = 1; i <= 4; i++) yield* trace(`t${i}`)
+      yield* release
+      yield* advanceUntil(Effect.map(stats, (s) => s.exported === 5), "10 millis")
+      // capacity 6: behind while three or more wait after a take
+      assert.deepStrictEqual(seen, [["t0", false], ["t1", true], ["t2", false], ["t3", false], ["t4", false]])
+      assert.strictEqual((yield* stats).abridged, 1)
+    }).pipe(Effect.provide(tracing(sink, { queueCapacity: 6 })))
+  })
+
+  it.effect("the drain at shutdown is behind", () => {
+    const { release, seen, sink } = contextSink()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.gen(function*() {
+          yield* trace("t0")
+          yield* advanceUntil(Effect.map(stats, (s) => s.inFlight === 1), "10 millis")
+          yield* trace("t1")
+        }).pipe(Effect.provide(tracing(sink)))
+      )
+      yield* advanceUntil(Effect.sync(() => seen.length === 1), "10 millis")
+      yield* TestClock.adjust("10 millis") // the program ends: the layer's release drains
+      yield* release
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(seen, [["t0", false], ["t1", true]])
+    })
+  })
+
   const overflow = (strategy: "sliding" | "dropping") => {
     const release = Deferred.unsafeMake<void>(undefined as any)
     const { sink, stored } = recordingSink((n) => n === 1 ? Deferred.await(release) : Effect.void)

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { dumps } from "../../src/internal/common/json.js"
-import { aggregateTokenUsage, finalize } from "../../src/internal/export/finalize.js"
+import { finalize } from "../../src/internal/export/finalize.js"
+import { aggregateTokenUsage } from "../../src/internal/format/derived.js"
 import { type CompletedTrace, emptyUpdates } from "../../src/internal/tracing/assembler.js"
 import type { SpanData } from "../../src/Trace.js"
 

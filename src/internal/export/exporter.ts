@@ -19,7 +19,7 @@ import * as Prepare from "./prepare.js"
 import type { SpanProcessor } from "./processors.js"
 import * as Reports from "./reports.js"
 import * as Retry from "./retry.js"
-import { ExportError, type Sink } from "./sink.js"
+import { type ExportContext, ExportError, type Sink } from "./sink.js"
 import * as TraceQueue from "./traceQueue.js"
 import * as Watermark from "./watermark.js"
 
@@ -61,6 +61,9 @@ export interface Exporter {
   readonly drain: () => void
 }
 
+/** A trace that waited longer than this in the queue means the destination does not keep up. */
+const BACKLOG_WAIT_MILLIS = 1000
+
 /**
  * A bounded queue drained by a pool of worker fibers that export batches with retries. Workers
  * run with tracing disabled so the export's own effects never become spans.
@@ -75,6 +78,15 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const prepare = Prepare.make(options, reports)
     const health = yield* Health.make(sink.probe, { interval: options.probeInterval, drainWait: Duration.millis(250) })
     const policy = Retry.policy(options.retry)
+    let draining = false
+    const queuedAt = new WeakMap<CompletedTrace, number>()
+    /**
+     * The exporter is behind when a batch's oldest trace waited long in the queue, the queue is half
+     * full, or shutdown drains it: then a sink may choose the cheaper way to store a trace.
+     */
+    const behind = (batch: ReadonlyArray<CompletedTrace>): boolean =>
+      draining || queue.size() >= options.capacity / 2 ||
+      Date.now() - (queuedAt.get(batch[0]) ?? Date.now()) > BACKLOG_WAIT_MILLIS
 
     const countIncomplete = (traces: ReadonlyArray<Trace>) => {
       if (sink.partiallyStored !== undefined) ledger.incomplete(sink.partiallyStored(traces))
@@ -119,6 +131,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         case "Evicted":
         case "Queued": {
           ledger.queued()
+          queuedAt.set(trace, Date.now())
           watermark.offered(trace)
           pending.add(trace)
           if (offered._tag === "Evicted") {
@@ -169,8 +182,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         }).pipe(retrying)
       })
 
-    const exportTraces = (traces: ReadonlyArray<Trace>) =>
-      attempt(sink.export(traces)).pipe(
+    const exportTraces = (traces: ReadonlyArray<Trace>, context: ExportContext) =>
+      attempt(sink.export(traces, context)).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.zipRight(
@@ -185,6 +198,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           onSuccess: (outcome) => {
             const rejected = outcome?.rejected ?? []
             ledger.exported(traces.length - rejected.length)
+            if (outcome?.abridged !== undefined && outcome.abridged > 0) ledger.abridged(outcome.abridged)
             if (rejected.length === 0) return Effect.void
             ledger.failed(rejected.length)
             return Effect.forEach(
@@ -213,7 +227,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
      * Exports a batch; `uncounted` holds the items not yet counted (exported, failed or dropped),
      * which an interruption at shutdown counts as dropped.
      */
-    const process = (batch: ReadonlyArray<CompletedTrace>, uncounted: Set<CompletedTrace>) => {
+    const process = (batch: ReadonlyArray<CompletedTrace>, uncounted: Set<CompletedTrace>, context: ExportContext) => {
       const traces: Array<Trace> = []
       const late: Array<readonly [CompletedTrace, CompletedTrace]> = []
       for (const item of batch) {
@@ -226,7 +240,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       return Effect.zipRight(
         prepare.reportFailures,
         Effect.zipRight(
-          traces.length === 0 ? Effect.void : exportTraces(traces).pipe(
+          traces.length === 0 ? Effect.void : exportTraces(traces, context).pipe(
             Effect.zipRight(counted(whole)),
             Effect.onInterrupt(() => Effect.sync(() => countIncomplete(traces)))
           ),
@@ -243,7 +257,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         ledger.inFlight(batch.length)
         for (const item of batch) pending.taken(item)
         const uncounted = new Set(batch)
-        return process(batch, uncounted).pipe(
+        const context: ExportContext = { backlogged: behind(batch) }
+        return process(batch, uncounted, context).pipe(
           Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
           Effect.onExit((exit) =>
             Effect.sync(() => {
@@ -282,7 +297,10 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     return {
       offer,
       close,
-      drain: health.wakeAll,
+      drain: () => {
+        draining = true
+        health.wakeAll()
+      },
       tagPending: pending.tag,
       drop: ledger.dropped,
       timedOut: ledger.timedOut,

@@ -25,6 +25,11 @@ export interface Stats {
   /** traces in progress (root not ended yet) */
   readonly inProgress: number
   readonly exported: number
+  /**
+   * Of the traces exported, those stored abridged (MLflow: built by the server from the spans alone,
+   * without the source, git and size metadata and the schema version; see `MlflowConfig.TraceInfoDelivery`)
+   */
+  readonly abridged: number
   /** traces given up on (non-retryable error, or retry budget spent) */
   readonly failed: number
   /** export attempts retried */
@@ -56,6 +61,9 @@ const zeroDrops = (): Record<DropReason, number> => ({
 export const metrics = {
   queued: Metric.counter("effect_mlflow_traces_queued", { description: "traces handed to the export queue" }),
   exported: Metric.counter("effect_mlflow_traces_exported", { description: "traces stored by the sink" }),
+  abridged: Metric.counter("effect_mlflow_traces_abridged", {
+    description: "traces stored without the detail the sink can leave out (MLflow: from their spans alone)"
+  }),
   retried: Metric.counter("effect_mlflow_export_retries", { description: "export attempts retried" }),
   failed: Metric.counter("effect_mlflow_traces_failed", { description: "traces given up on" }),
   dropped: Metric.counter("effect_mlflow_traces_dropped", { description: "traces dropped, by reason" })
@@ -77,6 +85,7 @@ const reasonLabels: Record<DropReason, ReadonlyArray<MetricLabel.MetricLabel>> =
 export interface Ledger {
   readonly queued: () => void
   readonly exported: (traces: number) => void
+  readonly abridged: (traces: number) => void
   readonly failed: (traces: number) => void
   readonly retried: () => void
   readonly dropped: (reason: DropReason, count: number) => void
@@ -91,7 +100,16 @@ export interface Ledger {
 }
 
 export const make = (): Ledger => {
-  const counts = { inFlight: 0, exported: 0, failed: 0, retried: 0, lateSpans: 0, timedOut: 0, incomplete: 0 }
+  const counts = {
+    inFlight: 0,
+    exported: 0,
+    abridged: 0,
+    failed: 0,
+    retried: 0,
+    lateSpans: 0,
+    timedOut: 0,
+    incomplete: 0
+  }
   const dropped = zeroDrops()
   const unwarned = zeroDrops()
   return {
@@ -99,6 +117,10 @@ export const make = (): Ledger => {
     exported: (traces) => {
       counts.exported += traces
       metrics.exported.unsafeUpdate(traces, [])
+    },
+    abridged: (traces) => {
+      counts.abridged += traces
+      metrics.abridged.unsafeUpdate(traces, [])
     },
     failed: (traces) => {
       counts.failed += traces

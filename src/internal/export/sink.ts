@@ -29,7 +29,10 @@ export interface Sink {
    * about the whole batch (retried when `retryable`); traces the destination refuses one by one
    * while it stores the others are answered as `rejected`, and are counted as failed.
    */
-  readonly export: (traces: ReadonlyArray<Trace>) => Effect.Effect<void | ExportOutcome, ExportError>
+  readonly export: (
+    traces: ReadonlyArray<Trace>,
+    context?: ExportContext
+  ) => Effect.Effect<void | ExportOutcome, ExportError>
   /** Stores spans that ended after their trace was exported. */
   readonly exportLateSpans: (traceId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, ExportError>
   /**
@@ -45,9 +48,25 @@ export interface Sink {
 }
 
 /**
- * What a sink did with a batch, when it stored only part of it.
+ * What the exporter tells a sink about the batch it hands over.
+ */
+export interface ExportContext {
+  /**
+   * Traces are waiting behind this batch, or the exporter is draining at shutdown: a sink that can
+   * store a trace more cheaply at the cost of detail the destination can do without should.
+   */
+  readonly backlogged: boolean
+}
+
+/**
+ * What a sink did with a batch, when it stored only part of it or stored some traces abridged.
  */
 export interface ExportOutcome {
   /** traces refused for themselves (not stored, not to be retried), with why */
   readonly rejected: ReadonlyArray<{ readonly traceId: string; readonly error: ExportError }>
+  /**
+   * Of the traces stored, how many without the detail the sink leaves out when cheaper (MLflow:
+   * stored from their spans alone, without the source, git and size metadata)
+   */
+  readonly abridged?: number | undefined
 }

@@ -1,12 +1,13 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import type { Destination } from "../../MlflowConfig.js"
+import type { Destination, TraceInfoDelivery } from "../../MlflowConfig.js"
 import type { Trace } from "../../Trace.js"
 import { isTransient, type MlflowApiError, type MlflowError } from "../client/errors.js"
 import type { Service as MlflowClientService } from "../client/model.js"
 import { TraceTagKey } from "../common/keys.js"
 import { ExportError, type ExportOutcome, type Sink } from "../export/sink.js"
+import { spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
 
 /** @internal Which experiment traces go to. */
 export type ExperimentRef = Extract<Destination, { readonly _tag: "Server" }>["experiment"]
@@ -40,13 +41,19 @@ const otlpUnsupported = (error: MlflowError): error is MlflowApiError =>
   error._tag === "MlflowApiError" && (error.status === 404 || error.status === 501)
 
 /**
- * The MLflow server sink: spans as OTLP to `/v1/traces`, then `StartTraceV3` for the trace info;
- * when the server cannot store spans (404/501 from `/v1/traces`), `traces.json` is uploaded to the
- * trace's artifact location instead, for the rest of the process.
+ * The MLflow server sink: the spans of a batch as one OTLP request to `/v1/traces`, then
+ * `StartTraceV3` for the trace info of the traces that need it (see `TraceInfoDelivery`); the others
+ * are built by the server from their spans, which carry on the root what it reads there. When the
+ * server cannot store spans (404/501 from `/v1/traces`), `traces.json` is uploaded to the trace's
+ * artifact location instead, for the rest of the process.
  *
  * @internal
  */
-export const make = (client: MlflowClientService, experiment: ExperimentRef): Effect.Effect<Sink> =>
+export const make = (
+  client: MlflowClientService,
+  experiment: ExperimentRef,
+  traceInfo: TraceInfoDelivery
+): Effect.Effect<Sink> =>
   Effect.gen(function*() {
     const resolved = yield* Ref.make(Option.none<string>())
     const otlp = yield* Ref.make(true)
@@ -99,6 +106,16 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
     // identity of the exporter's trace objects: forgotten with them)
     const spansStored = new WeakSet<Trace>()
     const infoStored = new WeakSet<Trace>()
+    // whether a trace gets its own StartTraceV3: decided at its first attempt, kept for its retries
+    const withInfo = new WeakMap<Trace, boolean>()
+    const decide = (trace: Trace, complete: boolean): boolean => {
+      let decided = withInfo.get(trace)
+      if (decided === undefined) {
+        decided = complete || !spansCarry(trace)
+        withInfo.set(trace, decided)
+      }
+      return decided
+    }
 
     const storeTrace = ({ located, trace }: { readonly trace: Trace; readonly located: Trace }) =>
       infoStored.has(trace) ? Effect.void : client.startTrace(located.info).pipe(
@@ -137,24 +154,34 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
         })
       )
 
-    const exportTraces: Sink["export"] = (traces) =>
+    const exportTraces: Sink["export"] = (traces, context) =>
       Effect.gen(function*() {
         const id = yield* experimentId
-        const items = traces.map((trace) => ({
-          trace,
-          located: { ...trace, info: { ...trace.info, experimentId: id } }
-        }))
+        const complete = traceInfo === "always" || (traceInfo === "auto" && context?.backlogged !== true) ||
+          !(yield* Ref.get(otlp))
+        const items = traces.map((trace) => {
+          const located = { ...trace, info: { ...trace.info, experimentId: id } }
+          const info = decide(trace, complete)
+          return {
+            trace,
+            located,
+            info,
+            outgoing: info ? located : { ...located, spans: withTraceInfoOnRoot(located) }
+          }
+        })
         const unsent = items.filter(({ trace }) => !spansStored.has(trace))
         const { rejected, sent } = unsent.length === 0
           ? { rejected: [], sent: true }
-          : yield* logSpansIsolating(id, unsent.map(({ located }) => located))
+          : yield* logSpansIsolating(id, unsent.map(({ outgoing }) => outgoing))
         const refused = new Set(rejected.map((r) => r.traceId))
         if (sent) { for (const { trace } of unsent) if (!refused.has(trace.info.traceId)) spansStored.add(trace) }
-        yield* Effect.forEach(items.filter(({ trace }) => !refused.has(trace.info.traceId)), storeTrace, {
+        const stored = items.filter(({ trace }) => !refused.has(trace.info.traceId))
+        // spans the server could not take (no span storage): every trace goes through its info
+        yield* Effect.forEach(sent ? stored.filter((item) => item.info) : stored, storeTrace, {
           concurrency: 4,
           discard: true
         })
-        return { rejected }
+        return { rejected, abridged: sent ? stored.filter((item) => !item.info).length : 0 }
       }).pipe(Effect.mapError((error) => error._tag === "ExportError" ? error : toExportError(error)))
 
     const exportLateSpans: Sink["exportLateSpans"] = (_traceId, spans) =>
@@ -173,7 +200,7 @@ export const make = (client: MlflowClientService, experiment: ExperimentRef): Ef
       }))
 
     const partiallyStored = (traces: ReadonlyArray<Trace>) =>
-      traces.filter((trace) => spansStored.has(trace) && !infoStored.has(trace)).length
+      traces.filter((trace) => spansStored.has(trace) && !infoStored.has(trace) && withInfo.get(trace) !== false).length
 
     return { export: exportTraces, exportLateSpans, partiallyStored, probe: client.isHealthy }
   })
