@@ -1,4 +1,11 @@
 import { defineConfig } from "vitest/config"
+import { postgresAvailable } from "./test/harness/postgres.js"
+
+// the integration tests that matter most per backend run again on PostgreSQL when it is there (or
+// installable) unless EFFECT_MLFLOW_POSTGRES=0; EFFECT_MLFLOW_POSTGRES=1 requires it
+const postgres = process.env.EFFECT_MLFLOW_POSTGRES === "1" ||
+  (process.env.EFFECT_MLFLOW_POSTGRES !== "0" && postgresAvailable())
+const onPostgres = ["export", "faults", "query", "parity", "ui", "traceInfo", "resume", "lateSpans"]
 
 export default defineConfig({
   test: {
@@ -19,7 +26,18 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000
         }
-      }
+      },
+      ...(postgres
+        ? [{
+          test: {
+            name: "integration-postgres",
+            include: onPostgres.map((name) => `test/integration/${name}.test.ts`),
+            globalSetup: ["test/harness/globalSetupPostgres.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 180_000
+          }
+        }]
+        : [])
     ]
   }
 })

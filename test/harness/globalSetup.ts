@@ -10,6 +10,7 @@ export default async function setup(project: TestProject) {
     servers.push(main, flaskOnly)
     project.provide("mlflowUrl", main.url)
     project.provide("mlflowFlaskOnlyUrl", flaskOnly.url)
+    project.provide("mlflowBackend", "sqlite")
     console.log(`MLflow servers: ${main.url} (default), ${flaskOnly.url} (Flask only)`)
   } catch (error) {
     await Promise.all(servers.map((server) => server.stop()))

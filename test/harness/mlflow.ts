@@ -84,6 +84,8 @@ export interface RunningServer {
   readonly url: string
   readonly port: number
   readonly dir: string
+  /** the server's process group (its workers included), for CPU accounting */
+  readonly pid: number
   readonly stop: () => Promise<void>
 }
 
@@ -92,6 +94,10 @@ export interface ServerOptions {
   readonly flaskOnly?: boolean
   readonly port?: number
   readonly dir?: string
+  /** a SQLAlchemy URI (PostgreSQL, see `postgres.ts`); default a fresh SQLite file */
+  readonly backendStoreUri?: string
+  /** server worker processes; default 1 */
+  readonly workers?: number
 }
 
 const waitForHealth = async (url: string, timeoutMs: number, log: string): Promise<void> => {
@@ -121,12 +127,12 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     "--port",
     String(port),
     "--backend-store-uri",
-    `sqlite:///${path.join(dir, "mlflow.db")}`,
+    options.backendStoreUri ?? `sqlite:///${path.join(dir, "mlflow.db")}`,
     "--artifacts-destination",
     path.join(dir, "artifacts"),
     "--serve-artifacts",
     "--workers",
-    "1"
+    String(options.workers ?? 1)
   ]
   if (options.flaskOnly) args.push("--gunicorn-opts", "--log-level=warning")
   const child = spawn(mlflowBin(), args, {
@@ -161,7 +167,25 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     await stop()
     throw error
   }
-  return { url, port, dir, stop }
+  return { url, port, dir, pid: child.pid!, stop }
+}
+
+/** CPU seconds (user + system) used so far by the processes of the server's process group (Linux). */
+export const serverCpuSeconds = (server: RunningServer): number => {
+  const ticks = 100 // USER_HZ on Linux
+  let total = 0
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      // fields from the state (3rd in proc(5)): pgrp is 5th, utime 14th, stime 15th
+      if (Number(fields[2]) === server.pid) total += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total / ticks
 }
 
 /**

@@ -1,9 +1,13 @@
 import { Effect, Logger, Option, type Scope } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { inject } from "vitest"
 import type { Sink } from "../../src/index.js"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { Options } from "../../src/MlflowConfig.js"
 import * as Harness from "../harness/mlflow.js"
+import * as Postgres from "../harness/postgres.js"
 
 /** A Python script with MLflow's client (the judge); its last stdout line is JSON, answered. */
 export const python = (script: string, env: Readonly<Record<string, string>> = {}): Effect.Effect<any> =>
@@ -13,11 +17,29 @@ export const python = (script: string, env: Readonly<Record<string, string>> = {
 export const pythonGetTraces = (trackingUri: string, ids: ReadonlyArray<string>): Effect.Effect<Array<any>> =>
   Effect.promise(() => Harness.pythonGetTraces(trackingUri, ids))
 
-/** A tracking server of the test's own (for outages, restarts), stopped with the scope. */
+/**
+ * A tracking server of the test's own (for outages, restarts), stopped with the scope; on the
+ * project's backend (a PostgreSQL database per server directory, so a restart finds its data).
+ */
 export const ownServer = (
   options: Harness.ServerOptions = {}
 ): Effect.Effect<Harness.RunningServer, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.promise(() => Harness.startServer(options)), (server) => Effect.promise(server.stop))
+  Effect.acquireRelease(
+    Effect.promise(() => {
+      const backend = inject("mlflowBackend")
+      if (!backend.startsWith("postgres:") || options.backendStoreUri !== undefined) {
+        return Harness.startServer(options)
+      }
+      const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-server-"))
+      const database = `own_${path.basename(dir).replace(/\W/g, "_").toLowerCase()}`
+      return Harness.startServer({
+        ...options,
+        dir,
+        backendStoreUri: Postgres.databaseAt(Number(backend.slice("postgres:".length)), database)
+      })
+    }),
+    (server) => Effect.promise(server.stop)
+  )
 
 /** POSTs JSON to the server (outside the library: the test's own set-up); answers the JSON answer. */
 export const postJson = (url: string, body: unknown): Effect.Effect<any> =>
