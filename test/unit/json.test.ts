@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Data, Either, Exit, FastCheck as fc, Option, Redacted, Schema } from "effect"
-import { dumps, snapshot } from "../../src/internal/common/json.js"
+import { dumps, dumpsPrefix, snapshot } from "../../src/internal/common/json.js"
 
 class Point extends Schema.Class<Point>("Point")({ x: Schema.Number, y: Schema.Number }) {}
 class Account {
@@ -161,6 +161,20 @@ describe("snapshot: serialization of anything", () => {
         assert.deepStrictEqual(JSON.parse(dumps(value as any)), JSON.parse(JSON.stringify(value)))
       }),
       { numRuns: 300 }
+    )
+  })
+
+  it("dumpsPrefix is the start of dumps, for any value and limit (emoji, escapes and large strings too)", () => {
+    const value = fc.oneof(fc.jsonValue(), fc.string({ unit: "grapheme", maxLength: 3000 }), fc.array(fc.string()))
+    fc.assert(
+      fc.property(value, fc.nat(1200), (value, limit) => {
+        assert.strictEqual(dumpsPrefix(value as any, limit), dumps(value as any).slice(0, limit))
+      }),
+      { numRuns: 1000 }
+    )
+    assert.strictEqual(
+      dumpsPrefix({ document: "d".repeat(100_000) }, 1001),
+      dumps({ document: "d".repeat(100_000) }).slice(0, 1001)
     )
   })
 })

@@ -54,6 +54,29 @@ const span: fc.Arbitrary<SpanData> = fc.record({
 )
 
 describe("OTLP encoding", () => {
+  it("round-trips values whose lengths take one to four varint bytes, nested at every level", () => {
+    for (const size of [0, 127, 128, 16_383, 16_384, 100 * 1024, 2_097_151, 2_097_152 + 5]) {
+      const text = "é".repeat(Math.floor(size / 2)) + "x".repeat(size % 2)
+      const spans: Array<SpanData> = [{
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        spanId: "b7ad6b7169203331",
+        parentSpanId: null,
+        name: text.slice(0, 300),
+        kind: "internal",
+        startTimeUnixNano: 1n,
+        endTimeUnixNano: 2n,
+        status: { code: "OK", message: "" },
+        attributes: { flat: text, nested: { list: [text, { deep: text }] } },
+        events: [{ name: "e", timeUnixNano: 1n, attributes: { text } }]
+      }]
+      const [decoded] = decodeRequest(Otlp.encodeTraceRequest(spans, { attributes: {} }))
+      const got = decoded.scopes[0].spans[0]
+      assert.deepStrictEqual(got.attributes, spans[0].attributes, `size ${size}`)
+      assert.deepStrictEqual(got.events[0].attributes, { text }, `size ${size}`)
+      assert.strictEqual(got.name, text.slice(0, 300))
+    }
+  })
+
   it("round-trips any spans through an independent protobuf decoder", () => {
     fc.assert(
       fc.property(fc.array(span, { maxLength: 5 }), (spans) => {

@@ -2,7 +2,7 @@ import type { SpanData } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import type { Json } from "../common/json.js"
 import { TRUNCATED_ATTRIBUTE } from "../common/keys.js"
-import { attributeSize } from "../format/traceJson.js"
+import { attributeSize, BOOKKEEPING_ATTRIBUTES, measureSpan } from "../format/traceJson.js"
 
 /** @internal */
 export interface Budgets {
@@ -21,7 +21,7 @@ export interface Truncation {
 
 const utf8 = utf8Length
 
-const RESERVED = new Set(["mlflow.traceRequestId", "mlflow.spanType", "mlflow.spanLogLevel", TRUNCATED_ATTRIBUTE])
+const RESERVED = BOOKKEEPING_ATTRIBUTES
 
 /** Replaces a value by the start of its JSON text, saying how much was cut. */
 const cut = (json: string, size: number, keep: number): Json => {
@@ -34,15 +34,9 @@ const withinBudgets = (spans: ReadonlyArray<SpanData>, budgets: Budgets): boolea
   let traceTotal = 0
   for (const span of spans) {
     if (TRUNCATED_ATTRIBUTE in span.attributes) return false
-    let spanTotal = 0
-    for (const key in span.attributes) {
-      if (RESERVED.has(key)) continue
-      const size = attributeSize(span, key).bytes
-      if (size > budgets.maxAttributeBytes) return false
-      spanTotal += size
-    }
-    if (spanTotal > budgets.maxSpanBytes) return false
-    traceTotal += spanTotal
+    const { largest, payload } = measureSpan(span)
+    if (largest > budgets.maxAttributeBytes || payload > budgets.maxSpanBytes) return false
+    traceTotal += payload
   }
   return traceTotal <= budgets.maxTraceBytes
 }

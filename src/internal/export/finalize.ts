@@ -1,7 +1,6 @@
 import type { SpanData, Trace, TraceInfo, TraceState } from "../../Trace.js"
-import { utf8Length } from "../common/bytes.js"
 import { mlflowTraceId } from "../common/ids.js"
-import { dumps } from "../common/json.js"
+import { dumps, dumpsPrefix } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../common/keys.js"
 import {
   aggregateTokenUsage,
@@ -13,6 +12,7 @@ import {
   TAG_VALUE_MAX_LENGTH,
   truncate
 } from "../format/derived.js"
+import { jsonSize } from "../format/jsonSize.js"
 import { spanJsonSize, traceInfoToDict } from "../format/traceJson.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
 
@@ -31,8 +31,9 @@ export const finalize = (
   const updates = completed.updates
   const inputs = root.attributes[SpanAttributeKey.INPUTS]
   const outputs = root.attributes[SpanAttributeKey.OUTPUTS]
-  const inputsJson = inputs === undefined ? undefined : dumps(inputs)
-  const outputsJson = outputs === undefined ? undefined : dumps(outputs)
+  // previews and legacy metadata keep at most PREVIEW_MAX_LENGTH characters of the JSON
+  const inputsJson = inputs === undefined ? undefined : dumpsPrefix(inputs, PREVIEW_MAX_LENGTH + 1)
+  const outputsJson = outputs === undefined ? undefined : dumpsPrefix(outputs, PREVIEW_MAX_LENGTH + 1)
   const metadata: Record<string, string> = {
     ...environment,
     [TraceMetadataKey.SCHEMA_VERSION]: "3",
@@ -81,7 +82,7 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
 const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceInfo => {
   const sizes = spans.map(spanJsonSize).sort((a, b) => a - b)
   // the info's size is measured compactly: a close approximation of MLflow's figure, as MLflow's own is
-  const total = sizes.reduce((a, b) => a + b, 0) + utf8Length(JSON.stringify(traceInfoToDict(info))) +
+  const total = sizes.reduce((a, b) => a + b, 0) + jsonSize(traceInfoToDict(info)).bytes +
     Math.max(0, sizes.length - 1) * 2
   const stats = {
     total_size_bytes: total,

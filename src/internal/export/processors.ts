@@ -28,9 +28,12 @@ const IDENTIFIERS = new Set<string>([SpanAttributeKey.REQUEST_ID, SpanAttributeK
 const unchanged = (view: SpanView, span: SpanData, attributeCount: number): boolean => {
   if (view.inputs !== span.attributes[SpanAttributeKey.INPUTS]) return false
   if (view.outputs !== span.attributes[SpanAttributeKey.OUTPUTS]) return false
-  const keys = Object.keys(view.attributes)
-  if (keys.length !== attributeCount) return false
-  for (const key of keys) if (!(key in span.attributes) || view.attributes[key] !== span.attributes[key]) return false
+  let count = 0
+  for (const key in view.attributes) {
+    if (!(key in span.attributes) || view.attributes[key] !== span.attributes[key]) return false
+    count++
+  }
+  if (count !== attributeCount) return false
   for (let i = 0; i < view.events.length; i++) {
     const before = span.events[i].attributes
     const after = view.events[i].attributes
@@ -49,10 +52,16 @@ export const process = (
   processors: ReadonlyArray<SpanProcessor>
 ): { readonly span: SpanData; readonly error: unknown } => {
   if (processors.length === 0) return { span, error: undefined }
-  const { [SpanAttributeKey.INPUTS]: inputs, [SpanAttributeKey.OUTPUTS]: outputs, ...rest } = span.attributes
+  const source = span.attributes
+  const inputs = source[SpanAttributeKey.INPUTS]
+  const outputs = source[SpanAttributeKey.OUTPUTS]
   const attributes: Record<string, Json> = {}
-  for (const key in rest) if (!IDENTIFIERS.has(key)) attributes[key] = rest[key]
-  const attributeCount = Object.keys(attributes).length
+  let attributeCount = 0
+  for (const key in source) {
+    if (IDENTIFIERS.has(key) || key === SpanAttributeKey.INPUTS || key === SpanAttributeKey.OUTPUTS) continue
+    attributes[key] = source[key]
+    attributeCount++
+  }
   const view: SpanView = {
     name: span.name,
     spanType: typeof span.attributes[SpanAttributeKey.SPAN_TYPE] === "string"
@@ -62,7 +71,9 @@ export const process = (
     inputs,
     outputs,
     attributes,
-    events: span.events.map((event) => ({ name: event.name, attributes: { ...event.attributes } }))
+    events: span.events.length === 0
+      ? []
+      : span.events.map((event) => ({ name: event.name, attributes: { ...event.attributes } }))
   }
   let error: unknown = undefined
   for (const processor of processors) {

@@ -1,11 +1,13 @@
 /**
- * A minimal protobuf writer: enough for OTLP's ExportTraceServiceRequest. Nested messages are
- * written into their own writer and copied in with a length prefix.
+ * A minimal protobuf writer: enough for OTLP's ExportTraceServiceRequest. Everything is written
+ * into one growing buffer: a nested message or a string is written in place after a one-byte length
+ * slot, and moved up when its length takes more bytes, so a large value is copied a few times in
+ * place rather than once per nesting level into new buffers.
  *
  * @internal
  */
 export class ProtoWriter {
-  private buf = new Uint8Array(256)
+  private buf = new Uint8Array(1024)
   private pos = 0
 
   private ensure(n: number): void {
@@ -38,6 +40,33 @@ export class ProtoWriter {
 
   private tag(field: number, wireType: number): void {
     this.varint(field * 8 + wireType)
+  }
+
+  /** Reserves a one-byte length slot; answers where the content starts. */
+  private open(field: number): number {
+    this.tag(field, 2)
+    this.ensure(1)
+    this.pos++
+    return this.pos
+  }
+
+  /** Writes the length of the content since `start` into its slot, moving the content up if it needs more bytes. */
+  private close(start: number): void {
+    const length = this.pos - start
+    let size = 1
+    for (let v = length; v > 0x7f; v = Math.floor(v / 128)) size++
+    if (size > 1) {
+      this.ensure(size - 1)
+      this.buf.copyWithin(start + size - 1, start, this.pos)
+      this.pos += size - 1
+    }
+    let at = start - 1
+    let v = length
+    while (v > 0x7f) {
+      this.buf[at++] = (v & 0x7f) | 0x80
+      v = Math.floor(v / 128)
+    }
+    this.buf[at] = v
   }
 
   uint32(field: number, value: number): this {
@@ -86,7 +115,12 @@ export class ProtoWriter {
   }
 
   string(field: number, value: string): this {
-    return this.bytes(field, encoder.encode(value))
+    const start = this.open(field)
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit
+    this.ensure(value.length * 3)
+    this.pos += encoder.encodeInto(value, this.buf.subarray(this.pos)).written
+    this.close(start)
+    return this
   }
 
   /** A string field that is left out when empty (proto3 default). */
@@ -94,10 +128,12 @@ export class ProtoWriter {
     return value === "" ? this : this.string(field, value)
   }
 
+  /** A nested message, written by `write` into this writer (which it is given). */
   message(field: number, write: (writer: ProtoWriter) => void): this {
-    const nested = new ProtoWriter()
-    write(nested)
-    return this.bytes(field, nested.finish())
+    const start = this.open(field)
+    write(this)
+    this.close(start)
+    return this
   }
 
   finish(): Uint8Array {

@@ -2,7 +2,8 @@ import type { SpanData, SpanEvent, Trace, TraceInfo } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import { hexToBase64 } from "../common/ids.js"
 import { dumps, type Json } from "../common/json.js"
-import { type JsonSize, jsonSize, textSize } from "./jsonSize.js"
+import { SpanAttributeKey, TRUNCATED_ATTRIBUTE } from "../common/keys.js"
+import { type JsonSize, jsonSize, measured, measureJson, textSize } from "./jsonSize.js"
 
 /**
  * MLflow's JSON encodings of traces: `Span.to_dict` (the `traces.json` artifact), `TraceInfo.to_dict`
@@ -62,23 +63,60 @@ export const spanToJson = (span: SpanData): string => {
 
 const utf8 = utf8Length
 
-// the JSON size of each attribute value, measured once per (immutable) span and shared by the
-// payload budgets and the size stats
-const attributeSizeCache = new WeakMap<SpanData, Map<string, JsonSize>>()
+/** The JSON size of one attribute value of a span (`JSON.stringify`, UTF-8). */
+export const attributeSize = (span: SpanData, key: string): JsonSize => jsonSize(span.attributes[key])
 
-/** The JSON size of one attribute value of a span (`JSON.stringify`, UTF-8), measured once. */
-export const attributeSize = (span: SpanData, key: string): JsonSize => {
-  let cache = attributeSizeCache.get(span)
-  if (cache === undefined) {
-    cache = new Map()
-    attributeSizeCache.set(span, cache)
+/** Attributes that identify a span rather than carry its payload: outside the payload budgets. */
+export const BOOKKEEPING_ATTRIBUTES: ReadonlySet<string> = new Set([
+  SpanAttributeKey.REQUEST_ID,
+  SpanAttributeKey.SPAN_TYPE,
+  SpanAttributeKey.LOG_LEVEL,
+  TRUNCATED_ATTRIBUTE
+])
+
+/** Sizes of a span, measured in one pass over its attributes. */
+export interface SpanMeasure {
+  /** the UTF-8 size of `spanToJson(span)` (MLflow's size stats) */
+  readonly json: number
+  /** the JSON size of its payload attributes (all but the bookkeeping ones), for the budgets */
+  readonly payload: number
+  /** the JSON size of its largest payload attribute */
+  readonly largest: number
+}
+
+// measured once per (immutable) span, shared by the payload budgets and the size stats
+const measures = new WeakMap<SpanData, SpanMeasure>()
+
+/** @internal */
+export const measureSpan = (span: SpanData): SpanMeasure => {
+  const known = measures.get(span)
+  if (known !== undefined) return known
+  emptySpanSize ??= utf8(spanToJson(EMPTY_SPAN))
+  let json = emptySpanSize +
+    utf8(JSON.stringify(span.name)) - 2 +
+    (span.parentSpanId === null ? 0 : 10) +
+    String(span.startTimeUnixNano).length - 1 +
+    String(span.endTimeUnixNano).length - 1 +
+    KIND[span.kind].length - KIND.internal.length +
+    span.status.code.length - 2 +
+    utf8(JSON.stringify(span.status.message)) - 2
+  let payload = 0
+  let largest = 0
+  let first = true
+  for (const key in span.attributes) {
+    measureJson(span.attributes[key])
+    const size = measured.bytes
+    // the value is itself a JSON string inside the attributes object: quoted, its quotes and backslashes escaped
+    json += (first ? 0 : 1) + textSize(key) + 1 + size + 2 + measured.escapes
+    first = false
+    if (BOOKKEEPING_ATTRIBUTES.has(key)) continue
+    payload += size
+    if (size > largest) largest = size
   }
-  let entry = cache.get(key)
-  if (entry === undefined) {
-    entry = jsonSize(span.attributes[key])
-    cache.set(key, entry)
-  }
-  return entry
+  for (let i = 0; i < span.events.length; i++) json += (i === 0 ? 0 : 2) + utf8(eventToJson(span.events[i]))
+  const measure = { json, payload, largest }
+  measures.set(span, measure)
+  return measure
 }
 
 const EMPTY_SPAN: SpanData = {
@@ -101,25 +139,7 @@ let emptySpanSize: number | undefined
  *
  * @internal
  */
-export const spanJsonSize = (span: SpanData): number => {
-  emptySpanSize ??= utf8(spanToJson(EMPTY_SPAN))
-  let size = emptySpanSize +
-    utf8(JSON.stringify(span.name)) - 2 +
-    (span.parentSpanId === null ? 0 : 10) +
-    String(span.startTimeUnixNano).length - 1 +
-    String(span.endTimeUnixNano).length - 1 +
-    KIND[span.kind].length - KIND.internal.length +
-    span.status.code.length - 2 +
-    utf8(JSON.stringify(span.status.message)) - 2
-  let first = true
-  for (const key in span.attributes) {
-    const inner = attributeSize(span, key)
-    size += (first ? 0 : 1) + textSize(key) + 1 + inner.bytes + 2 + inner.escapes
-    first = false
-  }
-  for (let i = 0; i < span.events.length; i++) size += (i === 0 ? 0 : 2) + utf8(eventToJson(span.events[i]))
-  return size
-}
+export const spanJsonSize = (span: SpanData): number => measureSpan(span).json
 
 /** @internal The `traces.json` artifact: `{"spans": [...]}`. */
 export const traceDataToJson = (spans: ReadonlyArray<SpanData>): string =>

@@ -1,7 +1,7 @@
 import type { SpanData, Trace } from "../../Trace.js"
-import { dumps } from "../common/json.js"
+import { dumpsPrefix } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey } from "../common/keys.js"
-import { preview } from "../format/derived.js"
+import { preview, PREVIEW_MAX_LENGTH } from "../format/derived.js"
 
 /**
  * Storing a trace from its spans alone: MLflow 3.18's `/v1/traces` builds the trace record itself
@@ -66,7 +66,7 @@ export const spansCarry = (trace: Trace): boolean => {
 }
 
 const previewDerived = (given: string | undefined, value: SpanData["attributes"][string] | undefined, role: string) =>
-  value === undefined ? given === undefined : given === preview(value, dumps(value), role)
+  value === undefined ? given === undefined : given === preview(value, dumpsPrefix(value, PREVIEW_MAX_LENGTH + 1), role)
 
 const rootOf = (trace: Trace): SpanData | undefined => trace.spans.find((span) => span.parentSpanId === null)
 
