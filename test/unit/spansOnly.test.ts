@@ -3,19 +3,9 @@ import { finalize } from "../../src/internal/export/finalize.js"
 import { spansCarry, withTraceInfoOnRoot } from "../../src/internal/sinks/spansOnly.js"
 import { type CompletedTrace, emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
 import type { SpanData } from "../../src/Trace.js"
+import { spanData } from "../support/spanData.js"
 
-const span = (id: string, parent: string | null, attributes: Record<string, any> = {}): SpanData => ({
-  traceId: "0af7651916cd43dd8448eb211c80319c",
-  spanId: id.padStart(16, "0"),
-  parentSpanId: parent === null ? null : parent.padStart(16, "0"),
-  name: `span-${id}`,
-  kind: "internal",
-  startTimeUnixNano: 1_700_000_000_000_000_000n,
-  endTimeUnixNano: 1_700_000_001_500_000_000n,
-  status: { code: "OK", message: "" },
-  attributes,
-  events: []
-})
+const span = spanData
 
 const environment = { "mlflow.source.name": "app.ts", "mlflow.source.type": "LOCAL", "mlflow.source.git.commit": "abc" }
 
