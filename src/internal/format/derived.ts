@@ -91,6 +91,8 @@ const OPTIONAL_USAGE_KEYS = ["cache_read_input_tokens", "cache_creation_input_to
  * @internal
  */
 export const aggregateTokenUsage = (spans: ReadonlyArray<SpanData>): Record<string, number> | undefined => {
+  // most traces carry no usage at all: no tree to build
+  if (!spans.some((span) => isObject(span.attributes[SpanAttributeKey.CHAT_USAGE]))) return undefined
   const ids = new Set(spans.map((span) => span.spanId))
   const children = new Map<string, Array<SpanData>>()
   const roots: Array<SpanData> = []
