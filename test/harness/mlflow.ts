@@ -98,8 +98,6 @@ export interface ServerOptions {
   readonly backendStoreUri?: string
   /** server worker processes; default 1 */
   readonly workers?: number
-  /** CPUs the server may run on (`taskset -c`), so that a benchmark's client does not share them */
-  readonly cpus?: string
 }
 
 const waitForHealth = async (url: string, timeoutMs: number, log: string): Promise<void> => {
@@ -137,10 +135,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     String(options.workers ?? 1)
   ]
   if (options.flaskOnly) args.push("--gunicorn-opts", "--log-level=warning")
-  const [command, argv] = options.cpus === undefined
-    ? [mlflowBin(), args]
-    : ["taskset", ["-c", options.cpus, mlflowBin(), ...args]]
-  const child = spawn(command, argv, {
+  const child = spawn(mlflowBin(), args, {
     cwd: dir,
     detached: true,
     stdio: ["ignore", out, out],
