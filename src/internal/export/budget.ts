@@ -2,7 +2,8 @@ import type { SpanData } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import type { Json } from "../common/json.js"
 import { TRUNCATED_ATTRIBUTE } from "../common/keys.js"
-import { attributeSize, BOOKKEEPING_ATTRIBUTES, measureSpan } from "../format/traceJson.js"
+import { jsonSize } from "../format/jsonSize.js"
+import { BOOKKEEPING_ATTRIBUTES, measureSpan } from "../format/traceJson.js"
 
 /** @internal */
 export interface Budgets {
@@ -20,8 +21,6 @@ export interface Truncation {
 }
 
 const utf8 = utf8Length
-
-const RESERVED = BOOKKEEPING_ATTRIBUTES
 
 /** Replaces a value by the start of its JSON text, saying how much was cut. */
 const cut = (json: string, size: number, keep: number): Json => {
@@ -93,8 +92,8 @@ export const applyBudgets = (
   const sized: Array<Sized> = kept.map((span) => {
     const sizes = new Map<string, [string | undefined, number]>()
     for (const key in span.attributes) {
-      if (RESERVED.has(key)) continue
-      sizes.set(key, [undefined, attributeSize(span, key).bytes])
+      if (BOOKKEEPING_ATTRIBUTES.has(key)) continue
+      sizes.set(key, [undefined, jsonSize(span.attributes[key]).bytes])
     }
     const earlier = span.attributes[TRUNCATED_ATTRIBUTE]
     const cut: Record<string, number> = typeof earlier === "object" && earlier !== null && !Array.isArray(earlier)

@@ -1,4 +1,4 @@
-import type { SpanData, Trace, TraceInfo, TraceState } from "../../Trace.js"
+import type { SpanData, Trace, TraceInfo } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
 import { dumps, dumpsPrefix } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../common/keys.js"
@@ -8,6 +8,7 @@ import {
   METADATA_MAX_LENGTH,
   preview,
   PREVIEW_MAX_LENGTH,
+  stateOf,
   TAG_KEY_MAX_LENGTH,
   TAG_VALUE_MAX_LENGTH,
   truncate
@@ -101,5 +102,3 @@ const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceIn
     }
   }
 }
-
-const stateOf = (root: SpanData): TraceState => root.status.code === "ERROR" ? "ERROR" : "OK"

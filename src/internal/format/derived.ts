@@ -1,4 +1,4 @@
-import type { SpanData } from "../../Trace.js"
+import type { SpanData, TraceState } from "../../Trace.js"
 import type { Json } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
 
@@ -126,3 +126,6 @@ export const aggregateTokenUsage = (spans: ReadonlyArray<SpanData>): Record<stri
 }
 
 const numberOr0 = (value: Json | undefined): number => typeof value === "number" && Number.isFinite(value) ? value : 0
+
+/** @internal The trace's state from its root span, as MLflow derives it (UNSET counts as OK). */
+export const stateOf = (root: SpanData): TraceState => root.status.code === "ERROR" ? "ERROR" : "OK"

@@ -3,7 +3,7 @@ import { utf8Length } from "../common/bytes.js"
 import { hexToBase64 } from "../common/ids.js"
 import { dumps, type Json } from "../common/json.js"
 import { SpanAttributeKey, TRUNCATED_ATTRIBUTE } from "../common/keys.js"
-import { type JsonSize, jsonSize, measured, measureJson, textSize } from "./jsonSize.js"
+import { measured, measureJson, textSize } from "./jsonSize.js"
 
 /**
  * MLflow's JSON encodings of traces: `Span.to_dict` (the `traces.json` artifact), `TraceInfo.to_dict`
@@ -62,9 +62,6 @@ export const spanToJson = (span: SpanData): string => {
 }
 
 const utf8 = utf8Length
-
-/** The JSON size of one attribute value of a span (`JSON.stringify`, UTF-8). */
-export const attributeSize = (span: SpanData, key: string): JsonSize => jsonSize(span.attributes[key])
 
 /** Attributes that identify a span rather than carry its payload: outside the payload budgets. */
 export const BOOKKEEPING_ATTRIBUTES: ReadonlySet<string> = new Set([

@@ -1,7 +1,7 @@
 import type { SpanData, Trace } from "../../Trace.js"
 import { dumpsPrefix } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey } from "../common/keys.js"
-import { preview, PREVIEW_MAX_LENGTH } from "../format/derived.js"
+import { preview, PREVIEW_MAX_LENGTH, stateOf } from "../format/derived.js"
 
 /**
  * Storing a trace from its spans alone: MLflow 3.18's `/v1/traces` builds the trace record itself
@@ -36,8 +36,6 @@ const USER_ID = "user.id"
 const PLAIN_TAG_KEY = /^[A-Za-z0-9_.\- :]+(\/[A-Za-z0-9_.\- :]+)*$/
 const isPlainTagKey = (key: string): boolean =>
   PLAIN_TAG_KEY.test(key) && !key.split("/").some((segment) => segment === "." || segment === "..")
-
-const stateOf = (root: SpanData) => root.status.code === "ERROR" ? "ERROR" : "OK"
 
 /**
  * Whether the spans can carry everything `trace` holds beyond the metadata left out: nothing set by
