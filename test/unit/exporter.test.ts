@@ -1,5 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Fiber, Layer, Logger, Metric, TestClock } from "effect"
+import {
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FiberId,
+  Layer,
+  Logger,
+  Metric,
+  Scope,
+  TestClock
+} from "effect"
 import { Mlflow, MlflowTracing, Sink } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
 import { metrics } from "../../src/internal/export/ledger.js"
@@ -320,5 +334,68 @@ describe("exporter", () => {
       const after = yield* Metric.value(metrics.exported)
       assert.strictEqual(after.count - before.count, 2)
     }).pipe(Effect.provide(tracing(sink)))
+  })
+
+  it.effect("an attempt that hangs past the time limit is interrupted and retried", () => {
+    let interrupted = 0
+    const { attempts, sink, stored } = recordingSink((n) =>
+      n === 1 ? Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))) : Effect.void
+    )
+    return Effect.gen(function*() {
+      yield* trace("t")
+      yield* advanceUntil(Effect.sync(() => stored.length === 1))
+      assert.strictEqual(interrupted, 1)
+      assert.strictEqual(attempts.length, 2)
+      // the limit is twice the request timeout
+      assert.isAtLeast(attempts[1].at - attempts[0].at, 2000)
+      const s = yield* stats
+      assert.strictEqual(s.retried, 1)
+      assert.strictEqual(s.exported, 1)
+      assert.strictEqual(s.failed, 0)
+    }).pipe(Effect.provide(tracing(sink, { requestTimeout: "1 second" })))
+  })
+
+  it.effect("attempts run on one fiber per worker, replaced only after a time-out", () => {
+    const fibers: Array<string> = []
+    const { sink, stored } = recordingSink((n) =>
+      Effect.flatMap(Effect.fiberId, (id) => {
+        fibers.push(FiberId.threadName(id))
+        return n === 2 ? Effect.never : Effect.void
+      })
+    )
+    return Effect.gen(function*() {
+      yield* trace("a")
+      yield* advanceUntil(Effect.sync(() => stored.length === 1))
+      yield* trace("b")
+      yield* advanceUntil(Effect.sync(() => stored.length === 2))
+      yield* trace("c")
+      yield* advanceUntil(Effect.sync(() => stored.length === 3))
+      assert.strictEqual(fibers.length, 4)
+      const [first, hung, retry, next] = fibers
+      assert.strictEqual(hung, first)
+      assert.notStrictEqual(retry, hung)
+      assert.strictEqual(next, retry)
+      // the worker's own fiber never runs the sink
+      const worker = yield* Effect.fiberId
+      assert.notInclude(fibers, FiberId.threadName(worker))
+    }).pipe(Effect.provide(tracing(sink, { requestTimeout: "1 second" })))
+  })
+
+  it.effect("a trace whose attempt hangs at shutdown is counted as dropped, and the runner stops", () => {
+    let interrupted = 0
+    const { sink } = recordingSink(() => Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))))
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(tracing(sink, { shutdownTimeout: "1 second" }), scope)
+      const tracer = Context.get(context, MlflowTracing.MlflowTracing)
+      yield* trace("t").pipe(Effect.provide(context))
+      yield* TestClock.adjust("10 millis")
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advanceUntil(Effect.map(Fiber.poll(closing), (exit) => exit._tag === "Some"))
+      assert.strictEqual(interrupted, 1)
+      const s = yield* tracer.stats
+      assert.strictEqual(s.dropped.shutdown, 1)
+      assert.strictEqual(s.exported, 0)
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
   })
 })

@@ -21,6 +21,7 @@ import * as Reports from "./reports.js"
 import * as Retry from "./retry.js"
 import { type ExportContext, ExportError, type Sink } from "./sink.js"
 import * as TraceQueue from "./traceQueue.js"
+import * as Watchdog from "./watchdog.js"
 import * as Watermark from "./watermark.js"
 
 export interface ExporterOptions {
@@ -78,6 +79,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const prepare = Prepare.make(options, reports)
     const health = yield* Health.make(sink.probe, { interval: options.probeInterval, drainWait: Duration.millis(250) })
     const policy = Retry.policy(options.retry)
+    const watchdog = yield* Watchdog.make(options.attemptTimeout)
     let draining = false
     const queuedAt = new WeakMap<CompletedTrace, number>()
     /**
@@ -171,19 +173,19 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     })
     const retryWarning = `export failed, retrying for up to ${Duration.format(options.retry.budget)}`
 
-    const attempt = <A>(effect: Effect.Effect<A, ExportError>) =>
+    const attempt = <A>(effect: Effect.Effect<A, ExportError>, within: Watchdog.Runner) =>
       Effect.suspend(() => {
         let tries = 0
         return Effect.suspend(() => {
           if (tries++ > 0) ledger.retried()
-          return Effect.timeoutFail(effect, { duration: options.attemptTimeout, onTimeout: () => timedOutError }).pipe(
+          return within(effect, () => timedOutError).pipe(
             Effect.tapError((error) => error.retryable ? reports.throttled(retryWarning, error) : Effect.void)
           )
         }).pipe(retrying)
       })
 
-    const exportTraces = (traces: ReadonlyArray<Trace>, context: ExportContext) =>
-      attempt(sink.export(traces, context)).pipe(
+    const exportTraces = (traces: ReadonlyArray<Trace>, context: ExportContext, within: Watchdog.Runner) =>
+      attempt(sink.export(traces, context), within).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.zipRight(
@@ -211,8 +213,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         })
       )
 
-    const exportLate = (item: CompletedTrace) =>
-      attempt(sink.exportLateSpans(mlflowTraceId(item.otelTraceId), item.spans)).pipe(
+    const exportLate = (item: CompletedTrace, within: Watchdog.Runner) =>
+      attempt(sink.exportLateSpans(mlflowTraceId(item.otelTraceId), item.spans), within).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.zipRight(
@@ -227,7 +229,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
      * Exports a batch; `uncounted` holds the items not yet counted (exported, failed or dropped),
      * which an interruption at shutdown counts as dropped.
      */
-    const process = (batch: ReadonlyArray<CompletedTrace>, uncounted: Set<CompletedTrace>, context: ExportContext) => {
+    const process = (
+      batch: ReadonlyArray<CompletedTrace>,
+      uncounted: Set<CompletedTrace>,
+      context: ExportContext,
+      within: Watchdog.Runner
+    ) => {
       const traces: Array<Trace> = []
       const late: Array<readonly [CompletedTrace, CompletedTrace]> = []
       for (const item of batch) {
@@ -240,40 +247,41 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       return Effect.zipRight(
         prepare.reportFailures,
         Effect.zipRight(
-          traces.length === 0 ? Effect.void : exportTraces(traces, context).pipe(
+          traces.length === 0 ? Effect.void : exportTraces(traces, context, within).pipe(
             Effect.zipRight(counted(whole)),
             Effect.onInterrupt(() => Effect.sync(() => countIncomplete(traces)))
           ),
-          Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted), counted([item])), {
+          Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted, within), counted([item])), {
             discard: true
           })
         )
       )
     }
 
-    const worker = queue.takeBetween(1, options.batchSize).pipe(
-      Effect.flatMap((chunk) => {
-        const batch = Array.from(chunk)
-        ledger.inFlight(batch.length)
-        for (const item of batch) pending.taken(item)
-        const uncounted = new Set(batch)
-        const context: ExportContext = { backlogged: behind(batch) }
-        return process(batch, uncounted, context).pipe(
-          Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
-          Effect.onExit((exit) =>
-            Effect.sync(() => {
-              // interrupted: the pool is shutting down before this batch was stored
-              if (Exit.isInterrupted(exit)) dropAtShutdown([...uncounted])
-              ledger.inFlight(-batch.length)
-              release(batch)
-            })
+    const worker = (within: Watchdog.Runner) =>
+      queue.takeBetween(1, options.batchSize).pipe(
+        Effect.flatMap((chunk) => {
+          const batch = Array.from(chunk)
+          ledger.inFlight(batch.length)
+          for (const item of batch) pending.taken(item)
+          const uncounted = new Set(batch)
+          const context: ExportContext = { backlogged: behind(batch) }
+          return process(batch, uncounted, context, within).pipe(
+            Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                // interrupted: the pool is shutting down before this batch was stored
+                if (Exit.isInterrupted(exit)) dropAtShutdown([...uncounted])
+                ledger.inFlight(-batch.length)
+                release(batch)
+              })
+            )
           )
-        )
-      }),
-      Effect.forever,
-      Effect.withTracerEnabled(false)
-    )
-    for (let i = 0; i < options.workers; i++) yield* Effect.forkScoped(worker)
+        }),
+        Effect.forever,
+        Effect.withTracerEnabled(false)
+      )
+    for (let i = 0; i < options.workers; i++) yield* Effect.forkScoped(worker(watchdog.runner()))
 
     // throttled warning about drops: at most one line per interval
     yield* Effect.suspend(() => {

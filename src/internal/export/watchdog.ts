@@ -1,0 +1,142 @@
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import type * as Scope from "effect/Scope"
+
+/**
+ * Time limits for export attempts, kept by one fiber for all of them. `Effect.timeoutFail` races
+ * each attempt against a sleeping fiber: two forks, a timer and an interruption per attempt, which
+ * with a fast destination cost more than the export itself. Here each worker hands its attempts to
+ * a long-lived runner fiber and waits for the answer; the watchdog, asleep until the earliest
+ * deadline, interrupts the runner of an attempt still running when it passes, and the next attempt
+ * gets a new runner. Every attempt has the same limit, so deadlines arrive in order and a list kept
+ * first-in first-out is sorted by deadline.
+ *
+ * @internal
+ */
+export interface Watchdog {
+  /** A runner for one worker: runs one attempt at a time, failed with `onTimeout()` past the limit. */
+  readonly runner: () => Runner
+}
+
+/** @internal */
+export type Runner = <A, E>(effect: Effect.Effect<A, E>, onTimeout: () => E) => Effect.Effect<A, E>
+
+interface Entry {
+  readonly deadline: number
+  readonly runner: Fiber.RuntimeFiber<unknown, unknown>
+  done: boolean
+}
+
+interface Job {
+  readonly effect: Effect.Effect<unknown, unknown>
+  readonly answer: (exit: Exit.Exit<unknown, unknown>) => void
+}
+
+/** @internal */
+export const make = (limit: Duration.Duration): Effect.Effect<Watchdog, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const millis = Duration.toMillis(limit)
+    const clock = yield* Effect.clock
+    const entries: Array<Entry> = []
+    let head = 0
+    let idle: Deferred.Deferred<void> | undefined
+
+    const watch: Effect.Effect<never> = Effect.suspend(() => {
+      while (head < entries.length && entries[head].done) head++
+      if (head === entries.length) {
+        entries.length = 0
+        head = 0
+        idle = Deferred.unsafeMake<void>(FiberId.none)
+        return Deferred.await(idle)
+      }
+      const next = entries[head]
+      const now = clock.unsafeCurrentTimeMillis()
+      if (next.deadline > now) return Effect.sleep(Duration.millis(next.deadline - now))
+      head++
+      return Fiber.interruptFork(next.runner)
+    }).pipe(Effect.forever)
+    yield* Effect.forkScoped(Effect.withTracerEnabled(watch, false))
+
+    const watched = (runner: Fiber.RuntimeFiber<unknown, unknown>): Entry => {
+      const entry: Entry = { deadline: clock.unsafeCurrentTimeMillis() + millis, runner, done: false }
+      entries.push(entry)
+      if (idle !== undefined) {
+        Deferred.unsafeDone(idle, Effect.void)
+        idle = undefined
+      }
+      return entry
+    }
+
+    const runner = (): Runner => {
+      let fiber: Fiber.RuntimeFiber<never, never> | undefined
+      // the runner's mailbox: one job at a time (its worker waits for the answer)
+      let posted: Job | undefined
+      let waiting: ((job: Job) => void) | undefined
+      let running: Job | undefined
+      const nextJob = Effect.async<Job>((resume) => {
+        if (posted === undefined) waiting = (job) => resume(Effect.succeed(job))
+        else resume(Effect.succeed(take()))
+      })
+      const take = (): Job => {
+        const job = posted!
+        posted = undefined
+        running = job
+        return job
+      }
+      const post = (job: Job) => {
+        posted = job
+        if (waiting === undefined) return
+        const wake = waiting
+        waiting = undefined
+        wake(take())
+      }
+      const serve: Effect.Effect<never> = Effect.flatMap(nextJob, (job) =>
+        Effect.map(Effect.exit(job.effect), (exit) => {
+          running = undefined
+          job.answer(exit)
+        })).pipe(Effect.forever)
+
+      const started = (current: Fiber.RuntimeFiber<never, never>) => {
+        fiber = current
+        // a runner ends only when interrupted: by the watchdog, or with its worker
+        current.addObserver(() => {
+          if (fiber === current) fiber = undefined
+          const job = running ?? posted
+          running = undefined
+          posted = undefined
+          waiting = undefined
+          job?.answer(Exit.interrupt(FiberId.none))
+        })
+        return current
+      }
+
+      return <A, E>(effect: Effect.Effect<A, E>, onTimeout: () => E): Effect.Effect<A, E> =>
+        Effect.flatMap(
+          fiber === undefined ? Effect.map(Effect.fork(serve), started) : Effect.succeed(fiber),
+          (current) => {
+            const entry = watched(current)
+            return Effect.async<A, E>((resume) => {
+              const job: Job = {
+                effect,
+                answer: (exit) => {
+                  entry.done = true
+                  // interrupted from outside (the runner is gone): the watchdog cut the attempt short
+                  const timedOut = exit._tag === "Failure" && Exit.isInterrupted(exit) && fiber !== current
+                  resume(timedOut ? Effect.fail(onTimeout()) : exit as Exit.Exit<A, E>)
+                }
+              }
+              post(job)
+              return Effect.suspend(() => {
+                entry.done = true
+                return running === job || posted === job ? Fiber.interruptFork(current) : Effect.void
+              })
+            })
+          }
+        )
+    }
+    return { runner }
+  })
