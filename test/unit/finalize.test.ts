@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { dumps } from "../../src/internal/common/json.js"
 import { finalize } from "../../src/internal/export/finalize.js"
 import { aggregateTokenUsage } from "../../src/internal/format/derived.js"
+import { spanToJson } from "../../src/internal/format/traceJson.js"
 import { type CompletedTrace, emptyUpdates } from "../../src/internal/tracing/assembler.js"
 import type { SpanData } from "../../src/Trace.js"
 import { spanData } from "../support/spanData.js"
@@ -39,6 +40,37 @@ describe("trace finalization", () => {
     const stats = JSON.parse(info.metadata["mlflow.trace.sizeStats"])
     assert.strictEqual(stats.num_spans, 1)
     assert.strictEqual(String(stats.total_size_bytes), info.metadata["mlflow.trace.sizeBytes"])
+  })
+
+  it("measures the size stats on first read, for every reader alike", () => {
+    let reads = 0
+    const watched = {}
+    Object.defineProperty(watched, "text", {
+      enumerable: true,
+      get: () => {
+        reads++
+        return "x".repeat(100)
+      }
+    })
+    const spans = [span("1", null), span("2", "1", { "mlflow.spanOutputs": watched as never })]
+    const { info } = finalize(completed(spans), {}, "3")
+    const keys = Object.keys(info.metadata)
+    assert.include(keys, "mlflow.trace.sizeStats")
+    assert.include(keys, "mlflow.trace.sizeBytes")
+    assert.strictEqual(reads, 0)
+    const bytes = Number(info.metadata["mlflow.trace.sizeBytes"])
+    assert.strictEqual(reads, 1)
+    const copy = { ...info.metadata }
+    const written = JSON.parse(JSON.stringify(info.metadata))
+    assert.strictEqual(reads, 1)
+    assert.strictEqual(copy["mlflow.trace.sizeBytes"], String(bytes))
+    assert.deepStrictEqual(written["mlflow.trace.sizeStats"], copy["mlflow.trace.sizeStats"])
+    const stats = JSON.parse(copy["mlflow.trace.sizeStats"])
+    assert.strictEqual(stats.num_spans, 2)
+    assert.strictEqual(stats.total_size_bytes, bytes)
+    // the spans' JSON as the local store and MLflow's size stats count it
+    const spanSizes = spans.map((s) => Buffer.byteLength(spanToJson(s), "utf8")).sort((a, b) => a - b)
+    assert.strictEqual(stats.max, spanSizes[1])
   })
 
   it("extracts chat-aware previews like MLflow", () => {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { jsonSize, textSize } from "../../src/internal/format/jsonSize.js"
+import { jsonSize, jsonSizeBound, textSize } from "../../src/internal/format/jsonSize.js"
 
 const escapesIn = (json: string) => [...json].filter((c) => c === "\"" || c === "\\").length
 
@@ -42,6 +42,15 @@ describe("jsonSize", () => {
         text,
         (value) => assert.strictEqual(textSize(value), Buffer.byteLength(JSON.stringify(value), "utf8"))
       ),
+      { numRuns: 5000 }
+    )
+  })
+
+  it("bounds from above what JSON.stringify writes, without reading the text", () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        assert.isAtLeast(jsonSizeBound(value as never), Buffer.byteLength(JSON.stringify(value), "utf8"))
+      }),
       { numRuns: 5000 }
     )
   })

@@ -2,7 +2,7 @@ import type { SpanData } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import type { Json } from "../common/json.js"
 import { TRUNCATED_ATTRIBUTE } from "../common/keys.js"
-import { jsonSize } from "../format/jsonSize.js"
+import { jsonSize, jsonSizeBound } from "../format/jsonSize.js"
 import { BOOKKEEPING_ATTRIBUTES, measureSpan } from "../format/traceJson.js"
 
 /** @internal */
@@ -28,12 +28,32 @@ const cut = (json: string, size: number, keep: number): Json => {
   return `${head}...[truncated ${size - utf8(head)} of ${size} bytes]`
 }
 
-/** Whether a trace is within every budget as it is (the common case: nothing to copy or cut). */
-const withinBudgets = (spans: ReadonlyArray<SpanData>, budgets: Budgets): boolean => {
+/** Upper bounds of a span's payload sizes, from string lengths alone. */
+const boundSpan = (span: SpanData): { readonly payload: number; readonly largest: number } => {
+  let payload = 0
+  let largest = 0
+  for (const key in span.attributes) {
+    if (BOOKKEEPING_ATTRIBUTES.has(key)) continue
+    const size = jsonSizeBound(span.attributes[key])
+    payload += size
+    if (size > largest) largest = size
+  }
+  return { payload, largest }
+}
+
+/**
+ * Whether a trace is within every budget as it is (the common case: nothing to copy or cut), judged
+ * by `measure`: upper bounds first, which settle it without reading the text when there is room.
+ */
+const withinBudgets = (
+  spans: ReadonlyArray<SpanData>,
+  budgets: Budgets,
+  measure: (span: SpanData) => { readonly payload: number; readonly largest: number }
+): boolean => {
   let traceTotal = 0
   for (const span of spans) {
     if (TRUNCATED_ATTRIBUTE in span.attributes) return false
-    const { largest, payload } = measureSpan(span)
+    const { largest, payload } = measure(span)
     if (largest > budgets.maxAttributeBytes || payload > budgets.maxSpanBytes) return false
     traceTotal += payload
   }
@@ -69,7 +89,9 @@ export const applyBudgets = (
     spansDropped = spans.length - kept.length
   }
 
-  if (spansDropped === 0 && withinBudgets(kept, budgets)) return { spans, truncation: undefined }
+  if (spansDropped === 0 && (withinBudgets(kept, budgets, boundSpan) || withinBudgets(kept, budgets, measureSpan))) {
+    return { spans, truncation: undefined }
+  }
   type Sized = {
     span: SpanData
     values: Record<string, Json>

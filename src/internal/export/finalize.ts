@@ -79,8 +79,30 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
   return sorted[lower] + (sorted[lower + 1] - sorted[lower]) * (index - lower)
 }
 
-/** MLflow's `mlflow.trace.sizeStats` / `mlflow.trace.sizeBytes`: sizes of the spans' JSON. */
+/**
+ * MLflow's `mlflow.trace.sizeStats` / `mlflow.trace.sizeBytes`: sizes of the spans' JSON. They are
+ * metadata like any other to whoever reads them, but measured on first read: measuring reads every
+ * character of every attribute, and a trace stored from its spans alone (or sent over OTLP) never
+ * needs them.
+ */
 const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceInfo => {
+  const metadata: Record<string, string> = { ...info.metadata }
+  let measured: { readonly stats: string; readonly bytes: string } | undefined
+  const measure = () => measured ??= sizeStats(info, spans)
+  Object.defineProperty(metadata, TraceMetadataKey.SIZE_STATS, {
+    configurable: true,
+    enumerable: true,
+    get: () => measure().stats
+  })
+  Object.defineProperty(metadata, TraceMetadataKey.SIZE_BYTES, {
+    configurable: true,
+    enumerable: true,
+    get: () => measure().bytes
+  })
+  return { ...info, metadata }
+}
+
+const sizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>) => {
   const sizes = spans.map(spanJsonSize).sort((a, b) => a - b)
   // the info's size is measured compactly: a close approximation of MLflow's figure, as MLflow's own is
   const total = sizes.reduce((a, b) => a + b, 0) + jsonSize(traceInfoToDict(info)).bytes +
@@ -93,12 +115,5 @@ const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceIn
     p50: Math.floor(percentile(sizes, 0.5)),
     p75: Math.floor(percentile(sizes, 0.75))
   }
-  return {
-    ...info,
-    metadata: {
-      ...info.metadata,
-      [TraceMetadataKey.SIZE_STATS]: dumps(stats),
-      [TraceMetadataKey.SIZE_BYTES]: String(total)
-    }
-  }
+  return { stats: dumps(stats), bytes: String(total) }
 }

@@ -101,6 +101,30 @@ export const measureJson = (value: Json): void => {
 /** What the last `measureJson` found. */
 export const measured: { bytes: number; escapes: number } = { bytes: 0, escapes: 0 }
 
+/** UTF-8 bytes `JSON.stringify` may write for one UTF-16 code unit, at most (`\\uXXXX`). */
+const MAX_BYTES_PER_UNIT = 6
+
+/**
+ * At least the UTF-8 size of `JSON.stringify(value)`, from string lengths alone: no character is
+ * read, so it costs a walk over the structure (and never flattens a string built by concatenation).
+ * Budget checks use it to skip the exact measure when even the bound fits.
+ */
+export const jsonSizeBound = (value: Json | undefined): number => {
+  if (value === null || value === undefined) return 4
+  if (typeof value === "string") return value.length * MAX_BYTES_PER_UNIT + 2
+  if (typeof value === "number") return Number.isFinite(value) ? String(value).length : 4
+  if (typeof value === "boolean") return 5
+  let bound = 2
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) bound += jsonSizeBound(value[i]) + 1
+    return bound
+  }
+  for (const key in value) {
+    bound += key.length * MAX_BYTES_PER_UNIT + 4 + jsonSizeBound((value as Record<string, Json | undefined>)[key])
+  }
+  return bound
+}
+
 /** The UTF-8 size of `JSON.stringify(text)`. */
 export const textSize = (text: string): number => {
   bytes = 0
