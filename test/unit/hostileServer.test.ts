@@ -2,6 +2,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Logger, Redacted } from "effect"
 import * as http from "node:http"
+import * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import { MlflowClient, MlflowConfig, MlflowTracing } from "../../src/index.js"
 import { freeClosedPort } from "../support/ports.js"
@@ -72,6 +73,57 @@ describe("a hostile server", () => {
       // what the server got out before it saw the client stop reading: the cap plus socket buffers
       yield* Effect.sleep("200 millis")
       assert.isBelow(sent, 64 * 1024 * 1024, `the server sent ${sent} bytes`)
+    }))
+
+  it.scopedLive("declaring a 300 MiB answer: the client reads up to its cap, not the declared length", () =>
+    Effect.gen(function*() {
+      let sent = 0
+      const declared = 300 * 1024 * 1024
+      const chunk = Buffer.alloc(1024 * 1024, 0x61)
+      const server = yield* misbehaving((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": String(declared) })
+        const pump = () => {
+          while (sent < declared) {
+            sent += chunk.length
+            if (!res.write(chunk)) return void res.once("drain", pump)
+          }
+          res.end()
+        }
+        res.on("close", () => res.removeAllListeners("drain"))
+        pump()
+      })
+      const mlflow = yield* client({ trackingUri: server.url })
+      const exit = yield* Effect.exit(mlflow.getExperimentByName("x"))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        assert.strictEqual((error as MlflowClient.MlflowApiError).errorCode, "ANSWER_TOO_LARGE")
+      }
+      yield* Effect.sleep("200 millis")
+      assert.isBelow(sent, 64 * 1024 * 1024, `the server sent ${sent} bytes`)
+    }))
+
+  it.scopedLive("declaring a shorter answer than it sends: only the declared bytes are read", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(
+        Effect.async<net.Server>((resume) => {
+          const s = net.createServer((socket) => {
+            socket.on("error", () => {})
+            socket.once("data", () => {
+              const answer = JSON.stringify({ experiment: { a: 1 } })
+              socket.write(
+                `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n`
+              )
+              socket.write(answer + "x".repeat(8 * 1024 * 1024))
+            })
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) => Effect.async<void>((resume) => void s.close(() => resume(Effect.void)))
+      )
+      const mlflow = yield* client({ trackingUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+      const exit = yield* Effect.exit(mlflow.request("GET", "/api/2.0/mlflow/experiments/get"))
+      assert.deepStrictEqual(exit, Exit.succeed({ experiment: { a: 1 } }))
     }))
 
   it.scopedLive("answering 403 with a unique request id each time: one ERROR line, not one per batch", () =>

@@ -116,8 +116,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       Effect.flatMap((response) => {
         const ok = response.status >= 200 && response.status < 300
         const cap = ok ? requestOptions.maxAnswerBytes ?? MAX_ANSWER_BYTES : MAX_ERROR_ANSWER_BYTES
+        // an answer that declares its length is read in one go when it fits (the transport reads no
+        // more than the declared length); one that does not is read as a stream, up to the cap
+        const declared = Number(response.headers["content-length"] ?? Number.NaN)
+        const read = Number.isSafeInteger(declared) && declared >= 0 && declared <= cap
+          ? Effect.map(response.text, (text) => ({ complete: true, text }))
+          : readCapped(response.stream, cap)
         return Effect.flatMap(
-          readCapped(response.stream, cap),
+          read,
           ({ complete, text }): Effect.Effect<JsonObject, MlflowError> => {
             if (ok && !complete) {
               return Effect.fail(

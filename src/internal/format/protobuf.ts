@@ -1,3 +1,5 @@
+import { utf8Length } from "../common/bytes.js"
+
 /**
  * A minimal protobuf writer: enough for OTLP's ExportTraceServiceRequest. Everything is written
  * into one growing buffer: a nested message or a string is written in place after a one-byte length
@@ -7,8 +9,14 @@
  * @internal
  */
 export class ProtoWriter {
-  private buf = new Uint8Array(1024)
+  private buf: Uint8Array
   private pos = 0
+
+  constructor() {
+    // the buffer the last writer left: grown once to the usual request size, then reused
+    this.buf = spare ?? new Uint8Array(1024)
+    spare = undefined
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
@@ -116,8 +124,9 @@ export class ProtoWriter {
 
   string(field: number, value: string): this {
     const start = this.open(field)
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit
-    this.ensure(value.length * 3)
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit; a long text is measured rather than given
+    // three times its room (which would double the buffer past what it needs)
+    this.ensure(value.length <= 1024 ? value.length * 3 : utf8Length(value))
     this.pos += encoder.encodeInto(value, this.buf.subarray(this.pos)).written
     this.close(start)
     return this
@@ -137,8 +146,14 @@ export class ProtoWriter {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos)
+    const written = this.buf.slice(0, this.pos)
+    if (this.buf.length <= SPARE_MAX_BYTES) spare = this.buf
+    return written
   }
 }
+
+/** Writers are used one at a time (an encoding runs start to finish synchronously), so one buffer is kept. */
+let spare: Uint8Array | undefined
+const SPARE_MAX_BYTES = 4 * 1024 * 1024
 
 const encoder = new TextEncoder()
