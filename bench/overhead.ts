@@ -13,7 +13,8 @@
  * - the plain OpenTelemetry JS SDK (BasicTracerProvider + BatchSpanProcessor), the same work written
  *   without Effect (attributes as JSON strings, as OTel wants them).
  *
- * Configurations alternate within each repeat; medians over repeats; heap allocated is the sum of
+ * Each measure runs in a fresh process (after two warm-up runs), configurations alternating within each
+ * repeat; medians over repeats; heap allocated is the sum of
  * what each garbage collection freed plus what is still held at the end (`v8.GCProfiler`).
  *
  * Run: npm run bench:overhead   (TRACES=1000 REPEATS=7 to change the size; npm run bench:compare -- <rev> runs it
@@ -31,8 +32,10 @@ import {
   type SpanExporter
 } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer } from "effect"
+import { execFileSync } from "node:child_process"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { fileURLToPath } from "node:url"
 import * as v8 from "node:v8"
 import { Mlflow, MlflowTracing } from "../src/index.js"
 
@@ -159,16 +162,33 @@ const measure = async (run: () => Promise<unknown>): Promise<Sample> => {
 
 const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
+// Each measure runs in a process of its own, so that no configuration pays for the garbage another
+// left behind (collections of an old generation that others filled); repeats interleave them.
+const only = process.env.OVERHEAD_CONFIGURATION
+if (only !== undefined) {
+  const run = configurations.find(([name]) => name === only)![1]
+  await run() // warm up
+  await run()
+  console.log(JSON.stringify(await measure(run)))
+  collector.close()
+  process.exit(0)
+}
 const samples = new Map<string, Array<Sample>>(configurations.map(([name]) => [name, []]))
-for (const [, run] of configurations) await run() // warm up
 for (let r = 0; r < REPEATS; r++) {
-  for (const [name, run] of configurations) samples.get(name)!.push(await measure(run))
+  for (const [name] of configurations) {
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, OVERHEAD_CONFIGURATION: name },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    samples.get(name)!.push(JSON.parse(out.trim().split("\n").at(-1)!) as Sample)
+  }
 }
 
 const med = (name: string, field: keyof Sample) => median(samples.get(name)!.map((s) => s[field]))
 const builtIn = med("Effect built-in tracer", "cpu")
 console.log(
-  `Hot path: ${TRACES} traces of ${SPANS_PER_TRACE} spans (~1 KB inputs and ~1 KB outputs each), ${REPEATS} interleaved repeats (median), Node ${process.version}`
+  `Hot path: ${TRACES} traces of ${SPANS_PER_TRACE} spans (~1 KB inputs and ~1 KB outputs each), ${REPEATS} interleaved repeats (median, one process per measure), Node ${process.version}`
 )
 console.log("| configuration | CPU µs/trace | vs built-in (CPU) | wall µs/trace | heap KB/trace |")
 console.log("| --- | ---: | ---: | ---: | ---: |")
