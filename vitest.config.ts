@@ -5,7 +5,7 @@ import { postgresAvailable } from "./test/harness/postgres.js"
 // installable) unless EFFECT_MLFLOW_POSTGRES=0; EFFECT_MLFLOW_POSTGRES=1 requires it
 const postgres = process.env.EFFECT_MLFLOW_POSTGRES === "1" ||
   (process.env.EFFECT_MLFLOW_POSTGRES !== "0" && postgresAvailable())
-const onPostgres = ["export", "faults", "query", "parity", "ui", "traceInfo", "resume", "lateSpans"]
+const onPostgres = ["export", "faults", "query", "parity", "ui", "traceInfo", "resume", "lateSpans", "distributed"]
 
 export default defineConfig({
   test: {

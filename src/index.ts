@@ -9,6 +9,10 @@ export * as Assessment from "./Assessment.js"
 /**
  * @since 0.1.0
  */
+export * as HttpTracing from "./HttpTracing.js"
+/**
+ * @since 0.1.0
+ */
 export * as Mlflow from "./Mlflow.js"
 /**
  * @since 0.1.0

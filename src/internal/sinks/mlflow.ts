@@ -7,7 +7,7 @@ import { isTransient, type MlflowApiError, type MlflowError } from "../client/er
 import type { Service as MlflowClientService } from "../client/model.js"
 import { TraceTagKey } from "../common/keys.js"
 import { ExportError, type ExportOutcome, type Sink } from "../export/sink.js"
-import { spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
+import { continuesRemote, spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
 
 /** @internal Which experiment traces go to. */
 export type ExperimentRef = Extract<Destination, { readonly _tag: "Server" }>["experiment"]
@@ -36,6 +36,13 @@ const rejection = (error: MlflowApiError) =>
     retryable: false,
     reason: `HTTP ${error.status} ${error.errorCode}`
   })
+
+const continuedWithoutSpanStorage = new ExportError({
+  detail: "this trace continues one begun in another service, and this server keeps a trace's spans in " +
+    "one traces.json artifact that the originating service writes: its spans cannot be added",
+  retryable: false,
+  reason: "continued trace without span storage"
+})
 
 const otlpUnsupported = (error: MlflowError): error is MlflowApiError =>
   error._tag === "MlflowApiError" && (error.status === 404 || error.status === 501)
@@ -111,7 +118,7 @@ export const make = (
     const decide = (trace: Trace, complete: boolean): boolean => {
       let decided = withInfo.get(trace)
       if (decided === undefined) {
-        decided = complete || !spansCarry(trace)
+        decided = !continuesRemote(trace) && (complete || !spansCarry(trace))
         withInfo.set(trace, decided)
       }
       return decided
@@ -162,11 +169,13 @@ export const make = (
         const items = traces.map((trace) => {
           const located = { ...trace, info: { ...trace.info, experimentId: id } }
           const info = decide(trace, complete)
+          const continued = !info && continuesRemote(trace)
           return {
             trace,
             located,
             info,
-            outgoing: info ? located : { ...located, spans: withTraceInfoOnRoot(located) }
+            continued,
+            outgoing: info || continued ? located : { ...located, spans: withTraceInfoOnRoot(located) }
           }
         })
         const unsent = items.filter(({ trace }) => !spansStored.has(trace))
@@ -176,12 +185,20 @@ export const make = (
         const refused = new Set(rejected.map((r) => r.traceId))
         if (sent) { for (const { trace } of unsent) if (!refused.has(trace.info.traceId)) spansStored.add(trace) }
         const stored = items.filter(({ trace }) => !refused.has(trace.info.traceId))
+        if (!sent) {
+          // no span storage: a trace goes out as its info and a traces.json artifact, which for a
+          // continued trace would overwrite what the originating service stored
+          for (const { continued, trace } of stored) {
+            if (continued) rejected.push({ traceId: trace.info.traceId, error: continuedWithoutSpanStorage })
+          }
+        }
         // spans the server could not take (no span storage): every trace goes through its info
-        yield* Effect.forEach(sent ? stored.filter((item) => item.info) : stored, storeTrace, {
-          concurrency: 4,
-          discard: true
-        })
-        return { rejected, abridged: sent ? stored.filter((item) => !item.info).length : 0 }
+        yield* Effect.forEach(
+          sent ? stored.filter((item) => item.info) : stored.filter((item) => !item.continued),
+          storeTrace,
+          { concurrency: 4, discard: true }
+        )
+        return { rejected, abridged: sent ? stored.filter((item) => !item.info && !item.continued).length : 0 }
       }).pipe(Effect.mapError((error) => error._tag === "ExportError" ? error : toExportError(error)))
 
     const exportLateSpans: Sink["exportLateSpans"] = (_traceId, spans) =>

@@ -66,6 +66,15 @@ export const spansCarry = (trace: Trace): boolean => {
 const previewDerived = (given: string | undefined, value: SpanData["attributes"][string] | undefined, role: string) =>
   value === undefined ? given === undefined : given === preview(value, dumpsPrefix(value, PREVIEW_MAX_LENGTH + 1), role)
 
+/**
+ * Whether `trace` continues a trace begun in another service (its root has a remote parent): its
+ * spans join that trace, whose info is the originating service's to write.
+ *
+ * @internal
+ */
+export const continuesRemote = (trace: Trace): boolean =>
+  trace.spans.length > 0 && trace.spans.every((span) => span.parentSpanId !== null)
+
 const rootOf = (trace: Trace): SpanData | undefined => trace.spans.find((span) => span.parentSpanId === null)
 
 /**

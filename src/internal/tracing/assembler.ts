@@ -55,6 +55,8 @@ export class TraceRecord {
   readonly mlflowTraceId: string
   /** completed once the trace is exported or dropped (synchronous logging only) */
   done: Deferred.Deferred<void> | undefined = undefined
+  /** the caller's W3C `tracestate`, for a trace continued from another service */
+  traceState: string | undefined = undefined
 
   constructor(
     readonly assembler: TraceAssembler,

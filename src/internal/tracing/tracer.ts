@@ -16,6 +16,7 @@ import { SpanAttributeKey, SpanLogLevel, TRUNCATED_ATTRIBUTE } from "../common/k
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
 import { fromExit } from "./status.js"
+import { traceStateOf } from "./traceContext.js"
 
 const HEX32 = /^[0-9a-f]{32}$/
 
@@ -198,7 +199,10 @@ const recordFor = (
     const existing = options.assembler.find(p.traceId)
     if (existing !== undefined) return existing
     if (HEX32.test(p.traceId)) {
-      return options.assembler.open(p.traceId, startTime, p.sampled && options.sample(ratioOf(spanOptions)))
+      // a trace continued from another service follows the caller's sampling decision
+      const record = options.assembler.open(p.traceId, startTime, p.sampled)
+      record.traceState = traceStateOf(p)
+      return record
     }
   }
   return options.assembler.open(traceIdHex(), startTime, options.sample(ratioOf(spanOptions)))
