@@ -106,13 +106,15 @@ const spanWith = <A, E, R>(
     // synchronous logging the signal that its trace is stored
     let root: TraceRecord | undefined
     const recorded = Effect.zipRight(
-      Effect.map(Effect.option(Effect.currentSpan), (current) => {
-        if (
-          current._tag === "Some" && current.value instanceof MlflowSpan &&
-          current.value.record.root === current.value
-        ) {
-          root = current.value.record
+      Effect.flatMap(Effect.option(Effect.currentSpan), (current) => {
+        if (current._tag === "None") return Effect.void
+        const span = current.value
+        if (span instanceof MlflowSpan) {
+          if (span.record.root === span) root = span.record
+          return Effect.void
         }
+        // made by another tracer (not a disabled one): under our layer, that tracer hides ours
+        return span.spanId === "noop" ? Effect.void : reportHidden
       }),
       body
     )
@@ -132,6 +134,11 @@ const spanWith = <A, E, R>(
     )
   })
 }
+
+const reportHidden = Effect.flatMap(
+  Effect.serviceOption(MlflowTracing),
+  Option.match({ onNone: () => Effect.void, onSome: (service) => service.reportHidden })
+)
 
 const withCurrentSpan = (f: (span: Tracer.Span) => void): Effect.Effect<void> =>
   Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {

@@ -51,6 +51,8 @@ export interface Service {
    * on the server (a trace being exported right now is waited for).
    */
   readonly tagTrace: (traceId: string, key: string, value: string | undefined) => Effect.Effect<"applied" | "stored">
+  /** Says once, as a warning, that spans made under this layer went to another tracer. */
+  readonly reportHidden: Effect.Effect<void>
 }
 
 /**
@@ -147,7 +149,17 @@ export const make = (
       )
     )
 
+    let hiddenReported = false
     const service: Service = {
+      reportHidden: Effect.suspend(() => {
+        if (hiddenReported) return Effect.void
+        hiddenReported = true
+        return Effect.logWarning(
+          "effect-mlflow: a span under the MLflow tracing layer was made by another tracer, provided inside it " +
+            "(an OpenTelemetry NodeSdk layer, say): the innermost tracer wins, so these spans do not reach MLflow. " +
+            "Provide one tracer, or the MLflow tracing layer innermost."
+        )
+      }),
       flush,
       stats,
       lastTraceId: Effect.sync(() => lastTraceId),
@@ -166,12 +178,25 @@ export const make = (
     return { tracer, service }
   })
 
+/** The tracer a program has when none is provided (Effect's own, which exports nothing). */
+const defaultTracer = Effect.runSync(Effect.tracer)
+
 const fromPipeline = <E, R>(
   effect: Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, E, R>
 ) =>
   Layer.unwrapScoped(
-    Effect.map(effect, ({ service, tracer }) =>
-      Layer.merge(Layer.setTracer(tracer), Layer.succeed(MlflowTracing, service)))
+    Effect.gen(function*() {
+      const { service, tracer } = yield* effect
+      const outer = yield* Effect.tracer
+      if (outer !== defaultTracer && !InternalTracer.isMlflowTracer(outer)) {
+        yield* Effect.logWarning(
+          "effect-mlflow: the MLflow tracing layer is provided inside another tracer's layer (an OpenTelemetry " +
+            "NodeSdk layer, say) and replaces it: the innermost tracer wins, so spans go to MLflow only, not to " +
+            "the other tracer. Provide one tracer, or the other tracer's layer inside this one."
+        )
+      }
+      return Layer.merge(Layer.setTracer(tracer), Layer.succeed(MlflowTracing, service))
+    })
   )
 
 /**

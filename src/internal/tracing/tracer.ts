@@ -171,8 +171,8 @@ export interface TracerOptions {
  *
  * @internal
  */
-export const make = (options: TracerOptions): Tracer.Tracer =>
-  Tracer.make({
+export const make = (options: TracerOptions): Tracer.Tracer => {
+  const tracer = Tracer.make({
     span(name, parent, context, links, startTime, kind, spanOptions) {
       const record = recordFor(options, parent, startTime, spanOptions)
       const span = new MlflowSpan(name, parent, context, links, startTime, kind, record, record.sampled)
@@ -181,6 +181,14 @@ export const make = (options: TracerOptions): Tracer.Tracer =>
     },
     context: (f) => f()
   })
+  mlflowTracers.add(tracer)
+  return tracer
+}
+
+const mlflowTracers = new WeakSet<Tracer.Tracer>()
+
+/** @internal Whether `tracer` is one of ours (another tracing layer of this library). */
+export const isMlflowTracer = (tracer: Tracer.Tracer): boolean => mlflowTracers.has(tracer)
 
 const ratioOf = (spanOptions: Tracer.SpanOptions | undefined): number | undefined => {
   const ratio = (spanOptions as { readonly samplingRatio?: unknown } | undefined)?.samplingRatio
