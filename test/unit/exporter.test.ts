@@ -149,18 +149,18 @@ describe("exporter", () => {
     return { sink, seen, release: Deferred.succeed(release, undefined) }
   }
 
-  it.effect("tells the sink when it is behind (the queue half full) and counts traces stored abridged", () => {
+  it.effect("tells the sink when it is behind (a full batch still waits) and counts traces stored abridged", () => {
     const { release, seen, sink } = contextSink()
     return Effect.gen(function*() {
       yield* trace("t0")
       yield* advanceUntil(Effect.map(stats, (s) => s.inFlight === 1), "10 millis")
-      for (let i = 1; i <= 4; i++) yield* trace(`t${i}`)
+      for (let i = 1; i <= 5; i++) yield* trace(`t${i}`)
       yield* release
-      yield* advanceUntil(Effect.map(stats, (s) => s.exported === 5), "10 millis")
-      // capacity 6: behind while three or more wait after a take
-      assert.deepStrictEqual(seen, [["t0", false], ["t1", true], ["t2", false], ["t3", false], ["t4", false]])
-      assert.strictEqual((yield* stats).abridged, 1)
-    }).pipe(Effect.provide(tracing(sink, { queueCapacity: 6 })))
+      yield* advanceUntil(Effect.map(stats, (s) => s.exported === 6), "10 millis")
+      // batches of two: behind while two or more wait after a take
+      assert.deepStrictEqual(seen, [["t0", false], ["t1", true], ["t3", false], ["t5", false]])
+      assert.strictEqual((yield* stats).abridged, 2)
+    }).pipe(Effect.provide(tracing(sink, { batchSize: 2 })))
   })
 
   it.effect("the drain at shutdown is behind", () => {

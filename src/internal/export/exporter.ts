@@ -83,11 +83,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     let draining = false
     const queuedAt = new WeakMap<CompletedTrace, number>()
     /**
-     * The exporter is behind when a batch's oldest trace waited long in the queue, the queue is half
-     * full, or shutdown drains it: then a sink may choose the cheaper way to store a trace.
+     * The exporter is behind when a full batch still waits after a worker took its own (the workers
+     * do not keep up), a batch's oldest trace waited long in the queue, or shutdown drains it: then a
+     * sink may choose the cheaper way to store a trace.
      */
     const behind = (batch: ReadonlyArray<CompletedTrace>): boolean =>
-      draining || queue.size() >= options.capacity / 2 ||
+      draining || queue.size() >= options.batchSize ||
       Date.now() - (queuedAt.get(batch[0]) ?? Date.now()) > BACKLOG_WAIT_MILLIS
 
     const countIncomplete = (traces: ReadonlyArray<Trace>) => {
