@@ -12,8 +12,7 @@ import type * as Scope from "effect/Scope"
  * with a fast destination cost more than the export itself. Here each worker hands its attempts to
  * a long-lived runner fiber and waits for the answer; the watchdog, asleep until the earliest
  * deadline, interrupts the runner of an attempt still running when it passes, and the next attempt
- * gets a new runner. Every attempt has the same limit, so deadlines arrive in order and a list kept
- * first-in first-out is sorted by deadline.
+ * gets a new runner.
  *
  * @internal
  */
@@ -28,7 +27,6 @@ export type Runner = <A, E>(effect: Effect.Effect<A, E>, onTimeout: () => E) => 
 interface Entry {
   readonly deadline: number
   readonly runner: Fiber.RuntimeFiber<unknown, unknown>
-  done: boolean
 }
 
 interface Job {
@@ -41,29 +39,32 @@ export const make = (limit: Duration.Duration): Effect.Effect<Watchdog, never, S
   Effect.gen(function*() {
     const millis = Duration.toMillis(limit)
     const clock = yield* Effect.clock
-    const entries: Array<Entry> = []
-    let head = 0
+    // at most one attempt per worker is running: a few entries, scanned when the watchdog wakes
+    const active = new Set<Entry>()
     let idle: Deferred.Deferred<void> | undefined
 
     const watch: Effect.Effect<never> = Effect.suspend(() => {
-      while (head < entries.length && entries[head].done) head++
-      if (head === entries.length) {
-        entries.length = 0
-        head = 0
+      if (active.size === 0) {
         idle = Deferred.unsafeMake<void>(FiberId.none)
         return Deferred.await(idle)
       }
-      const next = entries[head]
       const now = clock.unsafeCurrentTimeMillis()
-      if (next.deadline > now) return Effect.sleep(Duration.millis(next.deadline - now))
-      head++
-      return Fiber.interruptFork(next.runner)
+      let earliest = Number.POSITIVE_INFINITY
+      const expired: Array<Entry> = []
+      for (const entry of active) {
+        if (entry.deadline <= now) expired.push(entry)
+        else if (entry.deadline < earliest) earliest = entry.deadline
+      }
+      if (expired.length === 0) return Effect.sleep(Duration.millis(earliest - now))
+      for (const entry of expired) active.delete(entry)
+      return Effect.forEach(expired, (entry) => Fiber.interruptFork(entry.runner), { discard: true })
     }).pipe(Effect.forever)
     yield* Effect.forkScoped(Effect.withTracerEnabled(watch, false))
 
+    // a new deadline is never earlier than the ones the watchdog sleeps towards: it is woken only when idle
     const watched = (runner: Fiber.RuntimeFiber<unknown, unknown>): Entry => {
-      const entry: Entry = { deadline: clock.unsafeCurrentTimeMillis() + millis, runner, done: false }
-      entries.push(entry)
+      const entry: Entry = { deadline: clock.unsafeCurrentTimeMillis() + millis, runner }
+      active.add(entry)
       if (idle !== undefined) {
         Deferred.unsafeDone(idle, Effect.void)
         idle = undefined
@@ -116,14 +117,14 @@ export const make = (limit: Duration.Duration): Effect.Effect<Watchdog, never, S
 
       return <A, E>(effect: Effect.Effect<A, E>, onTimeout: () => E): Effect.Effect<A, E> =>
         Effect.flatMap(
-          fiber === undefined ? Effect.map(Effect.fork(serve), started) : Effect.succeed(fiber),
+          Effect.suspend(() => fiber === undefined ? Effect.map(Effect.fork(serve), started) : Effect.succeed(fiber)),
           (current) => {
             const entry = watched(current)
             return Effect.async<A, E>((resume) => {
               const job: Job = {
                 effect,
                 answer: (exit) => {
-                  entry.done = true
+                  active.delete(entry)
                   // interrupted from outside (the runner is gone): the watchdog cut the attempt short
                   const timedOut = exit._tag === "Failure" && Exit.isInterrupted(exit) && fiber !== current
                   resume(timedOut ? Effect.fail(onTimeout()) : exit as Exit.Exit<A, E>)
@@ -131,7 +132,7 @@ export const make = (limit: Duration.Duration): Effect.Effect<Watchdog, never, S
               }
               post(job)
               return Effect.suspend(() => {
-                entry.done = true
+                active.delete(entry)
                 return running === job || posted === job ? Fiber.interruptFork(current) : Effect.void
               })
             })
