@@ -38,14 +38,16 @@ export const make = (
     const finalized = finalize({ ...item, spans: budgeted.spans }, options.environment, undefined)
     if (budgeted.truncation === undefined) return finalized
     const { attributes, bytesRemoved, spansDropped } = budgeted.truncation
-    const metadata = {
-      ...finalized.info.metadata,
-      [TRUNCATION_METADATA]: dumps({
-        attributes_truncated: attributes,
-        bytes_removed: bytesRemoved,
-        spans_dropped: spansDropped
-      })
-    }
+    // copied with its property descriptors: the size stats stay measured on first read
+    const metadata: Record<string, string> = Object.defineProperties(
+      {},
+      Object.getOwnPropertyDescriptors(finalized.info.metadata)
+    )
+    metadata[TRUNCATION_METADATA] = dumps({
+      attributes_truncated: attributes,
+      bytes_removed: bytesRemoved,
+      spans_dropped: spansDropped
+    })
     return { ...finalized, info: { ...finalized.info, metadata } }
   }
 

@@ -115,10 +115,10 @@ export const make = (
     const infoStored = new WeakSet<Trace>()
     // whether a trace gets its own StartTraceV3: decided at its first attempt, kept for its retries
     const withInfo = new WeakMap<Trace, boolean>()
-    const decide = (trace: Trace, complete: boolean): boolean => {
+    const decide = (trace: Trace, complete: boolean, continued: boolean): boolean => {
       let decided = withInfo.get(trace)
       if (decided === undefined) {
-        decided = !continuesRemote(trace) && (complete || !spansCarry(trace))
+        decided = !continued && (complete || !spansCarry(trace))
         withInfo.set(trace, decided)
       }
       return decided
@@ -168,8 +168,8 @@ export const make = (
           !(yield* Ref.get(otlp))
         const items = traces.map((trace) => {
           const located = { ...trace, info: { ...trace.info, experimentId: id } }
-          const info = decide(trace, complete)
-          const continued = !info && continuesRemote(trace)
+          const continued = continuesRemote(trace)
+          const info = decide(trace, complete, continued)
           return {
             trace,
             located,
