@@ -15,6 +15,7 @@ import type * as ClientModel from "./internal/client/model.js"
 import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
 import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
 import { withoutUndefined } from "./internal/common/options.js"
+import * as Otlp from "./internal/config/otlp.js"
 import * as Variables from "./internal/config/variables.js"
 import * as Redaction from "./Redaction.js"
 
@@ -106,7 +107,35 @@ export interface Options extends Connection {
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /** how long a trace whose root ended waits for spans still open under it; default 10 seconds */
   readonly lateSpanGrace?: Duration.DurationInput | undefined
+  /**
+   * Export to an OpenTelemetry collector (`OTEL_EXPORTER_OTLP_*`): replaces export to MLflow unless
+   * `dualExport` is set
+   */
+  readonly otlp?: OtlpOptions | undefined
+  /** with `otlp`: export to MLflow (the server, or the local store) too (`MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT`) */
+  readonly dualExport?: boolean | undefined
+  /**
+   * OTLP export writes spans in the OpenTelemetry GenAI semantic conventions (`gen_ai.*`), as MLflow's
+   * Python SDK does (`MLFLOW_ENABLE_OTEL_GENAI_SEMCONV`); default `false`
+   */
+  readonly genAiSemanticConventions?: boolean | undefined
 }
+
+/**
+ * Export to an OTLP endpoint (see `Options.otlp`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface OtlpOptions extends Otlp.OtlpOptions {}
+
+/**
+ * Validated OTLP settings.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface OtlpConfig extends Otlp.OtlpConfig {}
 
 /**
  * How the trace info reaches an MLflow server. The spans of a batch go in one OTLP request, from
@@ -179,6 +208,10 @@ export interface MlflowConfig {
   readonly maxSpansPerTrace: number
   readonly shutdownTimeout: Duration.Duration
   readonly lateSpanGrace: Duration.Duration
+  /** export to an OpenTelemetry collector; with it, `destination` is used only when `dualExport` */
+  readonly otlp: OtlpConfig | undefined
+  readonly dualExport: boolean
+  readonly genAiSemanticConventions: boolean
 }
 
 const TRACE_INFO_DELIVERIES: ReadonlyArray<TraceInfoDelivery> = ["always", "auto", "whenNeeded"]
@@ -247,6 +280,19 @@ const destination = (
     ? { _tag: "Name" as const, name }
     : { _tag: "Id" as const, id: "0" }
   return Effect.succeed({ _tag: "Server", trackingUri: withoutCredentials!.replace(/\/+$/, ""), experiment })
+}
+
+const otlp = (options: Options): Effect.Effect<OtlpConfig | undefined, MlflowConfigError> => {
+  if (options.otlp === undefined) return Effect.succeed(undefined)
+  const serviceName = options.serviceName
+  return Otlp.validate(options.otlp).pipe(
+    Effect.mapError((problem) => new MlflowConfigError(problem)),
+    Effect.map((config) =>
+      serviceName === undefined
+        ? config
+        : { ...config, resourceAttributes: { ...config.resourceAttributes, "service.name": serviceName } }
+    )
+  )
 }
 
 /**
@@ -324,7 +370,10 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     maxTraceBytes: positiveInt("maxTraceBytes", options.maxTraceBytes, 16 * 1024 * 1024),
     maxSpansPerTrace: positiveInt("maxSpansPerTrace", options.maxSpansPerTrace, 10_000),
     shutdownTimeout: duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(30)),
-    lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10))
+    lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10)),
+    otlp: otlp(options),
+    dualExport: Effect.succeed(options.dualExport ?? false),
+    genAiSemanticConventions: Effect.succeed(options.genAiSemanticConventions ?? false)
   }).pipe(Effect.flatMap((config) =>
     (config.username === undefined) !== (config.password === undefined)
       ? invalid(
@@ -359,7 +408,10 @@ export const connection: Config.Config<Connection> = Config.all({
  * `MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT` (seconds), `MLFLOW_TRACE_SAMPLING_RATIO`,
  * `MLFLOW_TRACE_BUFFER_MAX_SIZE`, `MLFLOW_TRACE_BUFFER_TTL_SECONDS`, `MLFLOW_TRACE_TIMEOUT_SECONDS`,
  * `EFFECT_MLFLOW_LOCAL_DIR` (local store directory), `EFFECT_MLFLOW_QUEUE_STRATEGY` (`sliding`
- * or `dropping`) and `EFFECT_MLFLOW_TRACE_INFO` (`always`, `auto` or `whenNeeded`). A `Config`, so it reads from whichever `ConfigProvider` is current.
+ * or `dropping`), `EFFECT_MLFLOW_TRACE_INFO` (`always`, `auto` or `whenNeeded`), the OpenTelemetry
+ * exporter variables (`OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_COMPRESSION`,
+ * `_TIMEOUT` in milliseconds, `OTEL_RESOURCE_ATTRIBUTES`, `MLFLOW_ENABLE_OTLP_EXPORTER`),
+ * `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT` and `MLFLOW_ENABLE_OTEL_GENAI_SEMCONV`. A `Config`, so it reads from whichever `ConfigProvider` is current.
  *
  * @since 0.1.0
  * @category config
@@ -392,7 +444,16 @@ export const config: Config.Config<Options> = Config.all({
     "EFFECT_MLFLOW_TRACE_INFO",
     Config.literal(...TRACE_INFO_DELIVERIES)("EFFECT_MLFLOW_TRACE_INFO")
   ),
-  localDirectory: Variables.text("EFFECT_MLFLOW_LOCAL_DIR")
+  localDirectory: Variables.text("EFFECT_MLFLOW_LOCAL_DIR"),
+  otlp: Otlp.fromEnv,
+  dualExport: Variables.optional(
+    "MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT",
+    Config.boolean("MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT")
+  ),
+  genAiSemanticConventions: Variables.optional(
+    "MLFLOW_ENABLE_OTEL_GENAI_SEMCONV",
+    Config.boolean("MLFLOW_ENABLE_OTEL_GENAI_SEMCONV")
+  )
 }).pipe(Config.map(({ connection, ...rest }): Options => ({ ...connection, ...rest })))
 
 /** A `ConfigError` as an `MlflowConfigError` that names the variable and keeps the original (its `configError`). */

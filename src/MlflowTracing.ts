@@ -19,7 +19,7 @@ import { withoutUndefined } from "./internal/common/options.js"
 import { resolveEnvironmentMetadata } from "./internal/environment/environment.js"
 import * as Exporter from "./internal/export/exporter.js"
 import * as MlflowSink from "./internal/sinks/mlflow.js"
-import { TraceAssembler } from "./internal/tracing/assembler.js"
+import { type CompletedTrace, TraceAssembler } from "./internal/tracing/assembler.js"
 import * as InternalTracer from "./internal/tracing/tracer.js"
 import * as MlflowClient from "./MlflowClient.js"
 import * as MlflowConfig from "./MlflowConfig.js"
@@ -73,34 +73,76 @@ export const make = (
   sink: Sink,
   config: MlflowConfig.MlflowConfig
 ): Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, never, Scope.Scope> =>
+  makeDestinations([{ name: "mlflow", sink }], config)
+
+/** A destination of traces, by name (`mlflow`, `otlp`). */
+interface Destination {
+  readonly name: string
+  readonly sink: Sink
+}
+
+/**
+ * Several destinations (OTLP dual export) get one exporter each, with its own queue, workers,
+ * retries and counts, so that one destination's outage costs the other nothing; a trace is done
+ * with (synchronous logging and tags released) when every destination is.
+ */
+const settleAcross = (destinations: number): ((item: CompletedTrace) => void) | undefined => {
+  if (destinations === 1) return undefined
+  const seen = new WeakMap<CompletedTrace, number>()
+  return (item) => {
+    const count = (seen.get(item) ?? 0) + 1
+    if (count < destinations) {
+      seen.set(item, count)
+      return
+    }
+    seen.delete(item)
+    Exporter.releaseWaiters(item)
+  }
+}
+
+const makeDestinations = (
+  destinations: ReadonlyArray<Destination>,
+  config: MlflowConfig.MlflowConfig
+): Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const exporter = yield* Exporter.make(sink, {
-      capacity: config.queueCapacity,
-      strategy: config.queueStrategy,
-      workers: config.workers,
-      batchSize: config.batchSize,
-      environment: yield* resolveEnvironmentMetadata,
-      retry: { initialDelay: config.retryInitialDelay, maxDelay: config.retryMaxDelay, budget: config.retryTimeout },
-      attemptTimeout: Duration.times(config.requestTimeout, 2),
-      warnInterval: Duration.seconds(30),
-      probeInterval: Duration.seconds(1),
-      processors: config.spanProcessors,
-      budgets: {
-        maxAttributeBytes: config.maxAttributeBytes,
-        maxSpanBytes: config.maxSpanBytes,
-        maxTraceBytes: config.maxTraceBytes,
-        maxSpansPerTrace: config.maxSpansPerTrace
-      }
-    })
+    const environment = yield* resolveEnvironmentMetadata
+    const multiple = destinations.length > 1
+    const settled = settleAcross(destinations.length)
+    const exporters = yield* Effect.forEach(destinations, ({ name, sink }) =>
+      Exporter.make(sink, {
+        capacity: config.queueCapacity,
+        strategy: config.queueStrategy,
+        workers: config.workers,
+        batchSize: config.batchSize,
+        environment,
+        retry: { initialDelay: config.retryInitialDelay, maxDelay: config.retryMaxDelay, budget: config.retryTimeout },
+        attemptTimeout: Duration.times(config.requestTimeout, 2),
+        warnInterval: Duration.seconds(30),
+        probeInterval: Duration.seconds(1),
+        processors: config.spanProcessors,
+        budgets: {
+          maxAttributeBytes: config.maxAttributeBytes,
+          maxSpanBytes: config.maxSpanBytes,
+          maxTraceBytes: config.maxTraceBytes,
+          maxSpansPerTrace: config.maxSpansPerTrace
+        },
+        destination: multiple ? name : undefined,
+        settled
+      }))
+    const primary = exporters[0]
     let lastTraceId = Option.none<string>()
     let enabled = config.enabled
     const assembler = new TraceAssembler({
       handoff: (trace) => {
         if (!trace.late) lastTraceId = Option.some(mlflowTraceId(trace.otelTraceId))
-        exporter.offer(trace)
+        for (const exporter of exporters) exporter.offer(trace)
       },
-      onDrop: exporter.drop,
-      onTimeout: exporter.timedOut,
+      onDrop: (reason, traces) => {
+        for (const exporter of exporters) exporter.drop(reason, traces)
+      },
+      onTimeout: () => {
+        for (const exporter of exporters) exporter.timedOut()
+      },
       graceNanos: nanos(config.lateSpanGrace),
       maxInProgress: config.bufferMaxSize,
       ttlNanos: nanos(config.bufferTtl),
@@ -126,25 +168,44 @@ export const make = (
     const flush = (timeout: Duration.DurationInput = config.shutdownTimeout) =>
       Effect.suspend(() => {
         assembler.completeEnded()
-        return exporter.flush(Duration.toMillis(Duration.decode(timeout)))
+        const millis = Duration.toMillis(Duration.decode(timeout))
+        return Effect.map(
+          Effect.forEach(exporters, (exporter) => exporter.flush(millis), { concurrency: "unbounded" }),
+          (drained) => drained.every(Boolean)
+        )
       })
+    const spans = () => ({ started: assembler.spansStarted, ended: assembler.spansEnded })
     const stats = Effect.suspend(() =>
-      exporter.stats(assembler.size, { started: assembler.spansStarted, ended: assembler.spansEnded })
+      multiple
+        ? Effect.map(
+          Effect.forEach(exporters, (exporter) => exporter.stats(assembler.size, spans())),
+          (all) => ({
+            ...all[0],
+            destinations: Object.fromEntries(destinations.map(({ name }, i) => [name, all[i]]))
+          })
+        )
+        : primary.stats(assembler.size, spans())
     )
 
     // runs before the workers are interrupted (they were forked first): what is still queued is
     // counted here, what is in flight when they are interrupted by the exporter itself
     yield* Effect.addFinalizer(() =>
-      Effect.sync(exporter.drain).pipe(
+      Effect.sync(() => exporters.forEach((exporter) => exporter.drain())).pipe(
         Effect.zipRight(flush()),
         Effect.flatMap((drained) =>
           drained ? Effect.void : Effect.flatMap(stats, (current) =>
             Effect.logWarning(
               `effect-mlflow: shut down before the export queue drained (${current.queued} queued, ` +
-                `${current.inFlight} in flight); those traces are lost`
+                `${current.inFlight} in flight${
+                  current.destinations === undefined
+                    ? ""
+                    : Object.entries(current.destinations).map(([name, of]) =>
+                      `; ${name}: ${of.queued} queued, ${of.inFlight} in flight`
+                    ).join("")
+                }); those traces are lost`
             ))
         ),
-        Effect.zipRight(exporter.close),
+        Effect.zipRight(Effect.forEach(exporters, (exporter) => exporter.close, { discard: true })),
         Effect.withTracerEnabled(false)
       )
     )
@@ -169,7 +230,7 @@ export const make = (
       tagTrace: (traceId, key, value) =>
         Effect.suspend(() => {
           const record = assembler.find(otelTraceIdOf(traceId))
-          if (record === undefined) return exporter.tagPending(traceId, key, value)
+          if (record === undefined) return primary.tagPending(traceId, key, value)
           if (value === undefined) delete record.updates.tags[key]
           else record.updates.tags[key] = value
           return Effect.succeed("applied" as const)
@@ -235,8 +296,38 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
   )
 }
 
+const otlpSink = (config: MlflowConfig.MlflowConfig, otlp: MlflowConfig.OtlpConfig) =>
+  Effect.gen(function*() {
+    // loaded only when used: gRPC brings `node:http2`, and neither is needed without OTLP
+    const [Otlp, GenAi] = yield* Effect.promise(() =>
+      Promise.all([import("./internal/sinks/otlp.js"), import("./internal/format/genAi.js")])
+    )
+    const transport = otlp.protocol === "grpc"
+      ? yield* Effect.flatMap(Effect.promise(() => import("./internal/sinks/grpc.js")), (Grpc) => Grpc.make(otlp))
+      : yield* Effect.flatMap(Effect.promise(() => import("./internal/sinks/otlpHttp.js")), (Http) => Http.make(otlp))
+        .pipe(Effect.provide(FetchHttpClient.layer))
+    return Otlp.make(otlp, transport, config.genAiSemanticConventions ? GenAi.translateSpans : undefined)
+  })
+
 /**
- * Tracing to an MLflow tracking server, or to the local store when no tracking URI is given.
+ * Where traces go: MLflow (the server or the local store), or with OTLP settings the collector
+ * instead, or both with `dualExport`. `mlflow` builds the MLflow sink.
+ */
+const destinationsFor = <E, R>(
+  config: MlflowConfig.MlflowConfig,
+  mlflow: Effect.Effect<Sink, E, R>
+): Effect.Effect<ReadonlyArray<Destination>, E, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const otlp = config.otlp
+    if (otlp === undefined) return [{ name: "mlflow", sink: yield* mlflow }]
+    const collector = { name: "otlp", sink: yield* otlpSink(config, otlp) }
+    return config.dualExport ? [{ name: "mlflow", sink: yield* mlflow }, collector] : [collector]
+  })
+
+/**
+ * Tracing to an MLflow tracking server, or to the local store when no tracking URI is given; with
+ * OTLP settings (`otlp`, or `OTEL_EXPORTER_OTLP_*` through `layerConfig`), to the collector instead,
+ * or to both with `dualExport`.
  *
  * @since 0.1.0
  * @category layers
@@ -244,8 +335,8 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
 export const layer = (options: MlflowConfig.Options = {}): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
   fromPipeline(Effect.gen(function*() {
     const config = yield* MlflowConfig.make(options)
-    const sink = yield* sinkFor(config)
-    return yield* make(sink, config)
+    const destinations = yield* destinationsFor(config, sinkFor(config))
+    return yield* makeDestinations(destinations, config)
   }))
 
 /**
@@ -285,8 +376,11 @@ export const layerWithClient = (
         detail: "the MlflowClient must point at a tracking server"
       })
     }
-    const sink = yield* MlflowSink.make(client, config.destination.experiment, config.traceInfo)
-    return yield* make(sink, config)
+    const destinations = yield* destinationsFor(
+      config,
+      MlflowSink.make(client, config.destination.experiment, config.traceInfo)
+    )
+    return yield* makeDestinations(destinations, config)
   }))
 
 /**

@@ -23,7 +23,7 @@ const MAX_ANSWER_BYTES = 8 * 1024 * 1024
 const MAX_ERROR_ANSWER_BYTES = 64 * 1024
 
 /** Reads a body up to `cap` bytes; past it, the rest is not read (the stream is cancelled). */
-const readCapped = <E>(body: Stream.Stream<Uint8Array, E>, cap: number) =>
+export const readCappedBytes = <E>(body: Stream.Stream<Uint8Array, E>, cap: number) =>
   Stream.runFoldWhile(
     body,
     { parts: [] as Array<Uint8Array>, size: 0 },
@@ -42,8 +42,11 @@ const readCapped = <E>(body: Stream.Stream<Uint8Array, E>, cap: number) =>
       bytes.set(take, offset)
       offset += take.length
     }
-    return { complete: size <= cap, text: new TextDecoder().decode(bytes) }
+    return { complete: size <= cap, bytes }
   }))
+
+const readCapped = <E>(body: Stream.Stream<Uint8Array, E>, cap: number) =>
+  Effect.map(readCappedBytes(body, cap), ({ bytes, complete }) => ({ complete, text: new TextDecoder().decode(bytes) }))
 
 const parseJson = (text: string): JsonObject => {
   if (text.trim() === "") return {}

@@ -40,6 +40,18 @@ export interface ExporterOptions {
   readonly warnInterval: Duration.Duration
   readonly processors: ReadonlyArray<SpanProcessor>
   readonly budgets: Budgets
+  /** with more than one destination: its name, in metric labels and messages */
+  readonly destination?: string | undefined
+  /**
+   * The exporter is done with a trace (stored, failed or dropped); by default whoever waits on it
+   * is released. With several destinations, the caller releases it when all are done with it.
+   */
+  readonly settled?: ((item: CompletedTrace) => void) | undefined
+}
+
+/** Releases whoever waits on a trace's export (synchronous logging, tags). */
+export const releaseWaiters = (item: CompletedTrace): void => {
+  if (!item.late && item.record?.done !== undefined) Deferred.unsafeDone(item.record.done, Exit.void)
 }
 
 export interface Exporter {
@@ -72,10 +84,11 @@ const BACKLOG_WAIT_MILLIS = 1000
 export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Exporter, never, Scope.Scope> =>
   Effect.gen(function*() {
     const queue = yield* TraceQueue.make<CompletedTrace>(options.capacity, options.strategy)
-    const ledger = Ledger.make()
+    const ledger = Ledger.make(options.destination)
     const watermark = Watermark.make<CompletedTrace>()
     const pending = Pending.make()
-    const reports = Reports.make(options.warnInterval)
+    const reports = Reports.make(options.warnInterval, options.destination)
+    const settled = options.settled ?? releaseWaiters
     const prepare = Prepare.make(options, reports)
     const health = yield* Health.make(sink.probe, { interval: options.probeInterval, drainWait: Duration.millis(250) })
     const policy = Retry.policy(options.retry)
@@ -98,7 +111,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     /** The item is done with: whoever waits on it (sync logging, tags, flush) is released. */
     const release = (items: ReadonlyArray<CompletedTrace>) => {
       for (const item of items) {
-        if (!item.late && item.record?.done !== undefined) Deferred.unsafeDone(item.record.done, Exit.void)
+        settled(item)
         pending.forget(item)
       }
       watermark.settle(items)
@@ -290,7 +303,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       return lines.length === 0
         ? Effect.void
         : Effect.logWarning(
-          `effect-mlflow: dropped traces: ${lines.join(", ")}; raise the queue or buffer size, or the workers`
+          `effect-mlflow${options.destination === undefined ? "" : ` (${options.destination})`}: dropped ` +
+            `traces: ${lines.join(", ")}; raise the queue or buffer size, or the workers`
         )
     }).pipe(
       Effect.repeat(Schedule.spaced(options.warnInterval)),

@@ -45,6 +45,11 @@ export interface Stats {
   readonly timedOut: number
   /** recorded spans started and ended so far (sampled traces only) */
   readonly spans: { readonly started: number; readonly ended: number }
+  /**
+   * With more than one destination (OTLP dual export), the counts of each, by name (`mlflow`,
+   * `otlp`); the counts above are those of the first, MLflow
+   */
+  readonly destinations?: Readonly<Record<string, Omit<Stats, "destinations">>> | undefined
 }
 
 const DROP_REASONS: ReadonlyArray<DropReason> = ["queueFull", "bufferFull", "bufferTtl", "lateSpan", "shutdown"]
@@ -69,13 +74,17 @@ export const metrics = {
   dropped: Metric.counter("effect_mlflow_traces_dropped", { description: "traces dropped, by reason" })
 }
 
-const label = (reason: DropReason) => [MetricLabel.make("reason", reason)]
-const reasonLabels: Record<DropReason, ReadonlyArray<MetricLabel.MetricLabel>> = {
-  queueFull: label("queueFull"),
-  bufferFull: label("bufferFull"),
-  bufferTtl: label("bufferTtl"),
-  lateSpan: label("lateSpan"),
-  shutdown: label("shutdown")
+const reasonLabelsOf = (
+  base: ReadonlyArray<MetricLabel.MetricLabel>
+): Record<DropReason, ReadonlyArray<MetricLabel.MetricLabel>> => {
+  const label = (reason: DropReason) => [...base, MetricLabel.make("reason", reason)]
+  return {
+    queueFull: label("queueFull"),
+    bufferFull: label("bufferFull"),
+    bufferTtl: label("bufferTtl"),
+    lateSpan: label("lateSpan"),
+    shutdown: label("shutdown")
+  }
 }
 
 /**
@@ -99,7 +108,10 @@ export interface Ledger {
   readonly snapshot: (queued: number, inProgress: number, spans: Stats["spans"]) => Stats
 }
 
-export const make = (): Ledger => {
+/** `destination`: labels the metrics with it (only when there is more than one destination) */
+export const make = (destination?: string): Ledger => {
+  const labels = destination === undefined ? [] : [MetricLabel.make("destination", destination)]
+  const reasonLabels = reasonLabelsOf(labels)
   const counts = {
     inFlight: 0,
     exported: 0,
@@ -113,22 +125,22 @@ export const make = (): Ledger => {
   const dropped = zeroDrops()
   const unwarned = zeroDrops()
   return {
-    queued: () => metrics.queued.unsafeUpdate(1, []),
+    queued: () => metrics.queued.unsafeUpdate(1, labels),
     exported: (traces) => {
       counts.exported += traces
-      metrics.exported.unsafeUpdate(traces, [])
+      metrics.exported.unsafeUpdate(traces, labels)
     },
     abridged: (traces) => {
       counts.abridged += traces
-      metrics.abridged.unsafeUpdate(traces, [])
+      metrics.abridged.unsafeUpdate(traces, labels)
     },
     failed: (traces) => {
       counts.failed += traces
-      metrics.failed.unsafeUpdate(traces, [])
+      metrics.failed.unsafeUpdate(traces, labels)
     },
     retried: () => {
       counts.retried++
-      metrics.retried.unsafeUpdate(1, [])
+      metrics.retried.unsafeUpdate(1, labels)
     },
     dropped: (reason, count) => {
       dropped[reason] += count

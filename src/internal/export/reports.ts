@@ -15,7 +15,9 @@ export interface Reports {
 
 const reasonOf = (error: ExportError) => error.reason ?? error.detail.slice(0, 200)
 
-export const make = (warnInterval: Duration.Duration): Reports => {
+/** `destination`: named in every message (when there is more than one) */
+export const make = (warnInterval: Duration.Duration, destination?: string): Reports => {
+  const prefix = destination === undefined ? "effect-mlflow" : `effect-mlflow (${destination})`
   // both bounded: the oldest reason is forgotten first
   const reported = new Set<string>()
   const warned = new Map<string, number>()
@@ -26,7 +28,7 @@ export const make = (warnInterval: Duration.Duration): Reports => {
         if (reported.has(key)) return Effect.void
         if (reported.size >= MAX_REMEMBERED) reported.delete(reported.values().next().value!)
         reported.add(key)
-        return Effect.logError(`effect-mlflow: ${what}: ${error.detail}`)
+        return Effect.logError(`${prefix}: ${what}: ${error.detail}`)
       }),
     throttled: (message, error) =>
       Effect.clockWith((clock) => {
@@ -36,7 +38,7 @@ export const make = (warnInterval: Duration.Duration): Reports => {
         if (last !== undefined && now - last < Duration.toMillis(warnInterval)) return Effect.void
         if (last === undefined && warned.size >= MAX_REMEMBERED) warned.delete(warned.keys().next().value!)
         warned.set(key, now)
-        return Effect.logWarning(`effect-mlflow: ${message}: ${error.detail}`)
+        return Effect.logWarning(`${prefix}: ${message}: ${error.detail}`)
       })
   }
 }

@@ -17,8 +17,8 @@ export const maxMessageDepth = 96
 /** The marker before the JSON text of a value nested too deep for OTLP. */
 export const depthMarker = "[MaxDepth] "
 
-const KIND: Record<SpanData["kind"], number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 }
-const STATUS: Record<StatusCode, number> = { UNSET: 0, OK: 1, ERROR: 2 }
+export const KIND: Record<SpanData["kind"], number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 }
+export const STATUS: Record<StatusCode, number> = { UNSET: 0, OK: 1, ERROR: 2 }
 
 /** Encodes spans as an OTLP `ExportTraceServiceRequest` protobuf message. */
 export const encodeTraceRequest = (spans: ReadonlyArray<SpanData>, resource: Resource): Uint8Array =>
@@ -52,7 +52,7 @@ const writeEvent = (w: ProtoWriter, event: SpanEvent): void => {
 }
 
 /** nesting of the messages that hold a span's attributes: request > resource spans > scope spans > span */
-const SPAN_DEPTH = 4
+export const SPAN_DEPTH = 4
 
 /** `depth`: how deep the messages that hold these attributes are */
 const writeAttributes = (

@@ -6,7 +6,8 @@ import type { Trace } from "../../Trace.js"
 import { isTransient, type MlflowApiError, type MlflowError } from "../client/errors.js"
 import type { Service as MlflowClientService } from "../client/model.js"
 import { TraceTagKey } from "../common/keys.js"
-import { ExportError, type ExportOutcome, type Sink } from "../export/sink.js"
+import { isolating } from "../export/isolate.js"
+import { ExportError, type Sink } from "../export/sink.js"
 import { continuesRemote, spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
 
 /** @internal Which experiment traces go to. */
@@ -21,8 +22,6 @@ const toExportError = (error: MlflowError) =>
       ? { retryAfterMillis: error.retryAfterMillis }
       : {})
   })
-
-type Rejected = ExportOutcome["rejected"][number]
 
 /** The server refused a spans request as a whole, for what it holds (not for its own state). */
 const refusedWhole = (error: MlflowError): error is MlflowApiError =>
@@ -134,32 +133,13 @@ export const make = (
         Effect.tap(() => Effect.sync(() => infoStored.add(trace)))
       )
 
-    /**
-     * Sends the spans of `traces` in one request; when the server refuses the request as a whole
-     * (a 400 it will not take back, a 413 from a proxy), the batch is split and sent again, halves
-     * first, so that only the traces it refuses on their own are left out, each with its reason.
-     */
-    const logSpansIsolating = (
-      id: string,
-      traces: ReadonlyArray<Trace>
-    ): Effect.Effect<{ readonly sent: boolean; readonly rejected: Array<Rejected> }, MlflowError> =>
-      logSpans(id, traces.flatMap((trace) => trace.spans)).pipe(
-        Effect.map((sent) => ({ sent, rejected: [] as Array<Rejected> })),
-        Effect.catchAll((error) => {
-          if (!refusedWhole(error)) return Effect.fail(error)
-          if (traces.length === 1) {
-            return Effect.succeed({
-              sent: true,
-              rejected: [{ traceId: traces[0].info.traceId, error: rejection(error) }]
-            })
-          }
-          const half = Math.ceil(traces.length / 2)
-          return Effect.map(
-            Effect.all([logSpansIsolating(id, traces.slice(0, half)), logSpansIsolating(id, traces.slice(half))]),
-            ([left, right]) => ({ sent: left.sent && right.sent, rejected: [...left.rejected, ...right.rejected] })
-          )
-        })
-      )
+    const logSpansIsolating = (id: string, traces: ReadonlyArray<Trace>) =>
+      isolating({
+        send: (part: ReadonlyArray<Trace>) => logSpans(id, part.flatMap((trace) => trace.spans)),
+        refused: (error: MlflowError) => refusedWhole(error) ? rejection(error) : undefined,
+        both: (left: boolean, right: boolean) => left && right,
+        alone: true
+      })(traces).pipe(Effect.map(({ rejected, value }) => ({ sent: value, rejected })))
 
     const exportTraces: Sink["export"] = (traces, context) =>
       Effect.gen(function*() {

@@ -1,0 +1,210 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type * as Http2 from "node:http2"
+import type { OtlpConfig } from "../config/otlp.js"
+import { decodeExportResponse, type ExportAnswer } from "../format/otlpResponse.js"
+import { gzip, scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
+
+const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+const MAX_ANSWER_BYTES = 64 * 1024
+
+const CODES = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED"
+]
+
+/** The codes the OTLP specification says to retry. */
+const RETRYABLE = new Set([1, 4, 8, 10, 11, 14, 15])
+
+/** gRPC's mapping of HTTP statuses from something that is not a gRPC server (a proxy) */
+const fromHttpStatus = (status: number): number =>
+  status === 401 ? 16 : status === 403 ? 7 : status === 404 ? 12 : [429, 502, 503, 504].includes(status) ? 14 : 13
+
+const frame = (message: Uint8Array, compressed: boolean): Uint8Array => {
+  const out = new Uint8Array(5 + message.length)
+  out[0] = compressed ? 1 : 0
+  new DataView(out.buffer).setUint32(1, message.length)
+  out.set(message, 5)
+  return out
+}
+
+const decodeMessage = (message: string | undefined): string => {
+  if (message === undefined) return ""
+  try {
+    return decodeURIComponent(message)
+  } catch {
+    return message
+  }
+}
+
+/**
+ * OTLP over gRPC with Node's own `node:http2` (loaded when first used, so the core loads no Node
+ * module): unary `TraceService/Export` calls on one HTTP/2 connection, opened again when it drops.
+ */
+export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const http2 = yield* Effect.promise(() => import("node:http2"))
+    let session: Http2.ClientHttp2Session | undefined
+    const connect = (): Http2.ClientHttp2Session => {
+      if (session !== undefined && !session.closed && !session.destroyed) return session
+      const opened = http2.connect(config.url)
+      const forget = () => {
+        if (session === opened) session = undefined
+      }
+      opened.on("error", forget)
+      opened.on("close", forget)
+      opened.on("goaway", forget)
+      // an idle connection does not keep the process alive
+      opened.unref()
+      session = opened
+      return opened
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => session?.close()))
+
+    const headers: Record<string, string> = {
+      ":method": "POST",
+      ":path": EXPORT_PATH,
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-accept-encoding": "identity",
+      "grpc-timeout": `${Math.max(1, Math.round(Duration.toMillis(config.timeout)))}m`,
+      "user-agent": "effect-mlflow/0.1.0"
+    }
+    for (const [name, value] of config.headers) headers[name] = Redacted.value(value)
+    if (config.compression === "gzip") headers["grpc-encoding"] = "gzip"
+
+    const failure = (refusesBatch: boolean, fields: Parameters<typeof scrubbedError>[1]): TransportFailure => ({
+      refusesBatch,
+      error: scrubbedError(config, fields)
+    })
+
+    const statusFailure = (code: number, message: string): TransportFailure => {
+      const name = CODES[code] ?? String(code)
+      // a request over the collector's message size is refused for itself, whatever the code says
+      const tooLarge = /larger than max|message too large/i.test(message)
+      return failure(code === 3 || tooLarge, {
+        detail: `gRPC ${config.url}${EXPORT_PATH}: ${name}${message === "" ? "" : `: ${message}`}`,
+        retryable: RETRYABLE.has(code) && !tooLarge,
+        reason: `gRPC ${name}`
+      })
+    }
+
+    const call = (body: Uint8Array) =>
+      Effect.async<ExportAnswer, TransportFailure>((resumeOnce) => {
+        let settled = false
+        const resume = (effect: Effect.Effect<ExportAnswer, TransportFailure>) => {
+          if (settled) return
+          settled = true
+          resumeOnce(effect)
+        }
+        let request: Http2.ClientHttp2Stream
+        try {
+          request = connect().request(headers)
+        } catch (error) {
+          resume(Effect.fail(failure(false, { detail: String(error), retryable: true, reason: "connection failed" })))
+          return
+        }
+        const chunks: Array<Uint8Array> = []
+        let size = 0
+        let status: number | undefined
+        let code: number | undefined
+        let message: string | undefined
+        const readStatus = (fields: Http2.IncomingHttpHeaders) => {
+          const given = fields["grpc-status"]
+          if (given !== undefined) code = Number(given)
+          const text = fields["grpc-message"]
+          if (typeof text === "string") message = text
+        }
+        request.on("response", (fields) => {
+          status = Number(fields[":status"])
+          readStatus(fields)
+        })
+        request.on("trailers", readStatus)
+        request.on("data", (chunk: Uint8Array) => {
+          if (size < MAX_ANSWER_BYTES) chunks.push(chunk)
+          size += chunk.length
+        })
+        request.on("error", (error) => {
+          const { code: errno } = error as { readonly code?: string }
+          resume(Effect.fail(failure(false, {
+            detail: `gRPC ${config.url}: ${error.message}`,
+            retryable: true,
+            reason: errno === "ECONNREFUSED" ? "connection refused" : "transport error"
+          })))
+        })
+        request.on("close", () => {
+          if (status !== undefined && status !== 200) {
+            resume(Effect.fail(statusFailure(fromHttpStatus(status), `HTTP ${status}`)))
+            return
+          }
+          if (code === undefined) {
+            resume(Effect.fail(failure(false, {
+              detail: `gRPC ${config.url}: the call ended without a status`,
+              retryable: true,
+              reason: "transport error"
+            })))
+            return
+          }
+          if (code !== 0) {
+            resume(Effect.fail(statusFailure(code, decodeMessage(message))))
+            return
+          }
+          const answer = Buffer.concat(chunks)
+          // an uncompressed answer frame: flag 0, length, message
+          resume(Effect.succeed(
+            answer.length >= 5 && answer[0] === 0
+              ? decodeExportResponse(answer.subarray(5, 5 + answer.readUInt32BE(1)))
+              : { rejectedSpans: 0, errorMessage: "" }
+          ))
+        })
+        request.end(body)
+        return Effect.sync(() => request.close(http2.constants.NGHTTP2_CANCEL))
+      })
+
+    const send: Transport["send"] = (body) =>
+      Effect.gen(function*() {
+        const compressed = config.compression === "gzip"
+        const message = compressed ? yield* gzip(body) : body
+        return yield* call(frame(message, compressed))
+      }).pipe(
+        Effect.timeoutFail({
+          duration: config.timeout,
+          onTimeout: () =>
+            failure(false, {
+              detail: `gRPC ${config.url}: timed out after ${Duration.format(config.timeout)}`,
+              retryable: true,
+              reason: "timed out"
+            })
+        })
+      )
+
+    const probe = Effect.async<boolean>((resume) => {
+      const attempt = connect()
+      if (!attempt.connecting) {
+        resume(Effect.succeed(!attempt.destroyed))
+        return
+      }
+      const done = (up: boolean) => () => resume(Effect.succeed(up))
+      attempt.once("connect", done(true))
+      attempt.once("error", done(false))
+    }).pipe(Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false }))
+
+    return { send, probe }
+  })

@@ -1,0 +1,108 @@
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type { SpanData, Trace } from "../../Trace.js"
+import type { OtlpConfig } from "../config/otlp.js"
+import { isolating } from "../export/isolate.js"
+import { ExportError, type Sink } from "../export/sink.js"
+import { encodeTraceRequest, type Resource } from "../format/otlp.js"
+import { encodeTraceRequestJson } from "../format/otlpJson.js"
+import type { ExportAnswer } from "../format/otlpResponse.js"
+import { continuesRemote, withTraceInfoOnRoot } from "./spansOnly.js"
+
+/** A failed export request: `refusesBatch` when the collector refused it for what it holds (400, 413). */
+export interface TransportFailure {
+  readonly error: ExportError
+  readonly refusesBatch: boolean
+}
+
+/** One way of sending an encoded `ExportTraceServiceRequest` (HTTP, gRPC). */
+export interface Transport {
+  readonly send: (body: Uint8Array) => Effect.Effect<ExportAnswer, TransportFailure>
+  readonly probe: Effect.Effect<boolean>
+}
+
+/** The resource of the spans: OpenTelemetry's SDKs name a service even when the user does not. */
+export const resourceOf = (config: OtlpConfig): Resource => ({
+  attributes: {
+    "service.name": "unknown_service:node",
+    ...config.resourceAttributes,
+    "telemetry.sdk.name": "effect-mlflow",
+    "telemetry.sdk.language": "nodejs"
+  }
+})
+
+const encoder = new TextEncoder()
+
+/**
+ * The OTLP sink: the spans of a batch in one `ExportTraceServiceRequest`, with what MLflow keeps as
+ * trace info on the root span (tags, name, session, user), so that a collector forwarding them to
+ * MLflow's `/v1/traces` stores the trace whole; a continued trace's spans go as they are (its info
+ * is the originating service's). `translate` rewrites spans on the way (GenAI conventions).
+ */
+export const make = (
+  config: OtlpConfig,
+  transport: Transport,
+  translate: (spans: ReadonlyArray<SpanData>) => ReadonlyArray<SpanData> = (spans) => spans
+): Sink => {
+  const resource = resourceOf(config)
+  const encode = (spans: ReadonlyArray<SpanData>): Uint8Array =>
+    config.protocol === "http/json"
+      ? encoder.encode(encodeTraceRequestJson(spans, resource))
+      : encodeTraceRequest(spans, resource)
+
+  const partialSuccess = (answer: ExportAnswer) =>
+    answer.rejectedSpans === 0 && answer.errorMessage === ""
+      ? Effect.void
+      : Effect.logWarning(
+        `effect-mlflow: the OTLP collector took the export but rejected ${answer.rejectedSpans} span(s)` +
+          (answer.errorMessage === "" ? "" : `: ${answer.errorMessage}`)
+      )
+
+  const sendSpans = (spans: ReadonlyArray<SpanData>) =>
+    Effect.flatMap(Effect.suspend(() => transport.send(encode(translate(spans)))), partialSuccess)
+
+  const send = isolating({
+    send: (traces: ReadonlyArray<Trace>) =>
+      sendSpans(traces.flatMap((trace) => continuesRemote(trace) ? trace.spans : withTraceInfoOnRoot(trace))),
+    refused: (failure: TransportFailure) => failure.refusesBatch ? failure.error : undefined,
+    both: () => undefined,
+    alone: undefined
+  })
+
+  return {
+    export: (traces) =>
+      send(traces).pipe(
+        Effect.map(({ rejected }) => ({ rejected })),
+        Effect.mapError((failure) => failure.error)
+      ),
+    exportLateSpans: (_traceId, spans) => Effect.mapError(sendSpans(spans), (failure) => failure.error),
+    probe: transport.probe
+  }
+}
+
+/** An `ExportError` with the header values scrubbed from its text. */
+export const scrubbedError = (
+  config: OtlpConfig,
+  fields: { readonly detail: string; readonly retryable: boolean; readonly reason: string; readonly retryAfterMillis?: number | undefined }
+): ExportError => {
+  let detail = fields.detail
+  for (const [, value] of config.headers) {
+    const text = redactedText(value)
+    if (text.length >= 4) detail = detail.replaceAll(text, "<redacted>")
+  }
+  return new ExportError({
+    detail,
+    retryable: fields.retryable,
+    reason: fields.reason,
+    ...(fields.retryAfterMillis === undefined ? {} : { retryAfterMillis: fields.retryAfterMillis })
+  })
+}
+
+const redactedText = (value: Redacted.Redacted): string => Redacted.value(value) as string
+
+/** gzip through the platform's `CompressionStream` (Node 18+, browsers): no `node:zlib` in the core. */
+export const gzip = (bytes: Uint8Array): Effect.Effect<Uint8Array> =>
+  Effect.promise(async () => {
+    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"))
+    return new Uint8Array(await new Response(stream).arrayBuffer())
+  })
