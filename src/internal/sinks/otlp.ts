@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { SpanData, Trace } from "../../Trace.js"
+import { dumps, type Json } from "../common/json.js"
 import type { OtlpConfig } from "../config/otlp.js"
 import { isolating } from "../export/isolate.js"
 import { ExportError, type Sink } from "../export/sink.js"
@@ -33,6 +34,36 @@ export const resourceOf = (config: OtlpConfig): Resource => ({
 
 const encoder = new TextEncoder()
 
+const isPrimitive = (value: Json): boolean => value === null || typeof value !== "object"
+
+/**
+ * OpenTelemetry span attributes are primitives or arrays of them (what most backends index and
+ * show); maps and nested arrays go as their JSON text, as MLflow's Python SDK sends every value, and
+ * MLflow reads them back either way.
+ */
+const plainAttributes = (attributes: Readonly<Record<string, Json>>): Readonly<Record<string, Json>> => {
+  let out: Record<string, Json> | undefined
+  for (const key in attributes) {
+    const value = attributes[key]
+    if (isPrimitive(value) || (Array.isArray(value) && value.every(isPrimitive))) continue
+    out ??= { ...attributes }
+    out[key] = dumps(value)
+  }
+  return out ?? attributes
+}
+
+const plainSpans = (spans: ReadonlyArray<SpanData>): ReadonlyArray<SpanData> =>
+  spans.map((span) => {
+    const attributes = plainAttributes(span.attributes)
+    const events = span.events.map((event) => {
+      const eventAttributes = plainAttributes(event.attributes)
+      return eventAttributes === event.attributes ? event : { ...event, attributes: eventAttributes }
+    })
+    return attributes === span.attributes && events.every((event, i) => event === span.events[i])
+      ? span
+      : { ...span, attributes, events }
+  })
+
 /**
  * The OTLP sink: the spans of a batch in one `ExportTraceServiceRequest`, with what MLflow keeps as
  * trace info on the root span (tags, name, session, user), so that a collector forwarding them to
@@ -59,7 +90,7 @@ export const make = (
       )
 
   const sendSpans = (spans: ReadonlyArray<SpanData>) =>
-    Effect.flatMap(Effect.suspend(() => transport.send(encode(translate(spans)))), partialSuccess)
+    Effect.flatMap(Effect.suspend(() => transport.send(encode(plainSpans(translate(spans))))), partialSuccess)
 
   const send = isolating({
     send: (traces: ReadonlyArray<Trace>) =>

@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
+import type { OtlpProtocol } from "../../src/internal/config/otlp.js"
+import { Mlflow, MlflowTracing } from "../../src/index.js"
+import { SpanType } from "../../src/SpanType.js"
+import { type RunningCollector, startCollector } from "../harness/collector.js"
+import { experimentIdByName, mlflowUrl, postJson, pythonGetTraces, uniqueName } from "./helpers.js"
+
+/**
+ * Through a real OpenTelemetry Collector (OTLP receiver on HTTP and gRPC, batch processor, a file
+ * exporter and an OTLP/HTTP exporter to MLflow): what arrives in the collector, and what MLflow
+ * stores from what the collector forwards, read back with MLflow's Python client.
+ */
+
+let collector: RunningCollector
+let experimentId: string
+
+beforeAll(async () => {
+  const name = uniqueName("collector")
+  await Effect.runPromise(postJson(`${mlflowUrl()}/api/2.0/mlflow/experiments/create`, { name }))
+  experimentId = await Effect.runPromise(experimentIdByName(mlflowUrl(), name))
+  collector = await startCollector({ mlflow: { url: mlflowUrl(), experimentId } })
+}, 300_000)
+
+afterAll(async () => {
+  await collector?.stop()
+})
+
+const program = (label: string) =>
+  Mlflow.span(`agent ${label}`, { spanType: SpanType.AGENT, inputs: { question: `why ${label}?` } })(
+    Effect.gen(function*() {
+      yield* Mlflow.updateCurrentTrace({ tags: { team: "search" }, sessionId: `session-${label}`, user: "ada" })
+      yield* Mlflow.span("retrieve", { spanType: SpanType.RETRIEVER, inputs: { query: label } })(
+        Effect.succeed([{ id: "doc-1", score: 0.5 }])
+      )
+      yield* Effect.succeed(42).pipe(Effect.withSpan("plain effect span", { attributes: { "app.count": 3 } }))
+      return { answer: `because ${label}` }
+    })
+  )
+
+const traced = <A, E>(effect: Effect.Effect<A, E>, layer: Layer.Layer<MlflowTracing.MlflowTracing, unknown>) =>
+  Effect.gen(function*() {
+    yield* effect
+    const traceId = Option.getOrThrow(yield* Mlflow.lastTraceId)
+    const tracing = yield* MlflowTracing.MlflowTracing
+    expect(yield* tracing.flush("20 seconds")).toBe(true)
+    return { traceId, stats: yield* tracing.stats }
+  }).pipe(Effect.provide(layer))
+
+/** the collector's spans of one trace, once `count` have arrived */
+const arrived = (otelTraceId: string, count: number) =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const spans = collector.spans().filter((span) => span.traceId === otelTraceId)
+      if (spans.length >= count || Date.now() > deadline) return spans
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  })
+
+/** the trace as MLflow's Python client reads it, once stored whole */
+const storedInMlflow = (traceId: string, spans: number) =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const [trace] = await pythonGetTraces(mlflowUrl(), [traceId]).pipe(Effect.runPromise)
+      if ((trace?.data?.spans?.length ?? 0) >= spans || Date.now() > deadline) return trace
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  })
+
+const otelIdOf = (traceId: string) => traceId.replace(/^tr-/, "")
+const attribute = (span: any, key: string) => span.attributes?.find((kv: any) => kv.key === key)?.value
+
+const endpointFor = (protocol: OtlpProtocol) =>
+  protocol === "grpc" ? collector.grpcUrl : `${collector.httpUrl}/v1/traces`
+
+describe("OTLP export through a real OpenTelemetry Collector", () => {
+  for (
+    const [protocol, compression] of [
+      ["http/protobuf", "none"],
+      ["http/protobuf", "gzip"],
+      ["http/json", "none"],
+      ["http/json", "gzip"],
+      ["grpc", "none"],
+      ["grpc", "gzip"]
+    ] as const
+  ) {
+    it.live(`${protocol} (${compression}): spans arrive with attributes, resource and parents, and MLflow stores the trace`, () =>
+      Effect.gen(function*() {
+        const label = `${protocol}-${compression}`
+        const { stats, traceId } = yield* traced(
+          program(label),
+          MlflowTracing.layer({
+            otlp: { endpoint: endpointFor(protocol), protocol, compression },
+            serviceName: "checkout"
+          })
+        )
+        expect(stats.exported).toBe(1)
+        expect(stats.failed).toBe(0)
+
+        const spans = yield* arrived(otelIdOf(traceId), 3)
+        expect(spans).toHaveLength(3)
+        const root = spans.find((span) => span.parentSpanId === undefined || span.parentSpanId === "")!
+        const retrieve = spans.find((span) => span.name === "retrieve")!
+        const plain = spans.find((span) => span.name === "plain effect span")!
+        expect(root.name).toBe(`agent ${label}`)
+        expect(retrieve.parentSpanId).toBe(root.spanId)
+        expect(plain.parentSpanId).toBe(root.spanId)
+        expect(root.resource["service.name"]).toEqual({ stringValue: "checkout" })
+        expect(root.resource["telemetry.sdk.name"]).toEqual({ stringValue: "effect-mlflow" })
+        expect(root.scope).toBe("effect-mlflow")
+        expect(attribute(root, "mlflow.spanType")).toEqual({ stringValue: "AGENT" })
+        expect(JSON.parse(attribute(root, "mlflow.spanInputs").stringValue)).toEqual({ question: `why ${label}?` })
+        expect(attribute(root, "mlflow.traceTag.team")).toEqual({ stringValue: "search" })
+        expect(attribute(root, "session.id")).toEqual({ stringValue: `session-${label}` })
+        expect(attribute(plain, "app.count")).toEqual({ intValue: "3" })
+        expect(root.status.code).toBe(1)
+
+        // the collector forwarded the spans to MLflow, which built the trace from them
+        const trace = yield* storedInMlflow(traceId, 3)
+        expect(trace.info.trace_id).toBe(traceId)
+        expect(trace.info.trace_location.mlflow_experiment.experiment_id).toBe(experimentId)
+        expect(trace.info.state).toBe("OK")
+        expect(trace.info.tags.team).toBe("search")
+        expect(trace.info.tags["mlflow.traceName"]).toBe(`agent ${label}`)
+        expect(trace.info.trace_metadata["mlflow.trace.session"]).toBe(`session-${label}`)
+        expect(trace.info.trace_metadata["mlflow.trace.user"]).toBe("ada")
+        expect(trace.info.request_preview).toContain(`why ${label}?`)
+        expect(trace.data.spans.map((span: any) => span.name).sort()).toEqual(
+          [`agent ${label}`, "plain effect span", "retrieve"].sort()
+        )
+      }))
+  }
+
+  it.live("configured from OTEL_EXPORTER_OTLP_* alone (the endpoint gets /v1/traces), with headers and resource", () =>
+    Effect.gen(function*() {
+      const env = ConfigProvider.fromMap(
+        new Map([
+          ["OTEL_EXPORTER_OTLP_ENDPOINT", collector.httpUrl],
+          ["OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"],
+          ["OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme%20corp,authorization=Bearer%20s3cret"],
+          ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"],
+          ["OTEL_SERVICE_NAME", "from-env"],
+          ["OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=staging,service.name=overridden"]
+        ])
+      )
+      const { traceId } = yield* traced(
+        program("env"),
+        MlflowTracing.layerConfig().pipe(Layer.provide(Layer.setConfigProvider(env)))
+      )
+      const spans = yield* arrived(otelIdOf(traceId), 3)
+      expect(spans).toHaveLength(3)
+      expect(spans[0].resource["service.name"]).toEqual({ stringValue: "from-env" })
+      expect(spans[0].resource["deployment.environment"]).toEqual({ stringValue: "staging" })
+      const trace = yield* storedInMlflow(traceId, 3)
+      expect(trace.info.trace_metadata["mlflow.trace.session"]).toBe("session-env")
+    }))
+
+  it.live("dual export: MLflow gets the whole trace info directly, the collector the same spans", () =>
+    Effect.gen(function*() {
+      const name = uniqueName("dual")
+      const { stats, traceId } = yield* traced(
+        program("dual"),
+        MlflowTracing.layer({
+          trackingUri: mlflowUrl(),
+          experimentName: name,
+          otlp: { endpoint: collector.grpcUrl, protocol: "grpc" },
+          dualExport: true
+        })
+      )
+      expect(stats.destinations?.mlflow?.exported).toBe(1)
+      expect(stats.destinations?.otlp?.exported).toBe(1)
+      const spans = yield* arrived(otelIdOf(traceId), 3)
+      const stored = yield* storedInMlflow(traceId, 3)
+      expect(spans.map((span) => span.spanId).sort()).toEqual(
+        // MLflow's `to_dict` writes ids in base64
+        stored.data.spans.map((span: any) => Buffer.from(span.span_id, "base64").toString("hex")).sort()
+      )
+      const [direct] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+      // written by the library's own StartTraceV3: what spans cannot carry
+      expect(direct.info.trace_metadata["mlflow.trace_schema.version"]).toBe("3")
+      expect(direct.info.trace_metadata["mlflow.source.type"]).toBeDefined()
+    }))
+})
