@@ -4,7 +4,6 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { scrubUrlCredentials } from "../client/url.js"
 import * as Variables from "./variables.js"
 
 /** How spans travel to an OpenTelemetry collector. */
@@ -67,7 +66,7 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
   if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
     return problem(
       "otlp.endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)",
-      `expected an http(s):// URL, got "${scrubUrlCredentials(endpoint)}"`
+      `expected an http(s):// URL, got "${endpoint.replace(/\/\/[^/@]*@/, "//<credentials>@")}"`
     )
   }
   const headers: Array<readonly [string, Redacted.Redacted]> = []

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type * as Http2 from "node:http2"
-import type { OtlpConfig } from "../config/otlp.js"
+import type { OtlpConfig } from "../../MlflowConfig.js"
 import { decodeExportResponse, type ExportAnswer } from "../format/otlpResponse.js"
 import { gzip, scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
 

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { describeTransportError, parseRetryAfter } from "../client/errors.js"
 import { readCappedBytes } from "../client/http.js"
-import type { OtlpConfig } from "../config/otlp.js"
+import type { OtlpConfig } from "../../MlflowConfig.js"
 import { decodeExportResponse, decodeExportResponseJson } from "../format/otlpResponse.js"
 import { gzip, scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
 

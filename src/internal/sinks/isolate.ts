@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import type { Trace } from "../../Trace.js"
-import type { ExportError, ExportOutcome } from "./sink.js"
+import type { ExportError, ExportOutcome } from "../export/sink.js"
 
 type Rejected = ExportOutcome["rejected"][number]
 
