@@ -27,7 +27,8 @@ const sourceStamp = (): string =>
 export const ensureCollector = (): string => {
   const stamp = path.join(buildDir(), "sources")
   const current = sourceStamp()
-  const built = () => fs.existsSync(collectorBin()) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === current
+  const built = () =>
+    fs.existsSync(collectorBin()) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === current
   if (built()) return collectorBin()
   fs.mkdirSync(cacheRoot(), { recursive: true })
   const lock = `${buildDir()}.lock`

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option } from "effect"
-import type { OtlpProtocol } from "../../src/internal/config/otlp.js"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
+import type { OtlpProtocol } from "../../src/internal/config/otlp.js"
 import { SpanType } from "../../src/SpanType.js"
 import { type RunningCollector, startCollector } from "../harness/collector.js"
 import { experimentIdByName, mlflowUrl, postJson, pythonGetTraces, uniqueName } from "./helpers.js"
@@ -155,6 +155,48 @@ describe("OTLP export through a real OpenTelemetry Collector", () => {
       expect(spans[0].resource["deployment.environment"]).toEqual({ stringValue: "staging" })
       const trace = yield* storedInMlflow(traceId, 3)
       expect(trace.info.trace_metadata["mlflow.trace.session"]).toBe("session-env")
+    }))
+
+  it.live("GenAI semantic conventions: a chat span arrives as gen_ai.*, and MLflow still stores the trace", () =>
+    Effect.gen(function*() {
+      const chat = Mlflow.span("llm call", {
+        spanType: SpanType.CHAT_MODEL,
+        inputs: {
+          messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }],
+          temperature: 0.1
+        }
+      })(
+        Effect.gen(function*() {
+          yield* Mlflow.setAttributes({ "mlflow.llm.model": "gpt-4o", "mlflow.message.format": "openai" })
+          return {
+            id: "chatcmpl-9",
+            choices: [{ message: { role: "assistant", content: "hello" }, finish_reason: "stop" }]
+          }
+        })
+      )
+      const { traceId } = yield* traced(
+        Mlflow.span("agent", { spanType: SpanType.AGENT })(chat),
+        MlflowTracing.layer({
+          otlp: { endpoint: `${collector.httpUrl}/v1/traces`, protocol: "http/protobuf" },
+          genAiSemanticConventions: true
+        })
+      )
+      const spans = yield* arrived(otelIdOf(traceId), 2)
+      const llm = spans.find((span) => span.name === "chat gpt-4o")!
+      expect(llm).toBeDefined()
+      expect(llm.kind).toBe(3)
+      expect(attribute(llm, "gen_ai.operation.name")).toEqual({ stringValue: "chat" })
+      expect(attribute(llm, "gen_ai.request.temperature")).toEqual({ doubleValue: 0.1 })
+      expect(JSON.parse(attribute(llm, "gen_ai.input.messages").stringValue)).toEqual([
+        { role: "user", parts: [{ type: "text", content: "hi" }] }
+      ])
+      expect(attribute(llm, "gen_ai.response.finish_reasons")).toEqual({
+        arrayValue: { values: [{ stringValue: "stop" }] }
+      })
+      expect(attribute(llm, "mlflow.spanInputs")).toBeUndefined()
+      expect(spans.find((span) => span.name === "invoke_agent agent")).toBeDefined()
+      const trace = yield* storedInMlflow(traceId, 2)
+      expect(trace.data.spans).toHaveLength(2)
     }))
 
   it.live("dual export: MLflow gets the whole trace info directly, the collector the same spans", () =>

@@ -20,7 +20,10 @@ describe("OTLP settings from the OpenTelemetry variables", () => {
 
   it.effect("the general endpoint gets /v1/traces, the traces endpoint is taken as is and wins", () =>
     Effect.gen(function*() {
-      const general = yield* fromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318/", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })
+      const general = yield* fromEnv({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318/",
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json"
+      })
       expect(general.otlp?.url).toBe("http://c:4318/v1/traces")
       expect(general.otlp?.protocol).toBe("http/json")
       const both = yield* fromEnv({

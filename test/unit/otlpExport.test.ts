@@ -3,8 +3,8 @@ import { Effect, Logger } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { Options } from "../../src/MlflowConfig.js"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
+import type { Options } from "../../src/MlflowConfig.js"
 import { type Answer, grpcCollector, httpCollector, type Received } from "../support/fakeCollector.js"
 import { freeClosedPort } from "../support/ports.js"
 
@@ -147,7 +147,10 @@ describe("OTLP/gRPC export to a misbehaving collector", () => {
       const collector = yield* grpcCollector((received) =>
         received.spanNames.includes("bad") ? { status: 3, message: "bad span" } : { status: 0 }
       )
-      const { stats } = yield* run(["a", "bad", "b"], { otlp: { endpoint: collector.url, protocol: "grpc" }, workers: 1 })
+      const { stats } = yield* run(["a", "bad", "b"], {
+        otlp: { endpoint: collector.url, protocol: "grpc" },
+        workers: 1
+      })
       expect(stats).toMatchObject({ exported: 2, failed: 1, retried: 0 })
     }))
 

@@ -25,7 +25,10 @@ export const isolating = <A, E>(options: {
         const refusal = options.refused(error)
         if (refusal === undefined) return Effect.fail(error)
         if (traces.length === 1) {
-          return Effect.succeed({ value: options.alone, rejected: [{ traceId: traces[0].info.traceId, error: refusal }] })
+          return Effect.succeed({
+            value: options.alone,
+            rejected: [{ traceId: traces[0].info.traceId, error: refusal }]
+          })
         }
         const half = Math.ceil(traces.length / 2)
         return Effect.map(

@@ -6,8 +6,8 @@ import type { Trace } from "../../Trace.js"
 import { isTransient, type MlflowApiError, type MlflowError } from "../client/errors.js"
 import type { Service as MlflowClientService } from "../client/model.js"
 import { TraceTagKey } from "../common/keys.js"
-import { isolating } from "./isolate.js"
 import { ExportError, type Sink } from "../export/sink.js"
+import { isolating } from "./isolate.js"
 import { continuesRemote, spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
 
 /** @internal Which experiment traces go to. */

@@ -1,13 +1,13 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import type { OtlpConfig } from "../../MlflowConfig.js"
 import type { SpanData, Trace } from "../../Trace.js"
 import { dumps, type Json } from "../common/json.js"
-import type { OtlpConfig } from "../../MlflowConfig.js"
-import { isolating } from "./isolate.js"
 import { ExportError, type Sink } from "../export/sink.js"
 import { encodeTraceRequest, type Resource } from "../format/otlp.js"
 import { encodeTraceRequestJson } from "../format/otlpJson.js"
 import type { ExportAnswer } from "../format/otlpResponse.js"
+import { isolating } from "./isolate.js"
 import { continuesRemote, withTraceInfoOnRoot } from "./spansOnly.js"
 
 /** A failed export request: `refusesBatch` when the collector refused it for what it holds (400, 413). */
@@ -114,7 +114,12 @@ export const make = (
 /** An `ExportError` with the header values scrubbed from its text. */
 export const scrubbedError = (
   config: OtlpConfig,
-  fields: { readonly detail: string; readonly retryable: boolean; readonly reason: string; readonly retryAfterMillis?: number | undefined }
+  fields: {
+    readonly detail: string
+    readonly retryable: boolean
+    readonly reason: string
+    readonly retryAfterMillis?: number | undefined
+  }
 ): ExportError => {
   let detail = fields.detail
   for (const [, value] of config.headers) {
