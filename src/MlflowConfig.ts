@@ -18,6 +18,7 @@ import { withoutUndefined } from "./internal/common/options.js"
 import * as Otlp from "./internal/config/otlp.js"
 import * as Variables from "./internal/config/variables.js"
 import * as Redaction from "./Redaction.js"
+import type { Sink } from "./Sink.js"
 
 /**
  * A setting has a value it cannot take.
@@ -119,6 +120,12 @@ export interface Options extends Connection {
    * Python SDK does (`MLFLOW_ENABLE_OTEL_GENAI_SEMCONV`); default `false`
    */
   readonly genAiSemanticConventions?: boolean | undefined
+  /**
+   * More destinations, by name, each with its own queue, workers, retries and counts (see
+   * `Stats.destinations`), beside MLflow or the collector (an OpenTelemetry exporter, see
+   * `effect-mlflow/opentelemetry/OtelExporterSink`)
+   */
+  readonly alsoExportTo?: Readonly<Record<string, Sink>> | undefined
 }
 
 /**
@@ -212,6 +219,7 @@ export interface MlflowConfig {
   readonly otlp: OtlpConfig | undefined
   readonly dualExport: boolean
   readonly genAiSemanticConventions: boolean
+  readonly alsoExportTo: Readonly<Record<string, Sink>>
 }
 
 const TRACE_INFO_DELIVERIES: ReadonlyArray<TraceInfoDelivery> = ["always", "auto", "whenNeeded"]
@@ -280,6 +288,16 @@ const destination = (
     ? { _tag: "Name" as const, name }
     : { _tag: "Id" as const, id: "0" }
   return Effect.succeed({ _tag: "Server", trackingUri: withoutCredentials!.replace(/\/+$/, ""), experiment })
+}
+
+const RESERVED_DESTINATIONS = new Set(["mlflow", "otlp"])
+
+const alsoExportTo = (given: Options["alsoExportTo"]) => {
+  const names = Object.keys(given ?? {})
+  const taken = names.find((name) => RESERVED_DESTINATIONS.has(name) || !/^[A-Za-z0-9_.-]+$/.test(name))
+  return taken === undefined
+    ? Effect.succeed(given ?? {})
+    : invalid("alsoExportTo", `"${taken}" cannot name a destination (letters, digits, _ . -; not mlflow or otlp)`)
 }
 
 const otlp = (options: Options): Effect.Effect<OtlpConfig | undefined, MlflowConfigError> => {
@@ -373,7 +391,8 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10)),
     otlp: otlp(options),
     dualExport: Effect.succeed(options.dualExport ?? false),
-    genAiSemanticConventions: Effect.succeed(options.genAiSemanticConventions ?? false)
+    genAiSemanticConventions: Effect.succeed(options.genAiSemanticConventions ?? false),
+    alsoExportTo: alsoExportTo(options.alsoExportTo)
   }).pipe(Effect.flatMap((config) =>
     (config.username === undefined) !== (config.password === undefined)
       ? invalid(

@@ -103,7 +103,11 @@ const settleAcross = (destinations: number): ((item: CompletedTrace) => void) | 
 const makeDestinations = (
   destinations: ReadonlyArray<Destination>,
   config: MlflowConfig.MlflowConfig
-): Effect.Effect<{ readonly tracer: Tracer.Tracer; readonly service: Service }, never, Scope.Scope> =>
+): Effect.Effect<
+  { readonly tracer: Tracer.Tracer; readonly service: Service; readonly assembler: TraceAssembler },
+  never,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     const environment = yield* resolveEnvironmentMetadata
     const multiple = destinations.length > 1
@@ -236,7 +240,7 @@ const makeDestinations = (
           return Effect.succeed("applied" as const)
         })
     }
-    return { tracer, service }
+    return { tracer, service, assembler }
   })
 
 /** The tracer a program has when none is provided (Effect's own, which exports nothing). */
@@ -319,9 +323,25 @@ const destinationsFor = <E, R>(
 ): Effect.Effect<ReadonlyArray<Destination>, E, R | Scope.Scope> =>
   Effect.gen(function*() {
     const otlp = config.otlp
-    if (otlp === undefined) return [{ name: "mlflow", sink: yield* mlflow }]
+    const more = Object.entries(config.alsoExportTo).map(([name, sink]) => ({ name, sink }))
+    if (otlp === undefined) return [{ name: "mlflow", sink: yield* mlflow }, ...more]
     const collector = { name: "otlp", sink: yield* otlpSink(config, otlp) }
-    return config.dualExport ? [{ name: "mlflow", sink: yield* mlflow }, collector] : [collector]
+    return config.dualExport ? [{ name: "mlflow", sink: yield* mlflow }, collector, ...more] : [collector, ...more]
+  })
+
+/**
+ * The pipeline of `layer(options)` without a tracer of its own: what another tracer (an
+ * OpenTelemetry span processor) feeds with its spans.
+ *
+ * @since 0.2.0
+ * @category constructors
+ * @internal
+ */
+export const pipeline = (options: MlflowConfig.Options = {}) =>
+  Effect.gen(function*() {
+    const config = yield* MlflowConfig.make(options)
+    const destinations = yield* destinationsFor(config, sinkFor(config))
+    return yield* makeDestinations(destinations, config)
   })
 
 /**
@@ -333,11 +353,7 @@ const destinationsFor = <E, R>(
  * @category layers
  */
 export const layer = (options: MlflowConfig.Options = {}): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
-  fromPipeline(Effect.gen(function*() {
-    const config = yield* MlflowConfig.make(options)
-    const destinations = yield* destinationsFor(config, sinkFor(config))
-    return yield* makeDestinations(destinations, config)
-  }))
+  fromPipeline(pipeline(options))
 
 /**
  * The tracing options that are not about the connection (those are the client's).

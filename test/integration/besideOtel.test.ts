@@ -1,0 +1,168 @@
+import * as Resource from "@effect/opentelemetry/Resource"
+import * as OtelTracer from "@effect/opentelemetry/Tracer"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as OtelApi from "@opentelemetry/api"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
+import { Effect, Layer, Option } from "effect"
+import { Mlflow, MlflowTracing } from "../../src/index.js"
+import * as MlflowSpanProcessor from "../../src/opentelemetry/MlflowSpanProcessor.js"
+import * as OtelExporterSink from "../../src/opentelemetry/OtelExporterSink.js"
+import { SpanType } from "../../src/SpanType.js"
+import { type RunningCollector, startCollector } from "../harness/collector.js"
+import { mlflowUrl, pythonGetTraces, uniqueName } from "./helpers.js"
+
+/**
+ * Beside an existing OpenTelemetry set-up: the MLflow span processor in `@effect/opentelemetry`'s
+ * NodeSdk and in the plain OpenTelemetry SDK, next to an OTLP exporter to a real collector; and our
+ * tracer feeding an OpenTelemetry exporter. The same trace, with the same ids, in both backends.
+ */
+
+let collector: RunningCollector
+beforeAll(async () => {
+  collector = await startCollector()
+}, 300_000)
+afterAll(async () => {
+  await collector?.stop()
+})
+
+const hex = (base64: string) => Buffer.from(base64, "base64").toString("hex")
+
+const inCollector = (otelTraceId: string, count: number) =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const spans = collector.spans().filter((span) => span.traceId === otelTraceId)
+      if (spans.length >= count || Date.now() > deadline) return spans
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  })
+
+const otlpExporter = () => new OTLPTraceExporter({ url: `${collector.httpUrl}/v1/traces` })
+
+describe("beside OpenTelemetry", () => {
+  it.live("NodeSdk: Effect's spans land in MLflow as a proper trace, and in the collector with the same ids", () =>
+    Effect.gen(function*() {
+      const experimentName = uniqueName("beside-nodesdk")
+      const traceId = yield* Mlflow.span("agent", { spanType: SpanType.AGENT, inputs: { question: "why?" } })(
+        Effect.gen(function*() {
+          yield* Effect.sleep("1 millis").pipe(Effect.withSpan("effect step"))
+          yield* Effect.void.pipe(Effect.withSpan("effect step 2"))
+          return { answer: "because" }
+        })
+      ).pipe(
+        Effect.zipRight(Mlflow.lastTraceId),
+        Effect.map(Option.getOrThrow),
+        Effect.tap(() => Effect.flatMap(MlflowTracing.MlflowTracing, (tracing) => tracing.flush("20 seconds"))),
+        Effect.provide(MlflowSpanProcessor.layerNodeSdk((mlflow) => ({
+          resource: { serviceName: "beside-nodesdk" },
+          spanProcessor: [mlflow, new BatchSpanProcessor(otlpExporter(), { scheduledDelayMillis: 50 })]
+        }), { trackingUri: mlflowUrl(), experimentName }))
+      )
+      const [trace] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+      expect(trace.data.spans.map((span: any) => span.name).sort()).toEqual(["agent", "effect step", "effect step 2"])
+      const byName = Object.fromEntries(trace.data.spans.map((span: any) => [span.name, span]))
+      expect(byName["effect step 2"].parent_span_id).toBe(byName["agent"].span_id)
+      expect(byName["effect step"].parent_span_id).toBe(byName["agent"].span_id)
+      // the trace info finalized as ours is
+      expect(trace.info.state).toBe("OK")
+      expect(trace.info.tags["mlflow.traceName"]).toBe("agent")
+      expect(trace.info.request_preview).toContain("why?")
+      expect(trace.info.trace_metadata["mlflow.trace_schema.version"]).toBe("3")
+      expect(JSON.parse(byName["agent"].attributes["mlflow.spanType"])).toBe("AGENT")
+
+      const spans = yield* inCollector(traceId.replace(/^tr-/, ""), 3)
+      expect(spans.map((span) => span.spanId).sort()).toEqual(
+        trace.data.spans.map((span: any) => hex(span.span_id)).sort()
+      )
+      expect(spans[0].resource["service.name"]).toEqual({ stringValue: "beside-nodesdk" })
+    }))
+
+  it.live("a global OpenTelemetry provider with Effect on it: an @opentelemetry/api span joins Effect's trace", () =>
+    Effect.gen(function*() {
+      const experimentName = uniqueName("beside-global")
+      const mlflow = yield* Effect.promise(() =>
+        MlflowSpanProcessor.create({ trackingUri: mlflowUrl(), experimentName })
+      )
+      const provider = new NodeTracerProvider({ spanProcessors: [mlflow, new BatchSpanProcessor(otlpExporter())] })
+      provider.register()
+      const traceId = yield* Mlflow.span("handler", { spanType: SpanType.CHAIN, inputs: { user: "ada" } })(
+        Effect.sync(() =>
+          OtelApi.trace.getTracer("vendor-sdk").startActiveSpan("vendor call", (span) => {
+            span.setAttribute("vendor.tokens", 12)
+            span.end()
+          })
+        )
+      ).pipe(
+        Effect.provide(OtelTracer.layerGlobal.pipe(Layer.provide(Resource.layer({ serviceName: "beside-global" })))),
+        Effect.zipRight(Effect.promise(() => provider.forceFlush())),
+        Effect.zipRight(Effect.map(mlflow.service.lastTraceId, Option.getOrThrow))
+      )
+      yield* Effect.promise(() => provider.shutdown())
+      OtelApi.trace.disable()
+      OtelApi.context.disable()
+      const [trace] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+      expect(trace.data.spans.map((span: any) => span.name).sort()).toEqual(["handler", "vendor call"])
+      const byName = Object.fromEntries(trace.data.spans.map((span: any) => [span.name, span]))
+      expect(byName["vendor call"].parent_span_id).toBe(byName["handler"].span_id)
+      expect(JSON.parse(byName["vendor call"].attributes["vendor.tokens"])).toBe(12)
+      expect(trace.info.tags["mlflow.traceName"]).toBe("handler")
+      expect(trace.info.request_preview).toContain("ada")
+      const spans = yield* inCollector(traceId.replace(/^tr-/, ""), 2)
+      expect(spans.map((span) => span.spanId).sort()).toEqual(
+        trace.data.spans.map((span: any) => hex(span.span_id)).sort()
+      )
+    }))
+
+  it.live("the plain OpenTelemetry SDK: its spans land in MLflow; provider shutdown flushes", () =>
+    Effect.gen(function*() {
+      const experimentName = uniqueName("beside-plain")
+      const mlflow = yield* Effect.promise(() =>
+        MlflowSpanProcessor.create({ trackingUri: mlflowUrl(), experimentName })
+      )
+      const provider = new BasicTracerProvider({ spanProcessors: [mlflow, new BatchSpanProcessor(otlpExporter())] })
+      const tracer = provider.getTracer("plain")
+      const root = tracer.startSpan("request", { attributes: { "http.route": "/chat" } })
+      const child = tracer.startSpan("db query", {}, OtelApi.trace.setSpan(OtelApi.context.active(), root))
+      child.setStatus({ code: OtelApi.SpanStatusCode.ERROR, message: "timeout" })
+      child.end()
+      root.end()
+      yield* Effect.promise(() => provider.shutdown())
+      const traceId = `tr-${root.spanContext().traceId}`
+      const [trace] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+      expect(trace.data.spans).toHaveLength(2)
+      expect(trace.info.state).toBe("OK")
+      const db = trace.data.spans.find((span: any) => span.name === "db query")
+      expect(db.status).toEqual({ code: "STATUS_CODE_ERROR", message: "timeout" })
+      const spans = yield* inCollector(root.spanContext().traceId, 2)
+      expect(spans).toHaveLength(2)
+    }))
+
+  it.live("our tracer also feeds an OpenTelemetry exporter, with the same trace and span ids", () =>
+    Effect.gen(function*() {
+      const experimentName = uniqueName("also-otel")
+      const { stats, traceId } = yield* Effect.gen(function*() {
+        yield* Mlflow.span("root", { inputs: { q: 1 } })(Effect.void.pipe(Effect.withSpan("child")))
+        const tracing = yield* MlflowTracing.MlflowTracing
+        yield* tracing.flush("20 seconds")
+        return { traceId: Option.getOrThrow(yield* Mlflow.lastTraceId), stats: yield* tracing.stats }
+      }).pipe(Effect.provide(MlflowTracing.layer({
+        trackingUri: mlflowUrl(),
+        experimentName,
+        alsoExportTo: { jaeger: OtelExporterSink.make(otlpExporter(), { serviceName: "also-otel" }) }
+      })))
+      expect(stats.destinations?.mlflow?.exported).toBe(1)
+      expect(stats.destinations?.jaeger?.exported).toBe(1)
+      const [trace] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+      const spans = yield* inCollector(traceId.replace(/^tr-/, ""), 2)
+      expect(spans.map((span) => span.spanId).sort()).toEqual(
+        trace.data.spans.map((span: any) => hex(span.span_id)).sort()
+      )
+      const root = spans.find((span) => span.name === "root")!
+      expect(root.resource["service.name"]).toEqual({ stringValue: "also-otel" })
+      expect(root.attributes.find((kv: any) => kv.key === "mlflow.spanInputs").value).toEqual({
+        stringValue: "{\"q\": 1}"
+      })
+    }))
+})
