@@ -240,8 +240,19 @@ const makeDestinations = (
           return Effect.succeed("applied" as const)
         })
     }
+    assemblers.set(service, assembler)
     return { tracer, service, assembler }
   })
+
+const assemblers = new WeakMap<Service, TraceAssembler>()
+
+/**
+ * The trace assembler of a running pipeline, for span processors that feed it.
+ *
+ * @since 0.2.0
+ * @internal
+ */
+export const assemblerOf = (service: Service): TraceAssembler | undefined => assemblers.get(service)
 
 /** The tracer a program has when none is provided (Effect's own, which exports nothing). */
 const defaultTracer = Effect.runSync(Effect.tracer)

@@ -193,6 +193,24 @@ export const create = async (options: MlflowConfig.Options = {}): Promise<Mlflow
 }
 
 /**
+ * A processor over the pipeline of the `MlflowTracing` layer in context, for the OpenTelemetry
+ * provider of auto-instrumentations and vendor SDKs: their spans started inside ours (see
+ * `OtelContext.layer`) join our traces. The layer owns the pipeline: the processor's `shutdown`
+ * only stops it recording.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromTracing: Effect.Effect<MlflowSpanProcessor, never, MlflowTracing.MlflowTracing> = Effect.map(
+  MlflowTracing.MlflowTracing,
+  (service) => {
+    const assembler = MlflowTracing.assemblerOf(service)
+    if (assembler === undefined) throw new Error("effect-mlflow: this MlflowTracing service has no pipeline")
+    return processorOver(assembler, service, () => Promise.resolve())
+  }
+)
+
+/**
  * `NodeSdk.layer` with this processor given to `configure` (put it beside your own processors),
  * and the pipeline's `MlflowTracing` service (`flush`, `stats`); releasing the layer shuts the SDK
  * down, then flushes the pipeline.

@@ -8,6 +8,7 @@ import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { Effect, Layer, Option } from "effect"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import * as MlflowSpanProcessor from "../../src/opentelemetry/MlflowSpanProcessor.js"
+import * as OtelContext from "../../src/opentelemetry/OtelContext.js"
 import * as OtelExporterSink from "../../src/opentelemetry/OtelExporterSink.js"
 import { SpanType } from "../../src/SpanType.js"
 import { type RunningCollector, startCollector } from "../harness/collector.js"
@@ -113,6 +114,38 @@ describe("beside OpenTelemetry", () => {
       expect(spans.map((span) => span.spanId).sort()).toEqual(
         trace.data.spans.map((span: any) => hex(span.span_id)).sort()
       )
+    }))
+
+  it.live("our tracer with OtelContext: an @opentelemetry/api span inside an MLflow span joins its trace", () =>
+    Effect.gen(function*() {
+      const experimentName = uniqueName("otel-context")
+      const traceId = yield* Effect.gen(function*() {
+        const mlflow = yield* MlflowSpanProcessor.fromTracing
+        const provider = new NodeTracerProvider({ spanProcessors: [mlflow] })
+        provider.register()
+        yield* Mlflow.span("retrieve", { spanType: SpanType.RETRIEVER, inputs: { query: "docs" } })(
+          Effect.sync(() =>
+            OtelApi.trace.getTracer("vector-db").startActiveSpan("vector search", (span) => {
+              span.setAttribute("db.system", "qdrant")
+              span.end()
+            })
+          )
+        )
+        yield* Effect.promise(() => provider.shutdown())
+        OtelApi.trace.disable()
+        OtelApi.context.disable()
+        const tracing = yield* MlflowTracing.MlflowTracing
+        yield* tracing.flush("20 seconds")
+        return Option.getOrThrow(yield* Mlflow.lastTraceId)
+      }).pipe(Effect.provide(
+        OtelContext.layer.pipe(Layer.provideMerge(MlflowTracing.layer({ trackingUri: mlflowUrl(), experimentName })))
+      ))
+      const [trace] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+      expect(trace.data.spans.map((span: any) => span.name).sort()).toEqual(["retrieve", "vector search"])
+      const byName = Object.fromEntries(trace.data.spans.map((span: any) => [span.name, span]))
+      expect(byName["vector search"].parent_span_id).toBe(byName["retrieve"].span_id)
+      expect(JSON.parse(byName["vector search"].attributes["db.system"])).toBe("qdrant")
+      expect(trace.info.tags["mlflow.traceName"]).toBe("retrieve")
     }))
 
   it.live("the plain OpenTelemetry SDK: its spans land in MLflow; provider shutdown flushes", () =>

@@ -36,5 +36,12 @@ describe("runtimes without Node compatibility", () => {
     // the local store and the node metadata are there, loaded on demand only
     assert.isFalse([...graph.keys()].some((file) => file.endsWith("LocalStore.ts")))
     assert.isFalse([...graph.keys()].some((file) => file.endsWith("nodeEnvironment.ts")))
+    // OTLP export (gRPC brings node:http2) and the OpenTelemetry bridges are loaded on demand, or not at all
+    assert.isFalse([...graph.keys()].some((file) => /sinks[/\\](grpc|otlp|otlpHttp)\.ts$/.test(file)))
+    for (const [file, specifiers] of graph) {
+      for (const specifier of specifiers) {
+        assert.isFalse(/^@(effect\/)?opentelemetry/.test(specifier), `${path.relative(src, file)} imports ${specifier}`)
+      }
+    }
   })
 })

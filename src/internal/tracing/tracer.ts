@@ -187,6 +187,13 @@ export const make = (options: TracerOptions): Tracer.Tracer => {
 
 const mlflowTracers = new WeakSet<Tracer.Tracer>()
 
+/** @internal Our tracer with another way of running effects inside spans (an OpenTelemetry context). */
+export const withContext = (tracer: Tracer.Tracer, context: Tracer.Tracer["context"]): Tracer.Tracer => {
+  const wrapped = Tracer.make({ span: tracer.span, context })
+  mlflowTracers.add(wrapped)
+  return wrapped
+}
+
 /** @internal Whether `tracer` is one of ours (another tracing layer of this library). */
 export const isMlflowTracer = (tracer: Tracer.Tracer): boolean => mlflowTracers.has(tracer)
 
