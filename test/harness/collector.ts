@@ -11,12 +11,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort } from "./mlflow.js"
+import { cacheRoot, stopGroup, withLock } from "./processes.js"
 
 export const COLLECTOR_RELEASE = "0.161.0"
 const here = path.dirname(fileURLToPath(import.meta.url))
-const cacheRoot = (): string =>
-  process.env.EFFECT_MLFLOW_CACHE ??
-    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "effect-mlflow")
 const buildDir = (): string => path.join(cacheRoot(), `otelcol-${COLLECTOR_RELEASE}`)
 export const collectorBin = (): string => path.join(buildDir(), "otelcol")
 
@@ -30,18 +28,7 @@ export const ensureCollector = (): string => {
   const built = () =>
     fs.existsSync(collectorBin()) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === current
   if (built()) return collectorBin()
-  fs.mkdirSync(cacheRoot(), { recursive: true })
-  const lock = `${buildDir()}.lock`
-  for (let i = 0;; i++) {
-    try {
-      fs.mkdirSync(lock)
-      break
-    } catch {
-      if (i > 1200) throw new Error(`timed out waiting for ${lock}`)
-      spawnSync("sleep", ["1"])
-    }
-  }
-  try {
+  return withLock(`${buildDir()}.lock`, () => {
     if (built()) return collectorBin()
     console.log(`Building the OpenTelemetry Collector ${COLLECTOR_RELEASE} into ${buildDir()} (once)...`)
     fs.mkdirSync(buildDir(), { recursive: true })
@@ -59,9 +46,7 @@ export const ensureCollector = (): string => {
     if (result.status !== 0) throw new Error("go build of the test collector failed")
     fs.writeFileSync(stamp, current)
     return collectorBin()
-  } finally {
-    fs.rmdirSync(lock)
-  }
+  })
 }
 
 export interface RunningCollector {
@@ -73,6 +58,8 @@ export interface RunningCollector {
   readonly received: () => Array<any>
   /** the spans received so far, flattened, each with its resource attributes */
   readonly spans: () => Array<any>
+  /** the spans of one trace, once `count` have arrived (or what has, after 30 seconds) */
+  readonly spansOf: (otelTraceId: string, count: number) => Promise<Array<any>>
   readonly log: () => string
   readonly stop: () => Promise<void>
 }
@@ -140,24 +127,7 @@ service:
   const child = spawn(bin, ["--config", `file:${configFile}`], { stdio: ["ignore", out, out], detached: true })
   fs.closeSync(out)
   const log = () => fs.readFileSync(logFile, "utf8")
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-    try {
-      process.kill(-child.pid, "SIGTERM")
-    } catch {
-      return
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL")
-      } catch {
-        // gone
-      }
-    }, 5000)
-    await exited
-    clearTimeout(timer)
-  }
+  const stop = () => stopGroup(child)
   const deadline = Date.now() + 30_000
   while (!(await portOpen(httpPort) && await portOpen(grpcPort))) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -184,7 +154,16 @@ service:
         )
       )
     )
+  const spansOf = async (otelTraceId: string, count: number) => {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const found = spans().filter((span) => span.traceId === otelTraceId)
+      if (found.length >= count || Date.now() > deadline) return found
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
   return {
+    spansOf,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     grpcUrl: `http://127.0.0.1:${grpcPort}`,
     received,

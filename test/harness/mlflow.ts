@@ -9,13 +9,10 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { cacheRoot, stopGroup, withLock } from "./processes.js"
 
 export const MLFLOW_VERSION = "3.18"
 const here = path.dirname(fileURLToPath(import.meta.url))
-
-const cacheRoot = (): string =>
-  process.env.EFFECT_MLFLOW_CACHE ??
-    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "effect-mlflow")
 
 export const venvDir = (): string => path.join(cacheRoot(), `mlflow-${MLFLOW_VERSION}`)
 export const pythonBin = (): string => path.join(venvDir(), "bin", "python")
@@ -41,18 +38,7 @@ const installedVersion = (): string | undefined => {
  */
 export const ensureMlflow = (): void => {
   if (installedVersion()?.startsWith(`${MLFLOW_VERSION}.`)) return
-  const lock = `${venvDir()}.lock`
-  fs.mkdirSync(cacheRoot(), { recursive: true })
-  for (let i = 0;; i++) {
-    try {
-      fs.mkdirSync(lock)
-      break
-    } catch {
-      if (i > 1200) throw new Error(`timed out waiting for ${lock}`)
-      spawnSync("sleep", ["1"])
-    }
-  }
-  try {
+  withLock(`${venvDir()}.lock`, () => {
     if (installedVersion()?.startsWith(`${MLFLOW_VERSION}.`)) return
     console.log(`Installing MLflow ${MLFLOW_VERSION} into ${venvDir()} (once)...`)
     fs.rmSync(venvDir(), { recursive: true, force: true })
@@ -64,9 +50,7 @@ export const ensureMlflow = (): void => {
         run(pip, ["install", "-q", "--no-deps", `mlflow==${MLFLOW_VERSION}.*`]))
     if (!ok) throw new Error(`could not install mlflow==${MLFLOW_VERSION}.*`)
     fs.writeFileSync(readyMarker(), new Date().toISOString())
-  } finally {
-    fs.rmdirSync(lock)
-  }
+  })
 }
 
 export const freePort = (): Promise<number> =>
@@ -143,24 +127,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   })
   fs.closeSync(out)
   const url = `http://127.0.0.1:${port}`
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-    try {
-      process.kill(-child.pid, "SIGTERM")
-    } catch {
-      return
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL")
-      } catch {
-        // already gone
-      }
-    }, 5000)
-    await exited
-    clearTimeout(timer)
-  }
+  const stop = () => stopGroup(child)
   try {
     await waitForHealth(url, 120_000, log)
   } catch (error) {

@@ -30,15 +30,7 @@ afterAll(async () => {
 
 const hex = (base64: string) => Buffer.from(base64, "base64").toString("hex")
 
-const inCollector = (otelTraceId: string, count: number) =>
-  Effect.promise(async () => {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const spans = collector.spans().filter((span) => span.traceId === otelTraceId)
-      if (spans.length >= count || Date.now() > deadline) return spans
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  })
+const inCollector = (otelTraceId: string, count: number) => Effect.promise(() => collector.spansOf(otelTraceId, count))
 
 const otlpExporter = () => new OTLPTraceExporter({ url: `${collector.httpUrl}/v1/traces` })
 

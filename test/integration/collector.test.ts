@@ -48,15 +48,7 @@ const traced = <A, E>(effect: Effect.Effect<A, E>, layer: Layer.Layer<MlflowTrac
   }).pipe(Effect.provide(layer))
 
 /** the collector's spans of one trace, once `count` have arrived */
-const arrived = (otelTraceId: string, count: number) =>
-  Effect.promise(async () => {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const spans = collector.spans().filter((span) => span.traceId === otelTraceId)
-      if (spans.length >= count || Date.now() > deadline) return spans
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  })
+const arrived = (otelTraceId: string, count: number) => Effect.promise(() => collector.spansOf(otelTraceId, count))
 
 /** the trace as MLflow's Python client reads it, once stored whole */
 const storedInMlflow = (traceId: string, spans: number) =>
