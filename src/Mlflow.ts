@@ -18,7 +18,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import { optionalText, ownEntries, safeKey, setOwn, snapshot, textEntries, toText } from "./internal/common/json.js"
 import type { TraceRecord, TraceUpdates } from "./internal/tracing/assembler.js"
 import * as W3c from "./internal/tracing/traceContext.js"
@@ -100,24 +100,27 @@ const spanWith = <A, E, R>(
   const attributes: Record<string, unknown> = Object.fromEntries(ownEntries(spanOptions.attributes))
   attributes[SpanAttributeKey.SPAN_TYPE] = spanType ?? "UNKNOWN"
   if (inputs !== undefined) attributes[SpanAttributeKey.INPUTS] = inputs
-  const body = captureOutputs === false ? self : Effect.tap(self, setOutputs)
+  // the span's outputs are set on it directly (one step, no lookup of the current span again)
+  const withOutputs = (span: Tracer.AnySpan | undefined): Effect.Effect<A, E, R> =>
+    captureOutputs === false || span === undefined || span._tag !== "Span" ? self : Effect.map(self, (value) => {
+      span.attribute(SpanAttributeKey.OUTPUTS, value)
+      return value
+    })
   return Effect.suspend(() => {
     // set when this span is the root of its trace: the per-fiber last trace id, and with
     // synchronous logging the signal that its trace is stored
     let root: TraceRecord | undefined
-    const recorded = Effect.zipRight(
-      Effect.flatMap(Effect.option(Effect.currentSpan), (current) => {
-        if (current._tag === "None") return Effect.void
-        const span = current.value
-        if (span instanceof MlflowSpan) {
-          if (span.record.root === span) root = span.record
-          return Effect.void
-        }
-        // made by another tracer (not a disabled one): under our layer, that tracer hides ours
-        return span.spanId === "noop" ? Effect.void : reportHidden
-      }),
-      body
-    )
+    const recorded = Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (current) => {
+      const span = current._tag === "Some" ? current.value : undefined
+      if (span instanceof MlflowSpan) {
+        if (span.record.root === span) root = span.record
+        return withOutputs(span)
+      }
+      // made by another tracer (not a disabled one): under our layer, that tracer hides ours
+      return span === undefined || span._tag !== "Span" || span.spanId === "noop"
+        ? withOutputs(span)
+        : Effect.zipRight(reportHidden, withOutputs(span))
+    })
     return Effect.withSpan(recorded, name, {
       ...spanOptions,
       attributes,
