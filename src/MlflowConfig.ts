@@ -152,9 +152,9 @@ export interface OtlpConfig extends Otlp.OtlpConfig {}
  * one `StartTraceV3` request per trace, which costs the server several times what the spans do.
  *
  * - `"always"`: every trace gets its `StartTraceV3` (complete at any load; the server's limit is lower);
- * - `"auto"`: every trace while the exporter keeps up; when traces wait in the queue, or at shutdown,
- *   only those carrying something the spans cannot, and the others are stored from their spans alone
- *   (counted in `Stats.abridged`);
+ * - `"auto"`: every trace while the exporter keeps up; when traces wait in the queue, or a shutdown
+ *   drains more than a batch, only those carrying something the spans cannot, and the others are
+ *   stored from their spans alone (counted in `Stats.abridged`);
  * - `"whenNeeded"`: only traces carrying something the spans cannot (user-set metadata, a client
  *   request id, previews or a state set by hand, unusual tag keys): the most traces per second.
  *

@@ -163,7 +163,7 @@ describe("exporter", () => {
     }).pipe(Effect.provide(tracing(sink, { batchSize: 2 })))
   })
 
-  it.effect("the drain at shutdown is behind", () => {
+  it.effect("the drain at shutdown is behind while more than one batch is left; the last batch goes complete", () => {
     const { release, seen, sink } = contextSink()
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(
@@ -171,13 +171,16 @@ describe("exporter", () => {
           yield* trace("t0")
           yield* advanceUntil(Effect.map(stats, (s) => s.inFlight === 1), "10 millis")
           yield* trace("t1")
+          yield* trace("t2")
+          yield* trace("t3")
         }).pipe(Effect.provide(tracing(sink)))
       )
       yield* advanceUntil(Effect.sync(() => seen.length === 1), "10 millis")
       yield* TestClock.adjust("10 millis") // the program ends: the layer's release drains
       yield* release
       yield* Fiber.join(fiber)
-      assert.deepStrictEqual(seen, [["t0", false], ["t1", true]])
+      // batches of one: t1 and t2 leave others behind them, t3 is the last
+      assert.deepStrictEqual(seen, [["t0", false], ["t1", true], ["t2", true], ["t3", false]])
     })
   })
 

@@ -7,6 +7,7 @@ import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { Trace } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
@@ -74,6 +75,19 @@ export interface Exporter {
   readonly drain: () => void
 }
 
+/**
+ * The export fibers run as macrotasks (after pending I/O and timers), yielding every few hundred
+ * operations, so that preparing and encoding traces never holds the event loop for long: the
+ * program's own work comes first.
+ */
+const defer: (task: () => void) => void = typeof setImmediate === "function"
+  ? (task) => void setImmediate(task)
+  : (task) => void setTimeout(task, 0)
+const backgroundScheduler = Scheduler.make(
+  (task) => defer(task),
+  (fiber) => fiber.currentOpCount > 256 ? 0 : false
+)
+
 /** A trace that waited longer than this in the queue means the destination does not keep up. */
 const BACKLOG_WAIT_MILLIS = 1000
 
@@ -94,14 +108,17 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const policy = Retry.policy(options.retry)
     const watchdog = yield* Watchdog.make(options.attemptTimeout)
     let draining = false
+    /** traces taken by the workers and not yet done with */
+    let inFlight = 0
     const queuedAt = new WeakMap<CompletedTrace, number>()
     /**
      * The exporter is behind when a full batch still waits after a worker took its own (the workers
-     * do not keep up), a batch's oldest trace waited long in the queue, or shutdown drains it: then a
-     * sink may choose the cheaper way to store a trace.
+     * do not keep up), a batch's oldest trace waited long in the queue, or shutdown drains more than
+     * one batch's worth (queued and in flight; the last batch of a drain goes complete): then a sink
+     * may choose the cheaper way to store a trace.
      */
     const behind = (batch: ReadonlyArray<CompletedTrace>): boolean =>
-      draining || queue.size() >= options.batchSize ||
+      (draining && queue.size() + inFlight + batch.length > options.batchSize) || queue.size() >= options.batchSize ||
       Date.now() - (queuedAt.get(batch[0]) ?? Date.now()) > BACKLOG_WAIT_MILLIS
 
     const countIncomplete = (traces: ReadonlyArray<Trace>) => {
@@ -280,6 +297,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           for (const item of batch) pending.taken(item)
           const uncounted = new Set(batch)
           const context: ExportContext = { backlogged: behind(batch) }
+          inFlight += batch.length
           return process(batch, uncounted, context, within).pipe(
             Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
             Effect.onExit((exit) =>
@@ -287,13 +305,15 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
                 // interrupted: the pool is shutting down before this batch was stored
                 if (Exit.isInterrupted(exit)) dropAtShutdown([...uncounted])
                 ledger.inFlight(-batch.length)
+                inFlight -= batch.length
                 release(batch)
               })
             )
           )
         }),
         Effect.forever,
-        Effect.withTracerEnabled(false)
+        Effect.withTracerEnabled(false),
+        Effect.withScheduler(backgroundScheduler)
       )
     for (let i = 0; i < options.workers; i++) yield* Effect.forkScoped(worker(watchdog.runner()))
 
