@@ -1,7 +1,9 @@
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import * as Resource from "@effect/opentelemetry/Resource"
 import * as OtelTracer from "@effect/opentelemetry/Tracer"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as OtelApi from "@opentelemetry/api"
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
@@ -70,6 +72,51 @@ describe("beside OpenTelemetry", () => {
         trace.data.spans.map((span: any) => hex(span.span_id)).sort()
       )
       expect(spans[0].resource["service.name"]).toEqual({ stringValue: "beside-nodesdk" })
+    }))
+
+  it.live("NodeSdk's provider registered globally: an @opentelemetry/api span joins, same ids in MLflow and the collector", () =>
+    Effect.gen(function*() {
+      const experimentName = uniqueName("beside-nodesdk-api")
+      const traceId = yield* Effect.scoped(Effect.gen(function*() {
+        const mlflow = yield* MlflowSpanProcessor.make({ trackingUri: mlflowUrl(), experimentName })
+        const program = Effect.gen(function*() {
+          // what a service that lets vendor SDKs trace does: NodeSdk's provider is the global one
+          OtelApi.trace.setGlobalTracerProvider(yield* OtelTracer.OtelTracerProvider)
+          OtelApi.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+          yield* Mlflow.span("agent", { spanType: SpanType.AGENT, inputs: { question: "why?" } })(
+            Effect.sync(() =>
+              OtelApi.trace.getTracer("vendor-sdk").startActiveSpan("vendor call", (span) => {
+                span.setAttribute("vendor.tokens", 12)
+                span.end()
+              })
+            ).pipe(Effect.zipRight(Effect.void.pipe(Effect.withSpan("effect step"))))
+          )
+          return Option.getOrThrow(yield* mlflow.service.lastTraceId)
+        })
+        return yield* program.pipe(Effect.provide(
+          OtelTracer.layer.pipe(
+            Layer.provideMerge(
+              NodeSdk.layerTracerProvider([
+                mlflow,
+                new BatchSpanProcessor(otlpExporter(), { scheduledDelayMillis: 50 })
+              ])
+            ),
+            Layer.provide(Resource.layer({ serviceName: "beside-nodesdk-api" }))
+          )
+        ))
+      }))
+      OtelApi.trace.disable()
+      OtelApi.context.disable()
+      const [trace] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+      expect(trace.data.spans.map((span: any) => span.name).sort()).toEqual(["agent", "effect step", "vendor call"])
+      const byName = Object.fromEntries(trace.data.spans.map((span: any) => [span.name, span]))
+      expect(byName["vendor call"].parent_span_id).toBe(byName["agent"].span_id)
+      expect(trace.info.tags["mlflow.traceName"]).toBe("agent")
+      const spans = yield* inCollector(traceId.replace(/^tr-/, ""), 3)
+      expect(spans.map((span) => span.spanId).sort()).toEqual(
+        trace.data.spans.map((span: any) => hex(span.span_id)).sort()
+      )
+      expect(spans.find((span) => span.name === "vendor call")?.scope).toBe("vendor-sdk")
     }))
 
   it.live("a global OpenTelemetry provider with Effect on it: an @opentelemetry/api span joins Effect's trace", () =>
