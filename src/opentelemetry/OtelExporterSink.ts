@@ -23,8 +23,9 @@ import type { Attributes, AttributeValue, HrTime, SpanContext } from "@opentelem
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
-import { dumps, type Json } from "../internal/common/json.js"
+import type { Json } from "../internal/common/json.js"
 import { ExportError } from "../internal/export/sink.js"
+import { plainAttributes } from "../internal/format/plainAttributes.js"
 import type { Sink } from "../Sink.js"
 import type { SpanData } from "../Trace.js"
 
@@ -44,26 +45,13 @@ const STATUS: Record<SpanData["status"]["code"], number> = { UNSET: 0, OK: 1, ER
 
 const hrTime = (nanos: bigint): HrTime => [Number(nanos / 1_000_000_000n), Number(nanos % 1_000_000_000n)]
 
-/** arrays of one primitive type (nulls allowed), as OpenTelemetry attributes take them */
-const homogeneous = (items: ReadonlyArray<Json>): boolean => {
-  let type: string | undefined
-  for (const item of items) {
-    if (item === null) continue
-    if (typeof item === "object" || (type !== undefined && typeof item !== type)) return false
-    type = typeof item
-  }
-  return true
-}
-
-/** OpenTelemetry attributes are primitives or arrays of them: anything else goes as its JSON text. */
+/** OpenTelemetry attributes (see `plainAttributes`), without the unset ones */
 const attributes = (values: Readonly<Record<string, Json>>): Attributes => {
   const out: Record<string, AttributeValue> = {}
-  for (const key in values) {
-    const value = values[key]
-    if (value === null) continue
-    if (typeof value !== "object") out[key] = value
-    else if (Array.isArray(value) && homogeneous(value)) out[key] = value as AttributeValue
-    else out[key] = dumps(value)
+  const plain = plainAttributes(values)
+  for (const key in plain) {
+    const value = plain[key]
+    if (value !== null) out[key] = value as AttributeValue
   }
   return out
 }

@@ -108,8 +108,6 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const policy = Retry.policy(options.retry)
     const watchdog = yield* Watchdog.make(options.attemptTimeout)
     let draining = false
-    /** traces taken by the workers and not yet done with */
-    let inFlight = 0
     const queuedAt = new WeakMap<CompletedTrace, number>()
     /**
      * The exporter is behind when a full batch still waits after a worker took its own (the workers
@@ -118,7 +116,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
      * may choose the cheaper way to store a trace.
      */
     const behind = (batch: ReadonlyArray<CompletedTrace>): boolean =>
-      (draining && queue.size() + inFlight + batch.length > options.batchSize) || queue.size() >= options.batchSize ||
+      (draining && queue.size() + ledger.inFlightNow() > options.batchSize) || queue.size() >= options.batchSize ||
       Date.now() - (queuedAt.get(batch[0]) ?? Date.now()) > BACKLOG_WAIT_MILLIS
 
     const countIncomplete = (traces: ReadonlyArray<Trace>) => {
@@ -297,7 +295,6 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           for (const item of batch) pending.taken(item)
           const uncounted = new Set(batch)
           const context: ExportContext = { backlogged: behind(batch) }
-          inFlight += batch.length
           return process(batch, uncounted, context, within).pipe(
             Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
             Effect.onExit((exit) =>
@@ -305,7 +302,6 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
                 // interrupted: the pool is shutting down before this batch was stored
                 if (Exit.isInterrupted(exit)) dropAtShutdown([...uncounted])
                 ledger.inFlight(-batch.length)
-                inFlight -= batch.length
                 release(batch)
               })
             )

@@ -103,6 +103,8 @@ export interface Ledger {
   readonly lateSpansExported: (spans: number) => void
   readonly timedOut: () => void
   readonly inFlight: (delta: number) => void
+  /** traces taken by the workers and not yet done with */
+  readonly inFlightNow: () => number
   /** drops since the last call, by reason (for the throttled warning) */
   readonly takeUnwarnedDrops: () => ReadonlyArray<readonly [DropReason, number]>
   readonly snapshot: (queued: number, inProgress: number, spans: Stats["spans"]) => Stats
@@ -159,6 +161,7 @@ export const make = (destination?: string): Ledger => {
     inFlight: (delta) => {
       counts.inFlight += delta
     },
+    inFlightNow: () => counts.inFlight,
     takeUnwarnedDrops: () => {
       const out = DROP_REASONS.filter((reason) => unwarned[reason] > 0).map((reason) =>
         [reason, unwarned[reason]] as const

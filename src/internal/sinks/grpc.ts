@@ -5,7 +5,7 @@ import type * as Scope from "effect/Scope"
 import type * as Http2 from "node:http2"
 import type { OtlpConfig } from "../../MlflowConfig.js"
 import { decodeExportResponse, type ExportAnswer } from "../format/otlpResponse.js"
-import { gzip, scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
+import { scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
 
 const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 const MAX_ANSWER_BYTES = 64 * 1024
@@ -178,22 +178,8 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
         return Effect.sync(() => request.close(http2.constants.NGHTTP2_CANCEL))
       })
 
-    const send: Transport["send"] = (body) =>
-      Effect.gen(function*() {
-        const compressed = config.compression === "gzip"
-        const message = compressed ? yield* gzip(body) : body
-        return yield* call(frame(message, compressed))
-      }).pipe(
-        Effect.timeoutFail({
-          duration: config.timeout,
-          onTimeout: () =>
-            failure(false, {
-              detail: `gRPC ${config.url}: timed out after ${Duration.format(config.timeout)}`,
-              retryable: true,
-              reason: "timed out"
-            })
-        })
-      )
+    // the sink compresses (with `compression: gzip`) and times each request
+    const send: Transport["send"] = (body) => call(frame(body, config.compression === "gzip"))
 
     const probe = Effect.async<boolean>((resume) => {
       const attempt = connect()

@@ -1,12 +1,13 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { OtlpConfig } from "../../MlflowConfig.js"
 import type { SpanData, Trace } from "../../Trace.js"
-import { dumps, type Json } from "../common/json.js"
 import { ExportError, type Sink } from "../export/sink.js"
 import { encodeTraceRequest, type Resource } from "../format/otlp.js"
 import { encodeTraceRequestJson } from "../format/otlpJson.js"
 import type { ExportAnswer } from "../format/otlpResponse.js"
+import { plainAttributes } from "../format/plainAttributes.js"
 import { isolating } from "./isolate.js"
 import { continuesRemote, withTraceInfoOnRoot } from "./spansOnly.js"
 
@@ -18,6 +19,7 @@ export interface TransportFailure {
 
 /** One way of sending an encoded `ExportTraceServiceRequest` (HTTP, gRPC). */
 export interface Transport {
+  /** `body` is already compressed when `compression` is `gzip`; the sink bounds each call by `timeout` */
   readonly send: (body: Uint8Array) => Effect.Effect<ExportAnswer, TransportFailure>
   readonly probe: Effect.Effect<boolean>
 }
@@ -34,24 +36,7 @@ export const resourceOf = (config: OtlpConfig): Resource => ({
 
 const encoder = new TextEncoder()
 
-const isPrimitive = (value: Json): boolean => value === null || typeof value !== "object"
-
-/**
- * OpenTelemetry span attributes are primitives or arrays of them (what most backends index and
- * show); maps and nested arrays go as their JSON text, as MLflow's Python SDK sends every value, and
- * MLflow reads them back either way.
- */
-const plainAttributes = (attributes: Readonly<Record<string, Json>>): Readonly<Record<string, Json>> => {
-  let out: Record<string, Json> | undefined
-  for (const key in attributes) {
-    const value = attributes[key]
-    if (isPrimitive(value) || (Array.isArray(value) && value.every(isPrimitive))) continue
-    out ??= { ...attributes }
-    out[key] = dumps(value)
-  }
-  return out ?? attributes
-}
-
+/** spans with their attributes as OpenTelemetry defines them (see `plainAttributes`) */
 const plainSpans = (spans: ReadonlyArray<SpanData>): ReadonlyArray<SpanData> =>
   spans.map((span) => {
     const attributes = plainAttributes(span.attributes)
@@ -89,8 +74,22 @@ export const make = (
           (answer.errorMessage === "" ? "" : `: ${answer.errorMessage}`)
       )
 
+  const timedOut: TransportFailure = {
+    refusesBatch: false,
+    error: scrubbedError(config, {
+      detail: `export to ${config.url} timed out after ${Duration.format(config.timeout)}`,
+      retryable: true,
+      reason: "timed out"
+    })
+  }
   const sendSpans = (spans: ReadonlyArray<SpanData>) =>
-    Effect.flatMap(Effect.suspend(() => transport.send(encode(plainSpans(translate(spans))))), partialSuccess)
+    Effect.suspend(() => {
+      const body = encode(plainSpans(translate(spans)))
+      return config.compression === "gzip" ? Effect.flatMap(gzip(body), transport.send) : transport.send(body)
+    }).pipe(
+      Effect.timeoutFail({ duration: config.timeout, onTimeout: () => timedOut }),
+      Effect.flatMap(partialSuccess)
+    )
 
   const send = isolating({
     send: (traces: ReadonlyArray<Trace>) =>
@@ -123,7 +122,7 @@ export const scrubbedError = (
 ): ExportError => {
   let detail = fields.detail
   for (const [, value] of config.headers) {
-    const text = redactedText(value)
+    const text = Redacted.value(value)
     if (text.length >= 4) detail = detail.replaceAll(text, "<redacted>")
   }
   return new ExportError({
@@ -133,8 +132,6 @@ export const scrubbedError = (
     ...(fields.retryAfterMillis === undefined ? {} : { retryAfterMillis: fields.retryAfterMillis })
   })
 }
-
-const redactedText = (value: Redacted.Redacted): string => Redacted.value(value) as string
 
 /** gzip through the platform's `CompressionStream` (Node 18+, browsers): no `node:zlib` in the core. */
 export const gzip = (bytes: Uint8Array): Effect.Effect<Uint8Array> =>

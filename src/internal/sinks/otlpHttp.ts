@@ -7,7 +7,7 @@ import type { OtlpConfig } from "../../MlflowConfig.js"
 import { describeTransportError, parseRetryAfter } from "../client/errors.js"
 import { readCappedBytes } from "../client/http.js"
 import { decodeExportResponse, decodeExportResponseJson } from "../format/otlpResponse.js"
-import { gzip, scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
+import { scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
 
 /** Answers read at most this much: a collector's answer is a few bytes. */
 const MAX_ANSWER_BYTES = 64 * 1024
@@ -38,10 +38,10 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, HttpCl
 
     const send: Transport["send"] = (body) =>
       Effect.gen(function*() {
-        const payload = config.compression === "gzip" ? yield* gzip(body) : body
+        // the sink compresses (with `compression: gzip`) and times each request
         const request = HttpClientRequest.post(config.url).pipe(
           HttpClientRequest.setHeaders(headers),
-          HttpClientRequest.bodyUint8Array(payload, contentType)
+          HttpClientRequest.bodyUint8Array(body, contentType)
         )
         const response = yield* client.execute(request)
         const { bytes: text } = yield* readCappedBytes(response.stream, MAX_ANSWER_BYTES)
@@ -61,15 +61,6 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, HttpCl
         Effect.catchTags({
           RequestError: (error) => Effect.fail(transportFailure(error)),
           ResponseError: (error) => Effect.fail(transportFailure(error))
-        }),
-        Effect.timeoutFail({
-          duration: config.timeout,
-          onTimeout: () =>
-            failure(false, {
-              detail: `POST ${config.url}: timed out after ${Duration.format(config.timeout)}`,
-              retryable: true,
-              reason: "timed out"
-            })
         }),
         Effect.withTracerEnabled(false)
       )
