@@ -191,29 +191,39 @@ describe("OTLP export through a real OpenTelemetry Collector", () => {
       expect(trace.data.spans).toHaveLength(2)
     }))
 
+  // A collector of its own that does not forward to MLflow: with the shared one, MLflow would get the
+  // same trace twice, into two experiments, and refuse whichever came second.
   it.live("dual export: MLflow gets the whole trace info directly, the collector the same spans", () =>
-    Effect.gen(function*() {
-      const name = uniqueName("dual")
-      const { stats, traceId } = yield* traced(
-        program("dual"),
-        MlflowTracing.layer({
-          trackingUri: mlflowUrl(),
-          experimentName: name,
-          otlp: { endpoint: collector.grpcUrl, protocol: "grpc" },
-          dualExport: true
-        })
-      )
-      expect(stats.destinations?.mlflow?.exported).toBe(1)
-      expect(stats.destinations?.otlp?.exported).toBe(1)
-      const spans = yield* arrived(otelIdOf(traceId), 3)
-      const stored = yield* storedInMlflow(traceId, 3)
-      expect(spans.map((span) => span.spanId).sort()).toEqual(
-        // MLflow's `to_dict` writes ids in base64
-        stored.data.spans.map((span: any) => Buffer.from(span.span_id, "base64").toString("hex")).sort()
-      )
-      const [direct] = yield* pythonGetTraces(mlflowUrl(), [traceId])
-      // written by the library's own StartTraceV3: what spans cannot carry
-      expect(direct.info.trace_metadata["mlflow.trace_schema.version"]).toBe("3")
-      expect(direct.info.trace_metadata["mlflow.source.type"]).toBeDefined()
-    }))
+    Effect.acquireUseRelease(
+      Effect.promise(() => startCollector()),
+      (own) =>
+        Effect.gen(function*() {
+          const name = uniqueName("dual")
+          const { stats, traceId } = yield* traced(
+            program("dual"),
+            MlflowTracing.layer({
+              trackingUri: mlflowUrl(),
+              experimentName: name,
+              otlp: { endpoint: own.grpcUrl, protocol: "grpc" },
+              dualExport: true
+            })
+          )
+          expect(stats.destinations?.mlflow?.exported).toBe(1)
+          expect(stats.destinations?.otlp?.exported).toBe(1)
+          const spans = yield* Effect.promise(() => own.spansOf(otelIdOf(traceId), 3))
+          const stored = yield* storedInMlflow(traceId, 3)
+          expect(spans.map((span) => span.spanId).sort()).toEqual(
+            // MLflow's `to_dict` writes ids in base64
+            stored.data.spans.map((span: any) => Buffer.from(span.span_id, "base64").toString("hex")).sort()
+          )
+          const [direct] = yield* pythonGetTraces(mlflowUrl(), [traceId])
+          expect(direct.info.trace_location.mlflow_experiment.experiment_id).toBe(
+            yield* experimentIdByName(mlflowUrl(), name)
+          )
+          // written by the library's own StartTraceV3: what spans cannot carry
+          expect(direct.info.trace_metadata["mlflow.trace_schema.version"]).toBe("3")
+          expect(direct.info.trace_metadata["mlflow.source.type"]).toBeDefined()
+        }),
+      (own) => Effect.promise(() => own.stop())
+    ))
 })
