@@ -47,8 +47,9 @@ const traced = <A, E>(effect: Effect.Effect<A, E>, layer: Layer.Layer<MlflowTrac
     return { traceId, stats: yield* tracing.stats }
   }).pipe(Effect.provide(layer))
 
-/** the collector's spans of one trace, once `count` have arrived */
-const arrived = (otelTraceId: string, count: number) => Effect.promise(() => collector.spansOf(otelTraceId, count))
+/** a collector's spans of one trace, once `count` have arrived */
+const arrived = (otelTraceId: string, count: number, from: RunningCollector = collector) =>
+  Effect.promise(() => from.spansOf(otelTraceId, count))
 
 /** the trace as MLflow's Python client reads it, once stored whole */
 const storedInMlflow = (traceId: string, spans: number) =>
@@ -210,7 +211,7 @@ describe("OTLP export through a real OpenTelemetry Collector", () => {
           )
           expect(stats.destinations?.mlflow?.exported).toBe(1)
           expect(stats.destinations?.otlp?.exported).toBe(1)
-          const spans = yield* Effect.promise(() => own.spansOf(otelIdOf(traceId), 3))
+          const spans = yield* arrived(otelIdOf(traceId), 3, own)
           const stored = yield* storedInMlflow(traceId, 3)
           expect(spans.map((span) => span.spanId).sort()).toEqual(
             // MLflow's `to_dict` writes ids in base64
