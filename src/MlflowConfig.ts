@@ -154,7 +154,8 @@ export interface OtlpConfig extends Otlp.OtlpConfig {}
  * - `"always"`: every trace gets its `StartTraceV3` (complete at any load; the server's limit is lower);
  * - `"auto"`: every trace while the exporter keeps up; when traces wait in the queue, or a shutdown
  *   drains more than a batch, only those carrying something the spans cannot, and the others are
- *   stored from their spans alone (counted in `Stats.abridged`);
+ *   stored from their spans alone (counted in `Stats.abridged`); asked again before each
+ *   `StartTraceV3`, so a batch taken at leisure goes abridged for the rest when the queue fills meanwhile;
  * - `"whenNeeded"`: only traces carrying something the spans cannot (user-set metadata, a client
  *   request id, previews or a state set by hand, unusual tag keys): the most traces per second.
  *

@@ -1,7 +1,13 @@
+import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { Mlflow, MlflowTracing } from "../../src/index.js"
+import { Mlflow, MlflowClient, MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
+import { finalize } from "../../src/internal/export/finalize.js"
+import * as MlflowSink from "../../src/internal/sinks/mlflow.js"
+import { type CompletedTrace, emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
+import type { Trace } from "../../src/Trace.js"
+import { spanData } from "../support/spanData.js"
 import { experimentIdByName, mlflowUrl, python, pythonGetTraces, uniqueName } from "./helpers.js"
 
 const usage = { input_tokens: 11, output_tokens: 4, total_tokens: 15 }
@@ -153,4 +159,89 @@ print(json.dumps({
       }),
     180_000
   )
+})
+
+describe("auto: a batch taken while keeping up, then the exporter falls behind", () => {
+  const randomHex = (bytes: number) =>
+    crypto.getRandomValues(new Uint8Array(bytes)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "")
+
+  /** A routine agent trace (session, user, a tag) with fresh ids, as the exporter hands it over. */
+  const routine = (update: (updates: TraceUpdates) => void = () => {}): Trace => {
+    const traceId = randomHex(16)
+    const at = BigInt(Date.now()) * 1_000_000n
+    const span = (id: string, parent: string | null, attributes: Record<string, unknown>) => ({
+      ...spanData(id, parent, attributes as Record<string, any>),
+      traceId,
+      name: parent === null ? "agent" : "generate",
+      startTimeUnixNano: at,
+      endTimeUnixNano: at + 5_000_000n
+    })
+    const updates = emptyUpdates()
+    updates.metadata["mlflow.trace.session"] = "session-9"
+    updates.metadata["mlflow.trace.user"] = "grace"
+    updates.tags.team = "search"
+    update(updates)
+    const completed: CompletedTrace = {
+      otelTraceId: traceId,
+      rootSpanId: "1".padStart(16, "0"),
+      spans: [
+        span("1", null, { "mlflow.spanInputs": { messages }, "mlflow.spanOutputs": completion }),
+        span("2", "1", { "mlflow.chat.tokenUsage": usage })
+      ],
+      late: false,
+      record: undefined,
+      updates
+    }
+    return finalize(completed, { "mlflow.source.name": "agent.ts", "mlflow.source.type": "LOCAL" }, undefined)
+  }
+
+  it.live("stores the rest abridged: roots sent again with tags, session and user; what spans cannot carry stays complete", () =>
+    Effect.gen(function*() {
+      const url = mlflowUrl()
+      const experimentName = uniqueName("info-downgrade")
+      const client = yield* MlflowClient.make({ trackingUri: url }).pipe(Effect.provide(FetchHttpClient.layer))
+      const calls = { startTrace: 0, logSpans: 0 }
+      const counted: MlflowClient.Service = {
+        ...client,
+        startTrace: (info) => Effect.suspend(() => (calls.startTrace++, client.startTrace(info))),
+        logSpans: (id, spans) => Effect.suspend(() => (calls.logSpans++, client.logSpans(id, spans)))
+      }
+      const sink = yield* MlflowSink.make(counted, { _tag: "Name", name: experimentName }, "auto")
+      const traces = [routine(), routine(), routine((u) => void (u.metadata.deployment = "canary"))]
+      const outcome = yield* sink.export(traces, { backlogged: false, behindNow: () => true })
+      // one spans request, one for the roots again, one StartTraceV3 for the trace with metadata
+      expect(calls).toEqual({ logSpans: 2, startTrace: 1 })
+      expect(outcome).toMatchObject({ rejected: [], abridged: 2 })
+      expect(sink.partiallyStored!(traces)).toBe(0)
+
+      const stored = yield* pythonGetTraces(url, traces.map((trace) => trace.info.traceId))
+      for (const trace of stored) {
+        expect(trace.info.tags).toMatchObject({ "mlflow.traceName": "agent", team: "search" })
+        expect(trace.info.trace_metadata).toMatchObject({
+          "mlflow.trace.session": "session-9",
+          "mlflow.trace.user": "grace"
+        })
+        expect(JSON.parse(trace.info.trace_metadata["mlflow.trace.tokenUsage"])).toEqual(usage)
+        expect(trace.info.request_preview).toBe("What is MLflow?")
+        expect(trace.data.spans).toHaveLength(2)
+      }
+      expect(stored.map((trace) => trace.info.trace_metadata["mlflow.source.name"])).toEqual([
+        undefined,
+        undefined,
+        "agent.ts"
+      ])
+      expect(stored[2].info.trace_metadata.deployment).toBe("canary")
+    }))
+
+  it.live("keeps StartTraceV3 for every trace while the exporter keeps up", () =>
+    Effect.gen(function*() {
+      const url = mlflowUrl()
+      const client = yield* MlflowClient.make({ trackingUri: url }).pipe(Effect.provide(FetchHttpClient.layer))
+      const sink = yield* MlflowSink.make(client, { _tag: "Name", name: uniqueName("info-keeping-up") }, "auto")
+      const traces = [routine(), routine()]
+      const outcome = yield* sink.export(traces, { backlogged: false, behindNow: () => false })
+      expect(outcome).toMatchObject({ rejected: [], abridged: 0 })
+      const stored = yield* pythonGetTraces(url, traces.map((trace) => trace.info.traceId))
+      expect(stored.map((trace) => trace.info.trace_metadata["mlflow.source.name"])).toEqual(["agent.ts", "agent.ts"])
+    }))
 })

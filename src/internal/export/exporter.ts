@@ -115,9 +115,10 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
      * one batch's worth (queued and in flight; the last batch of a drain goes complete): then a sink
      * may choose the cheaper way to store a trace.
      */
+    const behindNow = (): boolean =>
+      (draining && queue.size() + ledger.inFlightNow() > options.batchSize) || queue.size() >= options.batchSize
     const behind = (batch: ReadonlyArray<CompletedTrace>): boolean =>
-      (draining && queue.size() + ledger.inFlightNow() > options.batchSize) || queue.size() >= options.batchSize ||
-      Date.now() - (queuedAt.get(batch[0]) ?? Date.now()) > BACKLOG_WAIT_MILLIS
+      behindNow() || Date.now() - (queuedAt.get(batch[0]) ?? Date.now()) > BACKLOG_WAIT_MILLIS
 
     const countIncomplete = (traces: ReadonlyArray<Trace>) => {
       if (sink.partiallyStored !== undefined) ledger.incomplete(sink.partiallyStored(traces))
@@ -294,7 +295,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           ledger.inFlight(batch.length)
           for (const item of batch) pending.taken(item)
           const uncounted = new Set(batch)
-          const context: ExportContext = { backlogged: behind(batch) }
+          const context: ExportContext = { backlogged: behind(batch), behindNow }
           return process(batch, uncounted, context, within).pipe(
             Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
             Effect.onExit((exit) =>

@@ -56,6 +56,11 @@ export interface ExportContext {
    * store a trace more cheaply at the cost of detail the destination can do without should.
    */
   readonly backlogged: boolean
+  /**
+   * Whether the exporter is behind now, asked again while the sink works on the batch: traces
+   * queued since the hand-over may make the cheaper way the better one for the rest of it.
+   */
+  readonly behindNow?: (() => boolean) | undefined
 }
 
 /**

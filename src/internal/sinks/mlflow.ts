@@ -114,10 +114,14 @@ export const make = (
     const infoStored = new WeakSet<Trace>()
     // whether a trace gets its own StartTraceV3: decided at its first attempt, kept for its retries
     const withInfo = new WeakMap<Trace, boolean>()
+    // traces given a StartTraceV3 that their spans could have done without (`auto`, not behind)
+    const infoOptional = new WeakSet<Trace>()
     const decide = (trace: Trace, complete: boolean, continued: boolean): boolean => {
       let decided = withInfo.get(trace)
       if (decided === undefined) {
-        decided = !continued && (complete || !spansCarry(trace))
+        const carried = !continued && spansCarry(trace)
+        decided = !continued && (complete || !carried)
+        if (decided && carried && traceInfo === "auto") infoOptional.add(trace)
         withInfo.set(trace, decided)
       }
       return decided
@@ -173,12 +177,23 @@ export const make = (
           }
         }
         // spans the server could not take (no span storage): every trace goes through its info
+        const downgraded: Array<(typeof items)[number]> = []
         yield* Effect.forEach(
           sent ? stored.filter((item) => item.info) : stored.filter((item) => !item.continued),
-          storeTrace,
+          (item) =>
+            sent && infoOptional.has(item.trace) && !infoStored.has(item.trace) && context?.behindNow?.() === true
+              ? Effect.sync(() => downgraded.push(item))
+              : storeTrace(item),
           { concurrency: 4, discard: true }
         )
-        return { rejected, abridged: sent ? stored.filter((item) => !item.info && !item.continued).length : 0 }
+        if (downgraded.length > 0) {
+          // fallen behind meanwhile: these go abridged after all, their roots sent again with what
+          // the server reads there (one request for all of them)
+          yield* logSpans(id, downgraded.map(({ located }) => withTraceInfoOnRoot(located)[0]))
+          for (const { trace } of downgraded) withInfo.set(trace, false)
+        }
+        const abridged = stored.filter((item) => !item.info && !item.continued).length + downgraded.length
+        return { rejected, abridged: sent ? abridged : 0 }
       }).pipe(Effect.mapError((error) => error._tag === "ExportError" ? error : toExportError(error)))
 
     const exportLateSpans: Sink["exportLateSpans"] = (_traceId, spans) =>
