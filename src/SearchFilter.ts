@@ -73,10 +73,30 @@ const RENDERED_PREFIX: Record<Entity, string> = {
 const builderError = (detail: string, token: string) =>
   new SearchFilterError({ filter: "", position: 0, token, detail })
 
+/**
+ * A key as MLflow reads it back: it takes quotes, then back-ticks, off a key. Back-quoted when its
+ * back-ticks come in pairs (the tokenizer keeps a doubled one inside), else quoted.
+ */
 const renderKey = (key: string): string => {
   if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return key
-  if (key.includes("`")) throw builderError("a key cannot contain a back-tick", key)
-  return `\`${key}\``
+  const wrapped = key.length >= 2 && key.startsWith("`") && key.endsWith("`")
+  if (!wrapped && /^(?:[^`]|``)*$/.test(key)) return `\`${key}\``
+  if (!wrapped && readsBack(key, "\"")) return `"${key}"`
+  if (!wrapped && readsBack(key, "'")) return `'${key}'`
+  throw builderError("MLflow cannot read this key back (back-ticks around it, or quotes and back-ticks in it)", key)
+}
+
+/** A span attribute's name: MLflow's store takes back-ticks off it, and nothing else. */
+const renderSpanAttribute = (name: string): string => {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return name
+  if (/^(?:[^`]|``)*$/.test(name)) return `\`${name}\``
+  throw builderError("MLflow cannot read this span attribute name back (a lone back-tick in it)", name)
+}
+
+/** A number in the tokenizer's syntax (no `+` in exponents), finite. */
+const renderNumber = (value: number): string => {
+  if (!Number.isFinite(value)) throw builderError("a number in a filter must be finite", String(value))
+  return String(value).replace("e+", "e")
 }
 
 /**
@@ -117,7 +137,7 @@ const renderString = (value: string): string => {
 
 const renderClause = (clause: Clause): string => {
   const key = clause.entity === "span" && clause.key.startsWith("attributes.")
-    ? `attributes.${renderKey(clause.key.slice("attributes.".length))}`
+    ? `attributes.${renderSpanAttribute(clause.key.slice("attributes.".length))}`
     : renderKey(clause.key)
   const identifier = `${RENDERED_PREFIX[clause.entity]}.${key}`
   const value = clause.value
@@ -126,7 +146,7 @@ const renderClause = (clause: Clause): string => {
   }
   if (Array.isArray(value)) return `${identifier} ${clause.comparator} (${value.map(pythonLiteral).join(", ")})`
   return `${identifier} ${clause.comparator} ${
-    typeof value === "number" ? String(value) : renderString(value as string)
+    typeof value === "number" ? renderNumber(value) : renderString(value as string)
   }`
 }
 
@@ -140,7 +160,13 @@ const renderClause = (clause: Clause): string => {
  */
 export const renderEither = (filter: Filter): Effect.Effect<string, SearchFilterError> =>
   Effect.try({
-    try: () => filter.clauses.map(renderClause).join(" AND "),
+    try: () => {
+      const rendered = filter.clauses.map(renderClause).join(" AND ")
+      // what MLflow's parser or store would refuse (an empty assessment name, a prompt without a
+      // version) fails here, typed, rather than at the server
+      parseUnsafe(rendered)
+      return rendered
+    },
     catch: (error) => error as SearchFilterError
   })
 
@@ -225,13 +251,31 @@ export const span = {
   name: { ...text("span", "name"), ...oneOf("span", "name") },
   type: { ...text("span", "type"), ...oneOf("span", "type") },
   status: { ...text("span", "status"), ...oneOf("span", "status") },
-  attribute: (key: string) => ({ ...text("span", `attributes.${key}`), ...oneOf("span", `attributes.${key}`) })
+  /** MLflow searches span attributes with `=`, `!=` and the patterns (not with `IN`). */
+  attribute: (key: string) => text("span", `attributes.${key}`)
 }
-/** An assessment (feedback) value by name. @since 0.1.0 @category builders */
-export const feedback = (assessmentName: string) => ({
-  ...text("feedback", assessmentName),
-  ...nullable("feedback", assessmentName)
-})
+
+const assessment = (entity: "feedback" | "expectation", name: string) => {
+  const at = (comparator: Comparator) => (value: number) => clause(entity, name, comparator, value)
+  return {
+    ...text(entity, name),
+    ...nullable(entity, name),
+    gt: at(">"),
+    gte: at(">="),
+    lt: at("<"),
+    lte: at("<=")
+  }
+}
+/** A feedback assessment by name: its value as text, or compared as a number. @since 0.1.0 @category builders */
+export const feedback = (assessmentName: string) => assessment("feedback", assessmentName)
+
+/**
+ * An expectation (ground truth) by name: its value as text, or compared as a number.
+ *
+ * @since 0.1.0
+ * @category builders
+ */
+export const expectation = (assessmentName: string) => assessment("expectation", assessmentName)
 
 /**
  * Parses and checks a filter string against MLflow's grammar and key rules, before any request.

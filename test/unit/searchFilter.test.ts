@@ -39,7 +39,14 @@ describe("SearchFilter", () => {
       ["attributes.timestamp_ms > 'yesterday'", "'yesterday'", /number of milliseconds/],
       ["tags.env = prod", "prod", /quoted value/],
       ["attributes.status IN 'OK'", "'OK'", /needs a list/],
-      ["tags.env = 'a' AND", "<end>", /expected a condition/],
+      ["tags.env IS NOT  NULL", "NOT  NULL", /one space between NOT and NULL/],
+      ["text LIKE '%x%'", "text", /write trace.text/],
+      ["span.name like 'x'", "like", /capitals/],
+      ["feedback.score > '0.5'", "'0.5'", /a number/],
+      ["span.attributes.k IN ('a')", "IN", /IN or NOT IN/],
+      ["prompt = 'qa'", "'qa'", /name\/version/],
+      ["status IN ('a', 1)", "('a', 1)", /quoted strings/],
+      ["timestamp > 1.5", "1.5", /integer/],
       ["issue.id LIKE 'x'", "LIKE", /not allowed/],
       ["attributes.name IN ('a')", "IN", /not allowed/]
     ]
@@ -64,6 +71,12 @@ describe("SearchFilter", () => {
         "span.content LIKE '%x%'",
         "execution_time_ms >= 10 AND status = \"OK\"",
         "attributes.client_request_id NOT IN ('a','b')",
+        "feedback.score > 0.5",
+        "tags.\"my key\" = 'v' AND tags.'other key' = 'w' AND tags.ключ = 'x'",
+        "timestamp_ms > '1700000000000' AND execution_time_ms < 1e3",
+        "status IN ('OK', 'ERROR',) AND tags.k = 'it''s'",
+        "tags.a = 'x' AND",
+        "issue.id = 'i-1'",
         ""
       ]
     ) assert.isTrue(Exit.isSuccess(Effect.runSyncExit(F.parse(filter))), filter)
@@ -87,6 +100,10 @@ describe("SearchFilter", () => {
     fc.tuple(key, safeText).map(([k, v]) => F.span.attribute(k).ne(v)),
     safeText.map((v) => F.span.type.rlike(v)),
     fc.tuple(key, safeText).map(([k, v]) => F.feedback(k).eq(v)),
+    fc.tuple(key, fc.double({ min: -1e6, max: 1e6, noNaN: true }).filter((v) => !Object.is(v, -0))).map(([k, v]) =>
+      F.feedback(k).gt(v)
+    ),
+    fc.tuple(key, fc.integer()).map(([k, v]) => F.expectation(k).lte(v)),
     safeText.map((v) => F.clientRequestId.eq(v)),
     fc.array(safeText, { minLength: 1, maxLength: 3 }).map((values) => F.span.name.notIn(values))
   )
