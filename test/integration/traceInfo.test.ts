@@ -8,7 +8,7 @@ import * as MlflowSink from "../../src/internal/sinks/mlflow.js"
 import { type CompletedTrace, emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
 import type { Trace } from "../../src/Trace.js"
 import { spanData } from "../support/spanData.js"
-import { experimentIdByName, mlflowUrl, python, pythonGetTraces, uniqueName } from "./helpers.js"
+import { experimentIdByName, mlflowUrl, pyAttributes, python, pythonGetTraces, uniqueName } from "./helpers.js"
 
 const usage = { input_tokens: 11, output_tokens: 4, total_tokens: 15 }
 const messages = [{ role: "system", content: "Be brief." }, { role: "user", content: "What is MLflow?" }]
@@ -159,6 +159,28 @@ print(json.dumps({
       }),
     180_000
   )
+})
+
+describe("token usage the server cannot add up", () => {
+  it.live("does not cost the trace: stored without token usage, the value kept on its span under another key", () =>
+    Effect.gen(function*() {
+      const unsummable = { input_tokens: "12", output_tokens: 3 }
+      for (const traceInfo of ["whenNeeded", "always"] as const) {
+        const { stats, trace } = yield* storeOne(
+          Effect.gen(function*() {
+            yield* Mlflow.setAttribute("mlflow.chat.tokenUsage", unsummable)
+            return completion
+          }).pipe(Mlflow.span("generate", { spanType: "CHAT_MODEL" }), Mlflow.span("agent", { inputs: { messages } })),
+          traceInfo
+        )
+        expect(stats).toMatchObject({ exported: 1, failed: 0 })
+        expect(trace, traceInfo).not.toBeNull()
+        expect(trace.info.trace_metadata?.["mlflow.trace.tokenUsage"]).toBeUndefined()
+        const generate = trace.data.spans.find((span: any) => span.name === "generate")
+        expect(pyAttributes(generate)).toMatchObject({ "effect_mlflow.unsummable.mlflow.chat.tokenUsage": unsummable })
+        expect(pyAttributes(generate)["mlflow.chat.tokenUsage"]).toBeUndefined()
+      }
+    }))
 })
 
 describe("auto: a batch taken while keeping up, then the exporter falls behind", () => {

@@ -1,13 +1,15 @@
 import type { SpanData, Trace, TraceInfo } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
-import { dumps, dumpsPrefix } from "../common/json.js"
+import { dumps } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../common/keys.js"
 import {
   aggregateTokenUsage,
   CLIENT_REQUEST_ID_MAX_LENGTH,
+  jsonHead,
   METADATA_MAX_LENGTH,
   preview,
   PREVIEW_MAX_LENGTH,
+  replaceNul,
   stateOf,
   TAG_KEY_MAX_LENGTH,
   TAG_VALUE_MAX_LENGTH,
@@ -33,8 +35,8 @@ export const finalize = (
   const inputs = root.attributes[SpanAttributeKey.INPUTS]
   const outputs = root.attributes[SpanAttributeKey.OUTPUTS]
   // previews and legacy metadata keep at most PREVIEW_MAX_LENGTH characters of the JSON
-  const inputsJson = inputs === undefined ? undefined : dumpsPrefix(inputs, PREVIEW_MAX_LENGTH + 1)
-  const outputsJson = outputs === undefined ? undefined : dumpsPrefix(outputs, PREVIEW_MAX_LENGTH + 1)
+  const inputsJson = inputs === undefined ? undefined : jsonHead(inputs)
+  const outputsJson = outputs === undefined ? undefined : jsonHead(outputs)
   const metadata: Record<string, string> = {
     ...environment,
     [TraceMetadataKey.SCHEMA_VERSION]: "3",
@@ -56,12 +58,13 @@ export const finalize = (
     requestTimeMs: Number(root.startTimeUnixNano / 1_000_000n),
     executionDurationMs: Number((root.endTimeUnixNano - root.startTimeUnixNano) / 1_000_000n),
     state: updates.state ?? stateOf(root),
-    requestPreview: updates.requestPreview === undefined
+    // as MLflow's client: a preview set by hand wins unless empty (the server's column holds 1000)
+    requestPreview: updates.requestPreview === undefined || updates.requestPreview === ""
       ? preview(inputs, inputsJson, "user")
-      : truncate(updates.requestPreview, PREVIEW_MAX_LENGTH),
-    responsePreview: updates.responsePreview === undefined
+      : truncate(replaceNul(updates.requestPreview), PREVIEW_MAX_LENGTH),
+    responsePreview: updates.responsePreview === undefined || updates.responsePreview === ""
       ? preview(outputs, outputsJson, "assistant")
-      : truncate(updates.responsePreview, PREVIEW_MAX_LENGTH),
+      : truncate(replaceNul(updates.responsePreview), PREVIEW_MAX_LENGTH),
     clientRequestId: updates.clientRequestId === undefined
       ? undefined
       : updates.clientRequestId.slice(0, CLIENT_REQUEST_ID_MAX_LENGTH),

@@ -1,5 +1,5 @@
 import type { SpanData, TraceState } from "../../Trace.js"
-import type { Json } from "../common/json.js"
+import { dumpsPrefix, type Json } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
 
 /**
@@ -21,9 +21,36 @@ export const TAG_VALUE_MAX_LENGTH = 4096
 
 const SUFFIX = "..."
 
-/** @internal Cuts `value` to `max` characters, the last three being `...` (MLflow's rule). */
-export const truncate = (value: string, max: number): string =>
-  value.length <= max ? value : value.slice(0, max - SUFFIX.length) + SUFFIX
+const isHigh = (unit: number) => unit >= 0xd800 && unit <= 0xdbff
+const isLow = (unit: number) => unit >= 0xdc00 && unit <= 0xdfff
+
+/**
+ * Cuts `value` to `max` characters, the last three being `...` (MLflow's rule), counting characters
+ * as Python does (code points: an emoji is one, and is never cut in half).
+ *
+ * @internal
+ */
+export const truncate = (value: string, max: number): string => {
+  // no more UTF-16 units than `max`: no more code points either
+  if (value.length <= max) return value
+  const keep = max - SUFFIX.length
+  let cut = 0
+  let points = 0
+  for (let i = 0; i < value.length; points++) {
+    if (points === keep) cut = i
+    if (points === max) return value.slice(0, cut) + SUFFIX
+    i += isHigh(value.charCodeAt(i)) && isLow(value.charCodeAt(i + 1)) ? 2 : 1
+  }
+  return value
+}
+
+/**
+ * The start of a value's JSON, long enough to preview and to tell whether it needs cutting: more
+ * than `PREVIEW_MAX_LENGTH` code points (each at most two UTF-16 units).
+ *
+ * @internal
+ */
+export const jsonHead = (value: Json): string => dumpsPrefix(value, 2 * (PREVIEW_MAX_LENGTH + 1))
 
 type JsonObject = { readonly [key: string]: Json }
 
@@ -68,6 +95,9 @@ const textOf = (message: JsonObject): string => {
   return ""
 }
 
+/** @internal NUL as U+FFFD, as MLflow stores previews (PostgreSQL text holds no NUL). */
+export const replaceNul = (text: string): string => text.replaceAll("\u0000", "\ufffd")
+
 /** MLflow's chat-aware preview: the last message of `role` if the payload is a chat, else its JSON. */
 export const preview = (value: Json | undefined, json: string | undefined, role: string): string | undefined => {
   if (json === undefined) return undefined
@@ -77,22 +107,40 @@ export const preview = (value: Json | undefined, json: string | undefined, role:
     const last = [...messages].reverse().find((message) => message.role === role) ?? messages[messages.length - 1]
     content = textOf(last)
   }
-  const text = (content || json).replaceAll("\u0000", "\ufffd")
+  const text = replaceNul(content || json)
   return truncate(text, PREVIEW_MAX_LENGTH)
 }
 
 const USAGE_KEYS = ["input_tokens", "output_tokens", "total_tokens"] as const
-const OPTIONAL_USAGE_KEYS = ["cache_read_input_tokens", "cache_creation_input_tokens"] as const
+const OPTIONAL_USAGE_KEYS = [
+  "cache_read_input_tokens",
+  "cache_creation_input_tokens",
+  "cache_creation_input_tokens_above_1hr"
+] as const
+
+/** a usage MLflow cannot add up: it then records no token usage for the trace at all */
+class Unsummable extends Error {}
 
 /**
  * Sums `mlflow.chat.tokenUsage` over the top-most spans that carry it in each subtree, so a parent
- * that already reports its children's usage is not counted twice.
+ * that already reports its children's usage is not counted twice. As MLflow 3.18's client does: a
+ * `null` usage counts as none; a usage that is not an object, or holds a count that is not a number
+ * (booleans count as 0 and 1, as in Python), leaves the trace without token usage.
  *
  * @internal
  */
 export const aggregateTokenUsage = (spans: ReadonlyArray<SpanData>): Record<string, number> | undefined => {
+  try {
+    return sumUsage(spans)
+  } catch (error) {
+    if (error instanceof Unsummable) return undefined
+    throw error
+  }
+}
+
+const sumUsage = (spans: ReadonlyArray<SpanData>): Record<string, number> | undefined => {
   // most traces carry no usage at all: no tree to build
-  if (!spans.some((span) => isObject(span.attributes[SpanAttributeKey.CHAT_USAGE]))) return undefined
+  if (!spans.some((span) => hasUsage(span.attributes[SpanAttributeKey.CHAT_USAGE]))) return undefined
   const ids = new Set(spans.map((span) => span.spanId))
   const children = new Map<string, Array<SpanData>>()
   const roots: Array<SpanData> = []
@@ -111,11 +159,12 @@ export const aggregateTokenUsage = (spans: ReadonlyArray<SpanData>): Record<stri
   while (stack.length > 0) {
     const span = stack.pop()!
     const usage = span.attributes[SpanAttributeKey.CHAT_USAGE]
-    if (isObject(usage)) {
+    if (hasUsage(usage)) {
+      if (!isObject(usage)) throw new Unsummable()
       found = true
-      for (const key of USAGE_KEYS) totals[key] += numberOr0(usage[key])
+      for (const key of USAGE_KEYS) totals[key] += key in usage ? count(usage[key]) : 0
       for (const key of OPTIONAL_USAGE_KEYS) {
-        if (key in usage) totals[key] = (totals[key] ?? 0) + numberOr0(usage[key])
+        if (key in usage) totals[key] = (totals[key] ?? 0) + count(usage[key])
       }
       continue
     }
@@ -125,7 +174,13 @@ export const aggregateTokenUsage = (spans: ReadonlyArray<SpanData>): Record<stri
   return found ? totals : undefined
 }
 
-const numberOr0 = (value: Json | undefined): number => typeof value === "number" && Number.isFinite(value) ? value : 0
+const hasUsage = (value: Json | undefined): boolean => value !== undefined && value !== null
+
+const count = (value: Json | undefined): number => {
+  if (typeof value === "number") return value
+  if (typeof value === "boolean") return value ? 1 : 0
+  throw new Unsummable()
+}
 
 /** @internal The trace's state from its root span, as MLflow derives it (UNSET counts as OK). */
 export const stateOf = (root: SpanData): TraceState => root.status.code === "ERROR" ? "ERROR" : "OK"

@@ -9,6 +9,7 @@ import { TraceTagKey } from "../common/keys.js"
 import { ExportError, type Sink } from "../export/sink.js"
 import { isolating } from "./isolate.js"
 import { continuesRemote, spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
+import { summable } from "./summable.js"
 
 /** @internal Which experiment traces go to. */
 export type ExperimentRef = Extract<Destination, { readonly _tag: "Server" }>["experiment"]
@@ -95,7 +96,7 @@ export const make = (
     const logSpans = (id: string, spans: Trace["spans"]) =>
       Effect.flatMap(Ref.get(otlp), (enabled) =>
         enabled
-          ? client.logSpans(id, spans).pipe(
+          ? client.logSpans(id, summable(spans)).pipe(
             Effect.as(true),
             Effect.catchIf(otlpUnsupported, (error) =>
               Effect.zipRight(

@@ -1,7 +1,6 @@
 import type { SpanData, Trace } from "../../Trace.js"
-import { dumpsPrefix } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey } from "../common/keys.js"
-import { preview, PREVIEW_MAX_LENGTH, stateOf } from "../format/derived.js"
+import { jsonHead, preview, stateOf } from "../format/derived.js"
 
 /**
  * Storing a trace from its spans alone: MLflow 3.18's `/v1/traces` builds the trace record itself
@@ -64,7 +63,7 @@ export const spansCarry = (trace: Trace): boolean => {
 }
 
 const previewDerived = (given: string | undefined, value: SpanData["attributes"][string] | undefined, role: string) =>
-  value === undefined ? given === undefined : given === preview(value, dumpsPrefix(value, PREVIEW_MAX_LENGTH + 1), role)
+  value === undefined ? given === undefined : given === preview(value, jsonHead(value), role)
 
 /**
  * Whether `trace` continues a trace begun in another service (its root has a remote parent): its
