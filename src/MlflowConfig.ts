@@ -194,6 +194,8 @@ export interface MlflowConfig {
   readonly password: Redacted.Redacted | undefined
   readonly requestTimeout: Duration.Duration
   readonly serviceName: string | undefined
+  /** `MLFLOW_WORKSPACE`, trimmed; undefined when unset or blank */
+  readonly workspace: string | undefined
   readonly maxConcurrentRequests: number
   readonly queueCapacity: number
   readonly queueStrategy: "sliding" | "dropping"
@@ -337,6 +339,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       Duration.seconds(120)
     ),
     serviceName: Effect.succeed(options.serviceName),
+    workspace: Effect.succeed(options.workspace?.trim() || undefined),
     maxConcurrentRequests: positiveInt("maxConcurrentRequests", options.maxConcurrentRequests, 8),
     queueCapacity: positiveInt(
       "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
@@ -407,7 +410,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
 /**
  * The connection settings from MLflow's environment variables: `MLFLOW_TRACKING_URI`,
  * `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`, `MLFLOW_TRACKING_PASSWORD`,
- * `MLFLOW_HTTP_REQUEST_TIMEOUT` (seconds) and `OTEL_SERVICE_NAME`.
+ * `MLFLOW_HTTP_REQUEST_TIMEOUT` (seconds), `MLFLOW_WORKSPACE` and `OTEL_SERVICE_NAME`.
  *
  * @since 0.1.0
  * @category config
@@ -418,6 +421,7 @@ export const connection: Config.Config<Connection> = Config.all({
   username: Variables.text("MLFLOW_TRACKING_USERNAME"),
   password: Variables.secret("MLFLOW_TRACKING_PASSWORD"),
   requestTimeout: Variables.seconds("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+  workspace: Variables.text("MLFLOW_WORKSPACE"),
   serviceName: Variables.text("OTEL_SERVICE_NAME")
 })
 
@@ -522,6 +526,7 @@ export const serverConnection = (
       token: checked.token,
       username: checked.username,
       password: checked.password,
-      requestTimeout: checked.requestTimeout
+      requestTimeout: checked.requestTimeout,
+      workspace: checked.workspace
     }
   })

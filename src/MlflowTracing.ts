@@ -304,6 +304,7 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
     password: config.password,
     requestTimeout: config.requestTimeout,
     serviceName: config.serviceName,
+    workspace: config.workspace,
     maxConcurrentRequests: config.maxConcurrentRequests
   }).pipe(
     Effect.flatMap((client) => MlflowSink.make(client, destination.experiment, config.traceInfo)),

@@ -66,6 +66,9 @@ const forEachContent = (span: SpanView, f: (value: Json, key: string | undefined
   for (const event of span.events) {
     for (const key in event.attributes) event.attributes[key] = mapJson(event.attributes[key], f, key)
   }
+  for (const link of span.links) {
+    for (const key in link.attributes) link.attributes[key] = mapJson(link.attributes[key], f, key)
+  }
 }
 
 /**
@@ -202,6 +205,7 @@ export const dropContent = (
     span.inputs = undefined
     span.outputs = undefined
     for (const event of span.events) event.attributes = {}
+    for (const link of span.links) link.attributes = {}
   }
 }
 

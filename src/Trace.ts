@@ -66,6 +66,23 @@ export interface SpanData {
   /** decoded attribute values; MLflow keys (`mlflow.*`) hold their natural JSON value */
   readonly attributes: Readonly<Record<string, JsonValue>>
   readonly events: ReadonlyArray<SpanEvent>
+  /** links to spans it relates to but does not descend from (`Effect.withSpan({ links })`, `addLinks`) */
+  readonly links?: ReadonlyArray<SpanLink> | undefined
+}
+
+/**
+ * A link from a span to another span (of this trace or another): a batch and the requests it
+ * serves, an agent handing work to another. MLflow shows it with the linked trace and span.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpanLink {
+  /** 32 lowercase hex characters (the OTel trace id of the linked span) */
+  readonly traceId: string
+  /** 16 lowercase hex characters */
+  readonly spanId: string
+  readonly attributes: Readonly<Record<string, JsonValue>>
 }
 
 /**

@@ -104,7 +104,14 @@ const toData = (span: ReadableSpan, record: TraceRecord): SpanData => {
       message: span.status.message ?? ""
     },
     attributes,
-    events
+    events,
+    ...(span.links.length === 0 ? {} : {
+      links: span.links.map((link) => ({
+        traceId: link.context.traceId,
+        spanId: link.context.spanId,
+        attributes: attributesOf(link.attributes ?? {})
+      }))
+    })
   }
 }
 

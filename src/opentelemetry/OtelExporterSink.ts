@@ -83,7 +83,10 @@ export const make = (exporter: SpanExporter, options: Options = {}): Sink => {
       duration: hrTime(span.endTimeUnixNano - span.startTimeUnixNano),
       status: { code: STATUS[span.status.code], ...(span.status.message ? { message: span.status.message } : {}) },
       attributes: attributes(span.attributes),
-      links: [],
+      links: (span.links ?? []).map((link) => ({
+        context: { traceId: link.traceId, spanId: link.spanId, traceFlags: 1 },
+        attributes: attributes(link.attributes)
+      })),
       events: span.events.map((event) => ({
         name: event.name,
         time: hrTime(event.timeUnixNano),

@@ -82,6 +82,8 @@ export interface ServerOptions {
   readonly backendStoreUri?: string
   /** server worker processes; default 1 */
   readonly workers?: number
+  /** `--enable-workspaces` */
+  readonly workspaces?: boolean
 }
 
 const waitForHealth = async (url: string, timeoutMs: number, log: string): Promise<void> => {
@@ -119,6 +121,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     String(options.workers ?? 1)
   ]
   if (options.flaskOnly) args.push("--gunicorn-opts", "--log-level=warning")
+  if (options.workspaces) args.push("--enable-workspaces")
   const child = spawn(mlflowBin(), args, {
     cwd: dir,
     detached: true,

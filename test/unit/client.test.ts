@@ -109,6 +109,21 @@ describe("MlflowClient", () => {
       assert.strictEqual(server.seen[0].headers["x-through"], "proxy")
     }))
 
+  it.scoped("sends the workspace header on every call but the workspace administration endpoints", () =>
+    Effect.gen(function*() {
+      const server = yield* recorder(() => ({ status: 200, body: "{\"experiment\":{\"experiment_id\":\"4\"}}" }))
+      const c = yield* client({ trackingUri: server.url, workspace: "team-a" })
+      yield* c.getExperimentByName("x")
+      yield* Effect.ignore(c.request("GET", "/api/3.0/mlflow/workspaces/team-a"))
+      const plain = yield* client({ trackingUri: server.url })
+      yield* plain.getExperimentByName("x")
+      assert.deepStrictEqual(server.seen.map((seen) => seen.headers["x-mlflow-workspace"]), [
+        "team-a",
+        undefined,
+        undefined
+      ])
+    }))
+
   it.scopedLive("the tracing layer can export through the MlflowClient in context", () =>
     Effect.gen(function*() {
       const server = yield* recorder((seen) => ({

@@ -59,6 +59,16 @@ describe("MlflowConfig", () => {
       assert.deepStrictEqual(none.destination._tag === "Server" && none.destination.experiment, { _tag: "Id", id: "0" })
     }))
 
+  it.effect("reads MLFLOW_WORKSPACE trimmed, as MLflow's client does; a blank one is none", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(
+        (yield* fromEnv({ MLFLOW_TRACKING_URI: "https://h", MLFLOW_WORKSPACE: " team-a " })).workspace,
+        "team-a"
+      )
+      assert.isUndefined((yield* fromEnv({ MLFLOW_TRACKING_URI: "https://h", MLFLOW_WORKSPACE: "  " })).workspace)
+      assert.isUndefined((yield* fromEnv({ MLFLOW_TRACKING_URI: "https://h" })).workspace)
+    }))
+
   it.effect("maps file: URIs to the local store", () =>
     Effect.gen(function*() {
       const config = yield* fromEnv({ MLFLOW_TRACKING_URI: "file:///tmp/traces" })

@@ -71,6 +71,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const password = options.password ??
     (options.username === undefined && split.password !== undefined ? Redacted.make(split.password) : undefined)
   const timeout = Duration.decode(options.requestTimeout ?? Duration.seconds(120))
+  const workspace = options.workspace?.trim() || undefined
   const authorize = username !== undefined && password !== undefined
     ? HttpClientRequest.basicAuth(username, Redacted.value(password))
     : options.token !== undefined
@@ -101,6 +102,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       authorize,
       HttpClientRequest.setHeader("User-Agent", "effect-mlflow/0.1.0")
     )
+    // as MLflow's client: not for the workspace administration endpoints, which name it in the path
+    if (workspace !== undefined && !url.includes("/mlflow/workspaces")) {
+      req = HttpClientRequest.setHeader(req, "X-MLFLOW-WORKSPACE", workspace)
+    }
     if (requestOptions.query !== undefined) req = HttpClientRequest.setUrlParams(req, requestOptions.query)
     if (requestOptions.headers !== undefined) req = HttpClientRequest.setHeaders(req, requestOptions.headers)
     if (requestOptions.json !== undefined) {

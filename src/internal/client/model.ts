@@ -24,6 +24,11 @@ export interface Connection {
   readonly serviceName?: string | undefined
   /** requests in flight at once, across all callers of one client; default 8 */
   readonly maxConcurrentRequests?: number | undefined
+  /**
+   * the workspace of a server run with `--enable-workspaces` (`MLFLOW_WORKSPACE`): sent as the
+   * `X-MLFLOW-WORKSPACE` header, as MLflow's client does; none by default (the server's default)
+   */
+  readonly workspace?: string | undefined
 }
 
 /** The client's options: a connection to a server, and an optional change of the `HttpClient`. */

@@ -14,6 +14,8 @@ export interface SpanView {
   /** every other attribute, except MLflow's identifiers */
   attributes: Record<string, Json>
   events: Array<{ readonly name: string; attributes: Record<string, Json> }>
+  /** the span's links: the linked span's ids, and attributes that are content like any other */
+  links: Array<{ readonly traceId: string; readonly spanId: string; attributes: Record<string, Json> }>
 }
 
 /** A user's span processor: changes the view in place. */
@@ -35,11 +37,17 @@ const unchanged = (view: SpanView, span: SpanData, attributeCount: number): bool
   }
   if (count !== attributeCount) return false
   for (let i = 0; i < view.events.length; i++) {
-    const before = span.events[i].attributes
-    const after = view.events[i].attributes
-    if (Object.keys(after).length !== Object.keys(before).length) return false
-    for (const key in after) if (after[key] !== before[key]) return false
+    if (!sameAttributes(span.events[i].attributes, view.events[i].attributes)) return false
   }
+  for (let i = 0; i < view.links.length; i++) {
+    if (!sameAttributes(span.links![i].attributes, view.links[i].attributes)) return false
+  }
+  return true
+}
+
+const sameAttributes = (before: Readonly<Record<string, Json>>, after: Readonly<Record<string, Json>>): boolean => {
+  if (Object.keys(after).length !== Object.keys(before).length) return false
+  for (const key in after) if (after[key] !== before[key]) return false
   return true
 }
 
@@ -73,7 +81,10 @@ export const process = (
     attributes,
     events: span.events.length === 0
       ? []
-      : span.events.map((event) => ({ name: event.name, attributes: { ...event.attributes } }))
+      : span.events.map((event) => ({ name: event.name, attributes: { ...event.attributes } })),
+    links: span.links === undefined
+      ? []
+      : span.links.map((link) => ({ traceId: link.traceId, spanId: link.spanId, attributes: { ...link.attributes } }))
   }
   let error: unknown = undefined
   for (const processor of processors) {
@@ -91,6 +102,7 @@ export const process = (
     view.outputs = masked(view.outputs)
     for (const key in view.attributes) view.attributes[key] = MASKED
     for (const event of view.events) for (const key in event.attributes) event.attributes[key] = MASKED
+    for (const link of view.links) for (const key in link.attributes) link.attributes[key] = MASKED
   }
   const out: Record<string, Json> = {}
   for (const key of IDENTIFIERS) if (key in span.attributes) out[key] = span.attributes[key]
@@ -101,7 +113,10 @@ export const process = (
     span: {
       ...span,
       attributes: out,
-      events: span.events.map((event, i) => ({ ...event, attributes: view.events[i].attributes }))
+      events: span.events.map((event, i) => ({ ...event, attributes: view.events[i].attributes })),
+      ...(span.links === undefined
+        ? {}
+        : { links: span.links.map((link, i) => ({ ...link, attributes: view.links[i].attributes })) })
     },
     error
   }

@@ -42,6 +42,12 @@ const writeSpan = (w: ProtoWriter, span: SpanData): void => {
   w.fixed64(8, span.endTimeUnixNano)
   writeAttributes(w, 9, span.attributes, SPAN_DEPTH)
   for (const event of span.events) w.message(11, (e) => writeEvent(e, event))
+  for (const link of span.links ?? []) {
+    w.message(13, (l) => {
+      l.bytes(1, hexToBytes(link.traceId)).bytes(2, hexToBytes(link.spanId))
+      writeAttributes(l, 4, link.attributes, SPAN_DEPTH + 1)
+    })
+  }
   w.message(15, (status) => status.optionalString(2, span.status.message).uint32(3, STATUS[span.status.code]))
 }
 

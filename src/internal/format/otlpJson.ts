@@ -24,6 +24,13 @@ const span = (data: SpanData) => ({
   endTimeUnixNano: data.endTimeUnixNano.toString(),
   attributes: keyValues(data.attributes, SPAN_DEPTH),
   events: data.events.map(event),
+  ...(data.links === undefined ? {} : {
+    links: data.links.map((link) => ({
+      traceId: link.traceId,
+      spanId: link.spanId,
+      attributes: keyValues(link.attributes, SPAN_DEPTH + 1)
+    }))
+  }),
   status: {
     ...(data.status.message === undefined ? {} : { message: data.status.message }),
     code: STATUS[data.status.code]

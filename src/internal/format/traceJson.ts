@@ -1,4 +1,4 @@
-import type { SpanData, SpanEvent, Trace, TraceInfo } from "../../Trace.js"
+import type { SpanData, SpanEvent, SpanLink, Trace, TraceInfo } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import { hexToBase64 } from "../common/ids.js"
 import { dumps, type Json } from "../common/json.js"
@@ -57,9 +57,15 @@ export const spanToJson = (span: SpanData): string => {
     `"events": [${span.events.map(eventToJson).join(", ")}]`,
     `"status": {"code": ${str(`STATUS_CODE_${span.status.code}`)}, "message": ${str(span.status.message)}}`,
     `"attributes": ${JSON.stringify(attributes)}`,
-    `"links": []`
+    `"links": [${(span.links ?? []).map(linkToJson).join(", ")}]`
   ].join(", ") + "}"
 }
+
+/** MLflow's `Link.to_dict`: the linked trace by its MLflow id, its attributes as they are (or null). */
+const linkToJson = (link: SpanLink): string =>
+  `{"trace_id": ${str(`tr-${link.traceId}`)}, "span_id": ${str(link.spanId)}, "attributes": ${
+    Object.keys(link.attributes).length === 0 ? "null" : dumps(link.attributes as Json)
+  }}`
 
 const utf8 = utf8Length
 
@@ -111,6 +117,8 @@ export const measureSpan = (span: SpanData): SpanMeasure => {
     if (size > largest) largest = size
   }
   for (let i = 0; i < span.events.length; i++) json += (i === 0 ? 0 : 2) + utf8(eventToJson(span.events[i]))
+  const links = span.links ?? []
+  for (let i = 0; i < links.length; i++) json += (i === 0 ? 0 : 2) + utf8(linkToJson(links[i]))
   const measure = { json, payload, largest }
   measures.set(span, measure)
   return measure

@@ -44,9 +44,14 @@ const plainSpans = (spans: ReadonlyArray<SpanData>): ReadonlyArray<SpanData> =>
       const eventAttributes = plainAttributes(event.attributes)
       return eventAttributes === event.attributes ? event : { ...event, attributes: eventAttributes }
     })
-    return attributes === span.attributes && events.every((event, i) => event === span.events[i])
+    const links = span.links?.map((link) => {
+      const linkAttributes = plainAttributes(link.attributes)
+      return linkAttributes === link.attributes ? link : { ...link, attributes: linkAttributes }
+    })
+    return attributes === span.attributes && events.every((event, i) => event === span.events[i]) &&
+        (links === undefined || links.every((link, i) => link === span.links![i]))
       ? span
-      : { ...span, attributes, events }
+      : { ...span, attributes, events, ...(links === undefined ? {} : { links }) }
   })
 
 /**

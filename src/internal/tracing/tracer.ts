@@ -2,7 +2,7 @@ import type * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import type { SpanData, SpanEvent } from "../../Trace.js"
+import type { SpanData, SpanEvent, SpanLink } from "../../Trace.js"
 import {
   type CutReport,
   defaultSnapshotOptions,
@@ -136,6 +136,8 @@ export class MlflowSpan implements Tracer.Span {
     for (const [key, value] of this.attributes) attributes[key] = value as Json
     attributes[LOG_LEVEL] = logLevel(attributes[LOG_LEVEL], attributes[SPAN_TYPE], exception)
     if (this.droppedEvents > 0) attributes[EVENTS_DROPPED] = this.droppedEvents
+    const links = this.links.length === 0 ? undefined : linkData(this.links)
+    if (links !== undefined && links.dropped > 0) attributes[LINKS_DROPPED] = links.dropped
     if (this.truncated !== undefined && Object.keys(this.truncated).length > 0) {
       attributes[TRUNCATED_ATTRIBUTE] = { ...this.truncated }
     }
@@ -150,9 +152,32 @@ export class MlflowSpan implements Tracer.Span {
       endTimeUnixNano: endTime,
       status,
       attributes,
-      events: this.events
+      events: this.events,
+      ...(links === undefined || links.kept.length === 0 ? {} : { links: links.kept })
     }
   }
+}
+
+/** links whose ids OTLP cannot carry (not hex of the right length) are dropped and counted */
+const LINKS_DROPPED = "effect_mlflow.links_dropped"
+const TRACE_ID = /^[0-9a-f]{32}$/
+const SPAN_ID = /^[0-9a-f]{16}$/
+
+const linkData = (links: ReadonlyArray<Tracer.SpanLink>): { kept: Array<SpanLink>; dropped: number } => {
+  const kept: Array<SpanLink> = []
+  let dropped = 0
+  for (const link of links) {
+    const traceId = String(link.span.traceId).toLowerCase()
+    const spanId = String(link.span.spanId).toLowerCase()
+    if (!TRACE_ID.test(traceId) || !SPAN_ID.test(spanId) || /^0+$/.test(traceId) || /^0+$/.test(spanId)) {
+      dropped++
+      continue
+    }
+    const attributes: Record<string, Json> = {}
+    for (const [key, value] of ownEntries(link.attributes)) setOwn(attributes, key, snapshot(value))
+    kept.push({ traceId, spanId, attributes })
+  }
+  return { kept, dropped }
 }
 
 /**
