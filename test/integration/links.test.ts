@@ -1,7 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Tracer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { Mlflow } from "../../src/index.js"
-import { flaskOnlyUrl, mlflowUrl, pyAttributes, pythonGetTraces, runTraced, uniqueName } from "./helpers.js"
+import { flaskOnlyUrl, mlflowUrl, pyAttributes, python, pythonGetTraces, runTraced, uniqueName } from "./helpers.js"
 
 const elsewhere = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" }
 
@@ -23,10 +26,29 @@ const program = Effect.gen(function*() {
   return { traceId: producer.traceId, spanId: producer.spanId }
 })
 
-const expectLinks = (url: string) =>
+/** The consumer span as MLflow's Python client reads it: from a server, or from a local store file. */
+const consumerFrom = (url: string) =>
   Effect.gen(function*() {
+    if (url.startsWith("file:")) {
+      const { result, traceId } = yield* runTraced(program, { trackingUri: url })
+      const [trace] = yield* python(`
+import json
+from mlflow.entities import Trace
+t = Trace.from_json(open(${
+        JSON.stringify(path.join(url.slice("file:".length), `${traceId}.json`))
+      }, encoding="utf-8").read())
+print(json.dumps([t.to_dict()]))
+`)
+      return { result, trace }
+    }
     const { result, traceId } = yield* runTraced(program, { trackingUri: url, experimentName: uniqueName("links") })
     const [trace] = yield* pythonGetTraces(url, [traceId])
+    return { result, trace }
+  })
+
+const expectLinks = (url: string) =>
+  Effect.gen(function*() {
+    const { result, trace } = yield* consumerFrom(url)
     const consumer = trace.data.spans.find((span: any) => span.name === "consumer")
     expect(consumer.links).toEqual([
       // the secret-looking attribute is redacted as any other content
@@ -45,4 +67,7 @@ describe("span links, as MLflow shows them", () => {
     expectLinks(mlflowUrl()))
 
   it.live("reach a server without span storage in traces.json", () => expectLinks(flaskOnlyUrl()))
+
+  it.live("are in the local store's files, which MLflow's Trace.from_json reads", () =>
+    expectLinks(`file:${fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-links-"))}`))
 })
