@@ -4,7 +4,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { finalize } from "../../src/internal/export/finalize.js"
-import { type CompletedTrace, emptyUpdates } from "../../src/internal/tracing/assembler.js"
+import { emptyUpdates } from "../../src/internal/tracing/assembler.js"
+import { completedTrace } from "../support/completedTrace.js"
 import { type FinalizeCase, finalizeCases } from "../support/finalizeCases.js"
 import { spanData } from "../support/spanData.js"
 import { python } from "./helpers.js"
@@ -39,15 +40,7 @@ const ourDerived = (c: FinalizeCase): Derived => {
   const updates = emptyUpdates()
   if (c.requestPreview !== undefined) updates.requestPreview = c.requestPreview
   if (c.responsePreview !== undefined) updates.responsePreview = c.responsePreview
-  const completed: CompletedTrace = {
-    otelTraceId: spans[0].traceId,
-    rootSpanId: spans[0].spanId,
-    spans,
-    late: false,
-    record: undefined,
-    updates
-  }
-  const { info } = finalize(completed, {}, "1")
+  const { info } = finalize(completedTrace(spans, updates), {}, "1")
   const usage = info.metadata["mlflow.trace.tokenUsage"]
   return {
     requestPreview: info.requestPreview ?? null,

@@ -5,8 +5,9 @@ import { Mlflow, MlflowClient, MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
 import { finalize } from "../../src/internal/export/finalize.js"
 import * as MlflowSink from "../../src/internal/sinks/mlflow.js"
-import { type CompletedTrace, emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
+import { emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
 import type { Trace } from "../../src/Trace.js"
+import { completedTrace } from "../support/completedTrace.js"
 import { spanData } from "../support/spanData.js"
 import { experimentIdByName, mlflowUrl, pyAttributes, python, pythonGetTraces, uniqueName } from "./helpers.js"
 
@@ -203,18 +204,15 @@ describe("auto: a batch taken while keeping up, then the exporter falls behind",
     updates.metadata["mlflow.trace.user"] = "grace"
     updates.tags.team = "search"
     update(updates)
-    const completed: CompletedTrace = {
-      otelTraceId: traceId,
-      rootSpanId: "1".padStart(16, "0"),
-      spans: [
-        span("1", null, { "mlflow.spanInputs": { messages }, "mlflow.spanOutputs": completion }),
-        span("2", "1", { "mlflow.chat.tokenUsage": usage })
-      ],
-      late: false,
-      record: undefined,
-      updates
-    }
-    return finalize(completed, { "mlflow.source.name": "agent.ts", "mlflow.source.type": "LOCAL" }, undefined)
+    const spans = [
+      span("1", null, { "mlflow.spanInputs": { messages }, "mlflow.spanOutputs": completion }),
+      span("2", "1", { "mlflow.chat.tokenUsage": usage })
+    ]
+    return finalize(
+      completedTrace(spans, updates),
+      { "mlflow.source.name": "agent.ts", "mlflow.source.type": "LOCAL" },
+      undefined
+    )
   }
 
   it.live("stores the rest abridged: roots sent again with tags, session and user; what spans cannot carry stays complete", () =>

@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { finalize } from "../../src/internal/export/finalize.js"
 import { spansCarry, withTraceInfoOnRoot } from "../../src/internal/sinks/spansOnly.js"
-import { type CompletedTrace, emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
+import { emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
 import type { SpanData } from "../../src/Trace.js"
+import { completedTrace } from "../support/completedTrace.js"
 import { spanData } from "../support/spanData.js"
 
 const span = spanData
@@ -12,15 +13,7 @@ const environment = { "mlflow.source.name": "app.ts", "mlflow.source.type": "LOC
 const traceOf = (spans: Array<SpanData>, update: (updates: TraceUpdates) => void = () => {}) => {
   const updates = emptyUpdates()
   update(updates)
-  const completed: CompletedTrace = {
-    otelTraceId: spans[0].traceId,
-    rootSpanId: spans[0].spanId,
-    spans,
-    late: false,
-    record: undefined,
-    updates
-  }
-  return finalize(completed, environment, "1")
+  return finalize(completedTrace(spans, updates), environment, "1")
 }
 
 const root = (attributes: Record<string, any> = {}) =>
