@@ -52,12 +52,18 @@ const transient = (retryAfterMillis?: number) =>
 const advanceUntil = (
   done: Effect.Effect<boolean, never, any>,
   step: Duration.DurationInput = "100 millis",
-  limit = 2000
+  limit = 2000,
+  settle = false
 ) =>
   Effect.gen(function*() {
     for (let i = 0; i < limit; i++) {
       if (yield* done) return
       yield* TestClock.adjust(step)
+      // the export fibers run as macrotasks: with `settle`, the ones a step woke run before the clock
+      // moves on (so that the times they read are those they woke at)
+      if (settle) {
+        for (let j = 0; j < 3; j++) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      }
     }
   })
 
@@ -68,7 +74,7 @@ describe("exporter", () => {
     const { attempts, sink, stored } = recordingSink((n) => n <= 3 ? Effect.fail(transient()) : Effect.void)
     return Effect.gen(function*() {
       yield* trace("t")
-      yield* advanceUntil(Effect.sync(() => stored.length === 1))
+      yield* advanceUntil(Effect.sync(() => stored.length === 1), "100 millis", 2000, true)
       const delays = attempts.slice(1).map((a, i) => a.at - attempts[i].at)
       assert.strictEqual(delays.length, 3)
       const bounds = [[800, 1200], [1600, 2400], [3200, 4800]]
@@ -88,9 +94,11 @@ describe("exporter", () => {
     )
     return Effect.gen(function*() {
       yield* trace("t")
-      yield* advanceUntil(Effect.sync(() => stored.length === 1), "500 millis")
+      yield* advanceUntil(Effect.sync(() => stored.length === 1), "100 millis", 2000, true)
       const delays = attempts.slice(1).map((a, i) => a.at - attempts[i].at)
       assert.isTrue(delays[0] >= 30_000, `Retry-After honoured: ${delays[0]}`)
+      // at most the cap with jitter (2 s x 1.2), read within one step of the clock; uncapped, the
+      // third delay would be 4 s x at least 0.8
       assert.isTrue(delays[1] <= 2_500 && delays[2] <= 2_500, `capped: ${delays}`)
     }).pipe(Effect.provide(tracing(sink, { retryInitialDelay: "1 second", retryMaxDelay: "2 seconds" })))
   })
