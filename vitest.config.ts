@@ -5,7 +5,18 @@ import { postgresAvailable } from "./test/harness/postgres.js"
 // installable) unless EFFECT_MLFLOW_POSTGRES=0; EFFECT_MLFLOW_POSTGRES=1 requires it
 const postgres = process.env.EFFECT_MLFLOW_POSTGRES === "1" ||
   (process.env.EFFECT_MLFLOW_POSTGRES !== "0" && postgresAvailable())
-const onPostgres = ["export", "faults", "query", "parity", "ui", "traceInfo", "resume", "lateSpans", "distributed"]
+const onPostgres = [
+  "export",
+  "faults",
+  "query",
+  "parity",
+  "ui",
+  "traceInfo",
+  "resume",
+  "lateSpans",
+  "distributed",
+  "filterJudge"
+]
 
 export default defineConfig({
   test: {

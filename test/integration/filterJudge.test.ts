@@ -48,6 +48,16 @@ const deliberate: ReadonlyArray<{ readonly reason: string; readonly applies: (cl
       "list's Python text as a pattern",
     applies: ([type, key, comparator, value]) =>
       type === "span" && key.startsWith("attributes.") && Array.isArray(value) && !comparator.endsWith("IN")
+  },
+  // refused on every backend because one of MLflow's stores fails on it: a filter means the same everywhere
+  {
+    reason: "a one-string list with a comparator other than IN and NOT IN: MLflow's PostgreSQL store compares " +
+      "with the string, its SQLite store fails",
+    applies: ([, , comparator, value]) => Array.isArray(value) && value.length === 1 && !comparator.endsWith("IN")
+  },
+  {
+    reason: "an integer past 64 bits: MLflow's PostgreSQL store compares it, its SQLite store fails (500)",
+    applies: ([, , , value]) => typeof value === "number" && Number.isInteger(value) && Math.abs(value) > 2 ** 63
   }
 ]
 
