@@ -92,6 +92,9 @@ const SPAN_CONTENT = new Set<string>(["LIKE", "ILIKE"])
 const NUMERIC_ASSESSMENT = new Set<string>([">", ">=", "<", "<="])
 const ASSESSMENT = new Set<string>([...TAG_OR_METADATA, ...NUMERIC_ASSESSMENT])
 const SPAN_FIELDS = new Set(["name", "type", "status"])
+
+/** every comparator MLflow's trace filters know, in upper case */
+export const COMPARATORS: ReadonlySet<string> = new Set([...ORDER, ...STRING_ATTRIBUTE, ...TAG_OR_METADATA])
 const INT64_MAX = 2n ** 63n - 1n
 
 const listOf = (set: ReadonlySet<string>) => [...set].join(", ")

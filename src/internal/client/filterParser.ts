@@ -3,6 +3,7 @@ import {
   check,
   type Clause,
   type Comparator,
+  COMPARATORS,
   type Entity,
   ENTITY_PREFIX,
   type Filter,
@@ -215,8 +216,6 @@ const written = (token: Token | undefined): Written | undefined => {
         integer: /^-?\d+$/.test(token.text),
         text: token.text
       }
-    case "list":
-      return undefined
   }
   return undefined
 }
@@ -310,21 +309,6 @@ export const parseUnsafe = (filter: string): Filter => {
   return { clauses }
 }
 
-const COMPARATORS = new Set([
-  "=",
-  "!=",
-  ">",
-  ">=",
-  "<",
-  "<=",
-  "LIKE",
-  "ILIKE",
-  "RLIKE",
-  "IN",
-  "NOT IN",
-  "IS NULL",
-  "IS NOT NULL"
-])
 const isComparator = (text: string) => COMPARATORS.has(text.toUpperCase())
 
 const readList = (token: Token, fail: (token: Token | undefined, detail: string) => never): Written => {

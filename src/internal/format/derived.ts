@@ -111,8 +111,10 @@ export const preview = (value: Json | undefined, json: string | undefined, role:
   return truncate(text, PREVIEW_MAX_LENGTH)
 }
 
-const USAGE_KEYS = ["input_tokens", "output_tokens", "total_tokens"] as const
-const OPTIONAL_USAGE_KEYS = [
+/** @internal the token counts MLflow 3.18 always sums */
+export const USAGE_KEYS = ["input_tokens", "output_tokens", "total_tokens"] as const
+/** @internal the token counts MLflow 3.18 sums where a span has them */
+export const OPTIONAL_USAGE_KEYS = [
   "cache_read_input_tokens",
   "cache_creation_input_tokens",
   "cache_creation_input_tokens_above_1hr"

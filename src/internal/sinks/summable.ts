@@ -1,5 +1,6 @@
 import type { SpanData } from "../../Trace.js"
 import { SpanAttributeKey } from "../common/keys.js"
+import { OPTIONAL_USAGE_KEYS, USAGE_KEYS } from "../format/derived.js"
 
 /**
  * MLflow 3.18's server adds up token usage and cost from the spans it is sent, and fails the whole
@@ -10,14 +11,7 @@ import { SpanAttributeKey } from "../common/keys.js"
  */
 
 const SUMMED: Readonly<Record<string, ReadonlyArray<string>>> = {
-  [SpanAttributeKey.CHAT_USAGE]: [
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-    "cache_creation_input_tokens_above_1hr"
-  ],
+  [SpanAttributeKey.CHAT_USAGE]: [...USAGE_KEYS, ...OPTIONAL_USAGE_KEYS],
   [SpanAttributeKey.LLM_COST]: ["input_cost", "output_cost", "total_cost"]
 }
 
