@@ -15,7 +15,8 @@ const onPostgres = [
   "resume",
   "lateSpans",
   "distributed",
-  "filterJudge"
+  "filterJudge",
+  "attachments"
 ]
 
 export default defineConfig({

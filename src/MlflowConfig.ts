@@ -121,6 +121,18 @@ export interface Options extends Connection {
    */
   readonly genAiSemanticConventions?: boolean | undefined
   /**
+   * Base64 content of span inputs and outputs (`data:` URIs, and the image and audio parts of the
+   * OpenAI, Anthropic, Bedrock and Gemini message shapes) is stored as trace attachments on the MLflow
+   * server, as MLflow 3.18 does (`MLFLOW_TRACE_EXTRACT_ATTACHMENTS`); default `true`. Other
+   * destinations keep it inline.
+   */
+  readonly extractAttachments?: boolean | undefined
+  /**
+   * Larger attachments are discarded and replaced by a note (`MLFLOW_TRACE_MAX_ATTACHMENT_SIZE`, bytes);
+   * default none, as is 0 or less
+   */
+  readonly maxAttachmentSize?: number | undefined
+  /**
    * More destinations, by name, each with its own queue, workers, retries and counts (see
    * `Stats.destinations`), beside MLflow or the collector (an OpenTelemetry exporter, see
    * `effect-mlflow/opentelemetry/OtelExporterSink`)
@@ -222,6 +234,9 @@ export interface MlflowConfig {
   readonly otlp: OtlpConfig | undefined
   readonly dualExport: boolean
   readonly genAiSemanticConventions: boolean
+  readonly extractAttachments: boolean
+  /** `undefined`: no limit */
+  readonly maxAttachmentSize: number | undefined
   readonly alsoExportTo: Readonly<Record<string, Sink>>
 }
 
@@ -396,6 +411,10 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     otlp: otlp(options),
     dualExport: Effect.succeed(options.dualExport ?? false),
     genAiSemanticConventions: Effect.succeed(options.genAiSemanticConventions ?? false),
+    extractAttachments: Effect.succeed(options.extractAttachments ?? true),
+    maxAttachmentSize: options.maxAttachmentSize === undefined || options.maxAttachmentSize <= 0
+      ? Effect.succeed(undefined)
+      : positiveInt("maxAttachmentSize (MLFLOW_TRACE_MAX_ATTACHMENT_SIZE)", options.maxAttachmentSize, 0),
     alsoExportTo: alsoExportTo(options.alsoExportTo)
   }).pipe(Effect.flatMap((config) =>
     (config.username === undefined) !== (config.password === undefined)
@@ -435,7 +454,8 @@ export const connection: Config.Config<Connection> = Config.all({
  * or `dropping`), `EFFECT_MLFLOW_TRACE_INFO` (`always`, `auto` or `whenNeeded`), the OpenTelemetry
  * exporter variables (`OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_COMPRESSION`,
  * `_TIMEOUT` in milliseconds, `OTEL_RESOURCE_ATTRIBUTES`, `MLFLOW_ENABLE_OTLP_EXPORTER`),
- * `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT` and `MLFLOW_ENABLE_OTEL_GENAI_SEMCONV`. A `Config`, so it reads from whichever `ConfigProvider` is current.
+ * `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT`, `MLFLOW_ENABLE_OTEL_GENAI_SEMCONV`, `MLFLOW_TRACE_EXTRACT_ATTACHMENTS` and
+ * `MLFLOW_TRACE_MAX_ATTACHMENT_SIZE`. A `Config`, so it reads from whichever `ConfigProvider` is current.
  *
  * @since 0.1.0
  * @category config
@@ -477,6 +497,14 @@ export const config: Config.Config<Options> = Config.all({
   genAiSemanticConventions: Variables.optional(
     "MLFLOW_ENABLE_OTEL_GENAI_SEMCONV",
     Config.boolean("MLFLOW_ENABLE_OTEL_GENAI_SEMCONV")
+  ),
+  extractAttachments: Variables.optional(
+    "MLFLOW_TRACE_EXTRACT_ATTACHMENTS",
+    Config.boolean("MLFLOW_TRACE_EXTRACT_ATTACHMENTS")
+  ),
+  maxAttachmentSize: Variables.optional(
+    "MLFLOW_TRACE_MAX_ATTACHMENT_SIZE",
+    Config.integer("MLFLOW_TRACE_MAX_ATTACHMENT_SIZE")
   )
 }).pipe(Config.map(({ connection, ...rest }): Options => ({ ...connection, ...rest })))
 

@@ -124,6 +124,9 @@ const makeDestinations = (
         warnInterval: Duration.seconds(30),
         probeInterval: Duration.seconds(1),
         processors: config.spanProcessors,
+        attachments: sink.storesAttachments === true && config.extractAttachments
+          ? { maxSize: config.maxAttachmentSize, newId: crypto.randomUUID.bind(crypto) }
+          : undefined,
         budgets: {
           maxAttributeBytes: config.maxAttributeBytes,
           maxSpanBytes: config.maxSpanBytes,

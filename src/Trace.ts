@@ -123,6 +123,33 @@ export interface TraceInfo {
 export interface Trace {
   readonly info: TraceInfo
   readonly spans: ReadonlyArray<SpanData>
+  /**
+   * Inline content (base64 images, audio) moved out of span inputs and outputs, on its way to a
+   * destination that stores attachments (the MLflow server); its spans hold the references
+   */
+  readonly attachments?: ReadonlyArray<TraceAttachment> | undefined
+}
+
+/**
+ * Binary content of a span's inputs or outputs stored beside its trace, as MLflow 3.18 stores
+ * attachments: the span holds `ref` (`mlflow-attachment://<id>?content_type=...&trace_id=...&size=...`)
+ * where the content was, and the MLflow UI shows the content from the trace's artifacts.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TraceAttachment {
+  /** a UUID, the file name under the trace's `attachments/` artifacts */
+  readonly id: string
+  /** the reference that stands for the content in the span */
+  readonly ref: string
+  readonly contentType: string
+  /** bytes */
+  readonly size: number
+  /** the text the reference replaced: a `data:` URI, or the base64 text of a message part */
+  readonly source: string
+  /** the content, decoded when asked */
+  readonly content: () => Uint8Array
 }
 
 /**

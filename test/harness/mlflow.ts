@@ -84,6 +84,10 @@ export interface ServerOptions {
   readonly workers?: number
   /** `--enable-workspaces` */
   readonly workspaces?: boolean
+  /** `false`: `--no-serve-artifacts`, artifacts in a local directory that only the server can write */
+  readonly serveArtifacts?: boolean
+  /** more environment for the server process */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 const waitForHealth = async (url: string, timeoutMs: number, log: string): Promise<void> => {
@@ -114,9 +118,9 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     String(port),
     "--backend-store-uri",
     options.backendStoreUri ?? `sqlite:///${path.join(dir, "mlflow.db")}`,
-    "--artifacts-destination",
-    path.join(dir, "artifacts"),
-    "--serve-artifacts",
+    ...(options.serveArtifacts === false
+      ? ["--no-serve-artifacts", "--default-artifact-root", path.join(dir, "artifacts")]
+      : ["--artifacts-destination", path.join(dir, "artifacts"), "--serve-artifacts"]),
     "--workers",
     String(options.workers ?? 1)
   ]
@@ -126,7 +130,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     cwd: dir,
     detached: true,
     stdio: ["ignore", out, out],
-    env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false", MLFLOW_TRACKING_URI: "" }
+    env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false", MLFLOW_TRACKING_URI: "", ...options.env }
   })
   fs.closeSync(out)
   const url = `http://127.0.0.1:${port}`

@@ -84,6 +84,8 @@ export type DeleteRequest =
 export interface Service {
   readonly trackingUri: string
   readonly request: Request
+  /** `GetExperiment` by id. */
+  readonly getExperiment: (id: string) => Effect.Effect<Experiment, MlflowError>
   readonly getExperimentByName: (name: string) => Effect.Effect<Option.Option<Experiment>, MlflowError>
   readonly createExperiment: (name: string) => Effect.Effect<string, MlflowError>
   /** Looks the experiment up by name and creates it when missing; safe when two processes race. */
@@ -98,6 +100,13 @@ export interface Service {
   readonly uploadTraceData: (
     artifactLocation: string,
     spans: ReadonlyArray<SpanData>
+  ) => Effect.Effect<void, MlflowError>
+  /** Uploads one file under an artifact location (`mlflow-artifacts:` or `http(s)`). */
+  readonly uploadArtifact: (
+    artifactLocation: string,
+    file: string,
+    body: Uint8Array,
+    contentType: string
   ) => Effect.Effect<void, MlflowError>
   /** `GET /api/3.0/mlflow/traces/{id}`: the trace info. */
   readonly getTraceInfo: (traceId: string) => Effect.Effect<StoredTraceInfo, MlflowError>

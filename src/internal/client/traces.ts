@@ -18,6 +18,7 @@ type TraceCalls = Pick<
   | "startTrace"
   | "logSpans"
   | "uploadTraceData"
+  | "uploadArtifact"
   | "getTraceInfo"
   | "getTrace"
   | "searchTraces"
@@ -43,8 +44,8 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
       headers: { "x-mlflow-experiment-id": experimentId }
     }))
 
-  const uploadTraceData = (artifactLocation: string, spans: ReadonlyArray<SpanData>) => {
-    const url = artifactUrl(trackingUri, artifactLocation, "traces.json")
+  const uploadArtifact = (artifactLocation: string, file: string, body: Uint8Array, contentType: string) => {
+    const url = artifactUrl(trackingUri, artifactLocation, file)
     if (url === undefined) {
       return Effect.fail<MlflowError>(
         new MlflowTransportError({
@@ -57,10 +58,16 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
         })
       )
     }
-    return Effect.asVoid(request("PUT", url, {
-      bytes: { body: new TextEncoder().encode(traceDataToJson(spans)), contentType: "application/json" }
-    }))
+    return Effect.asVoid(request("PUT", url, { bytes: { body, contentType } }))
   }
+
+  const uploadTraceData = (artifactLocation: string, spans: ReadonlyArray<SpanData>) =>
+    uploadArtifact(
+      artifactLocation,
+      "traces.json",
+      new TextEncoder().encode(traceDataToJson(spans)),
+      "application/json"
+    )
 
   const infoPath = (traceId: string) => `${TRACES}/${encodeURIComponent(traceId)}`
   const getTraceInfo = (traceId: string) =>
@@ -140,6 +147,7 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
     startTrace,
     logSpans,
     uploadTraceData,
+    uploadArtifact,
     getTraceInfo,
     getTrace,
     searchTraces,

@@ -11,6 +11,7 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { Trace } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
+import type { AttachmentOptions } from "../format/attachments.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
 import type { Budgets } from "./budget.js"
 import * as Health from "./health.js"
@@ -41,6 +42,7 @@ export interface ExporterOptions {
   readonly warnInterval: Duration.Duration
   readonly processors: ReadonlyArray<SpanProcessor>
   readonly budgets: Budgets
+  readonly attachments?: AttachmentOptions | undefined
   /** with more than one destination: its name, in metric labels and messages */
   readonly destination?: string | undefined
   /**

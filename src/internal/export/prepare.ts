@@ -1,7 +1,9 @@
 import * as Effect from "effect/Effect"
 import type { SpanData, Trace } from "../../Trace.js"
+import { mlflowTraceId } from "../common/ids.js"
 import { dumps } from "../common/json.js"
 import { TRUNCATION_METADATA } from "../common/keys.js"
+import { type AttachmentOptions, extractAttachments } from "../format/attachments.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
 import { applyBudgets, type Budgets } from "./budget.js"
 import { finalize } from "./finalize.js"
@@ -17,10 +19,15 @@ export interface Prepare {
   readonly reportFailures: Effect.Effect<void>
 }
 
+const withAttachments = (trace: Trace, attachments: Trace["attachments"]): Trace =>
+  attachments === undefined || attachments.length === 0 ? trace : { ...trace, attachments }
+
 export const make = (
   options: {
     readonly processors: ReadonlyArray<SpanProcessor>
     readonly budgets: Budgets
+    /** for a destination that stores attachments: inline content of inputs and outputs goes into them */
+    readonly attachments?: AttachmentOptions | undefined
     readonly environment: Readonly<Record<string, string>>
   },
   reports: Reports
@@ -34,8 +41,15 @@ export const make = (
     })
 
   const trace = (item: CompletedTrace): Trace => {
-    const budgeted = applyBudgets(processSpans(item.spans), item.rootSpanId, options.budgets)
-    const finalized = finalize({ ...item, spans: budgeted.spans }, options.environment, undefined)
+    const processed = processSpans(item.spans)
+    const extracted = options.attachments === undefined
+      ? undefined
+      : extractAttachments(processed, mlflowTraceId(item.otelTraceId), options.attachments)
+    const budgeted = applyBudgets(extracted?.spans ?? processed, item.rootSpanId, options.budgets)
+    const finalized = withAttachments(
+      finalize({ ...item, spans: budgeted.spans }, options.environment, undefined),
+      extracted?.attachments
+    )
     if (budgeted.truncation === undefined) return finalized
     const { attributes, bytesRemoved, spansDropped } = budgeted.truncation
     // copied with its property descriptors: the size stats stay measured on first read

@@ -45,6 +45,11 @@ export interface Sink {
    * waiting out a backoff is retried at once.
    */
   readonly probe?: Effect.Effect<boolean> | undefined
+  /**
+   * Whether the destination stores trace attachments: then inline content (base64 images and audio)
+   * of span inputs and outputs reaches `export` moved into `Trace.attachments`, else it stays inline.
+   */
+  readonly storesAttachments?: boolean | undefined
 }
 
 /**

@@ -7,6 +7,7 @@ import { isTransient, type MlflowApiError, type MlflowError } from "../client/er
 import type { Service as MlflowClientService } from "../client/model.js"
 import { TraceTagKey } from "../common/keys.js"
 import { ExportError, type Sink } from "../export/sink.js"
+import * as Attachments from "./attachmentUpload.js"
 import { isolating } from "./isolate.js"
 import { continuesRemote, spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
 import { summable } from "./summable.js"
@@ -128,6 +129,8 @@ export const make = (
       return decided
     }
 
+    const attachments = Attachments.make(client, experimentId)
+
     const storeTrace = ({ located, trace }: { readonly trace: Trace; readonly located: Trace }) =>
       infoStored.has(trace) ? Effect.void : client.startTrace(located.info).pipe(
         Effect.flatMap((tags) => {
@@ -151,8 +154,9 @@ export const make = (
         const id = yield* experimentId
         const complete = traceInfo === "always" || (traceInfo === "auto" && context?.backlogged !== true) ||
           !(yield* Ref.get(otlp))
+        yield* Effect.forEach(traces, attachments.store, { concurrency: 4, discard: true })
         const items = traces.map((trace) => {
-          const located = { ...trace, info: { ...trace.info, experimentId: id } }
+          const located = { ...attachments.outgoing(trace), info: { ...trace.info, experimentId: id } }
           const continued = continuesRemote(trace)
           const info = decide(trace, complete, continued)
           return {
@@ -215,5 +219,5 @@ export const make = (
     const partiallyStored = (traces: ReadonlyArray<Trace>) =>
       traces.filter((trace) => spansStored.has(trace) && !infoStored.has(trace) && withInfo.get(trace) !== false).length
 
-    return { export: exportTraces, exportLateSpans, partiallyStored, probe: client.isHealthy }
+    return { export: exportTraces, exportLateSpans, partiallyStored, probe: client.isHealthy, storesAttachments: true }
   })
