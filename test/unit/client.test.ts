@@ -76,6 +76,20 @@ describe("MlflowClient", () => {
     assert.isFalse(MlflowClient.isTransient(error("Invalid value for experiment_id")))
   })
 
+  it("treats MLflow's 500 INVALID_STATE (spans for an archived trace) as permanent, other 500s as transient", () => {
+    const error = (errorCode: string) =>
+      new MlflowClient.MlflowApiError({
+        reason: "Status",
+        method: "POST",
+        url: "u",
+        status: 500,
+        errorCode,
+        detail: "d"
+      })
+    assert.isFalse(MlflowClient.isTransient(error("INVALID_STATE")))
+    assert.isTrue(MlflowClient.isTransient(error("INTERNAL_ERROR")))
+  })
+
   it("parses Retry-After as seconds or as an HTTP date", () => {
     assert.strictEqual(parseRetryAfter("30"), 30_000)
     assert.strictEqual(

@@ -52,8 +52,14 @@ export type MlflowError = MlflowApiError | MlflowTransportError
 const overloaded = /QueuePool limit|database is locked|connection timed out|could not obtain lock/i
 
 /**
+ * Error codes MLflow answers with a 5xx for a state that a retry does not change: spans for an
+ * archived trace (`INVALID_STATE`, HTTP 500), bad data in its database.
+ */
+const PERMANENT: ReadonlySet<string> = new Set(["INVALID_STATE", "INVALID_STATE_TRANSITION"])
+
+/**
  * Whether a failed call may succeed if tried again: failures on the way and timeouts, 408, 429,
- * 5xx except 501, and the 400s MLflow answers when its database is overloaded. An answer that is
+ * 5xx except 501 and the permanent states above, and the 400s MLflow answers when its database is overloaded. An answer that is
  * not what the API says, or a URL that cannot be used, stays so.
  */
 export const isTransient = (error: MlflowError): boolean => {
@@ -66,8 +72,8 @@ export const isTransient = (error: MlflowError): boolean => {
     case "AnswerTooLarge":
       return false
     case "Status": {
-      const status = (error as MlflowApiError).status
-      return status === 408 || status === 429 || (status >= 500 && status !== 501) ||
+      const { errorCode, status } = error as MlflowApiError
+      return status === 408 || status === 429 || (status >= 500 && status !== 501 && !PERMANENT.has(errorCode)) ||
         (status === 400 && overloaded.test(error.detail))
     }
   }

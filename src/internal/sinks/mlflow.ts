@@ -25,9 +25,13 @@ const toExportError = (error: MlflowError) =>
       : {})
   })
 
-/** The server refused a spans request as a whole, for what it holds (not for its own state). */
+/**
+ * The server refused a spans request as a whole, for what it holds (not for its own state): too
+ * large, malformed, or spans for a trace it no longer takes spans for (archived: `INVALID_STATE`).
+ */
 const refusedWhole = (error: MlflowError): error is MlflowApiError =>
-  error._tag === "MlflowApiError" && (error.status === 413 || error.status === 400) && !isTransient(error)
+  error._tag === "MlflowApiError" && !isTransient(error) &&
+  (error.status === 413 || error.status === 400 || error.errorCode === "INVALID_STATE")
 
 const rejection = (error: MlflowApiError) =>
   new ExportError({
