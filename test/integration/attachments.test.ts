@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { MlflowConfig } from "../../src/index.js"
-import { Mlflow } from "../../src/index.js"
+import { Mlflow, MlflowTracing } from "../../src/index.js"
+import { scopedProxy } from "../support/proxy.js"
 import { mlflowUrl, ownServer, pyAttributes, python, runTraced, uniqueName } from "./helpers.js"
 
 /** a 1x1 PNG, 70 bytes */
@@ -87,6 +88,43 @@ describe("inline images and audio, stored as MLflow 3.18 stores trace attachment
         expect(yield* uiFetch(url, traceId, image.attachment_id)).toEqual({ status: 200, body: PNG })
       }))
   }
+
+  it.scopedLive("uploads refused for a while (503) are retried before the spans go; a refusal (403) keeps the content inline", () =>
+    Effect.gen(function*() {
+      let refusals = 2
+      let forbidden = false
+      const isUpload = (method: string, url: string) => method === "PUT" && url.includes("/attachments/")
+      const proxy = yield* scopedProxy(mlflowUrl(), ({ method, url }) => {
+        if (!isUpload(method, url)) return undefined
+        if (forbidden) return { status: 403, body: "{\"error_code\":\"PERMISSION_DENIED\"}" }
+        return refusals-- > 0 ? { status: 503, body: "busy" } : undefined
+      })
+      const run = (experimentName: string) =>
+        Effect.gen(function*() {
+          yield* program
+          const tracing = yield* MlflowTracing.MlflowTracing
+          yield* tracing.flush()
+          return { stats: yield* tracing.stats, traceId: Option.getOrThrow(yield* Mlflow.lastTraceId) }
+        }).pipe(Effect.provide(MlflowTracing.layer({
+          trackingUri: proxy.url,
+          experimentName,
+          retryInitialDelay: "100 millis"
+        })))
+
+      const retried = yield* run(uniqueName("attachments-retried"))
+      expect(retried.stats).toMatchObject({ exported: 1, failed: 0 })
+      expect(retried.stats.retried).toBeGreaterThanOrEqual(1)
+      expect(proxy.count("POST /v1/traces")).toBe(1)
+      const { attachments } = yield* readBack(mlflowUrl(), retried.traceId)
+      expect(attachments.map((a: any) => a.content).sort()).toEqual([PNG, WAV].sort())
+
+      forbidden = true
+      const refused = yield* run(uniqueName("attachments-forbidden"))
+      expect(refused.stats).toMatchObject({ exported: 1, failed: 0 })
+      const inline = yield* readBack(mlflowUrl(), refused.traceId)
+      expect(inline.attachments).toEqual([])
+      expect((pyAttributes(inline.root)["mlflow.spanOutputs"] as any).audio.data).toBe(WAV)
+    }))
 
   it.live("a server whose artifacts the client cannot write: the content stays inline, nothing lost", () =>
     Effect.gen(function*() {
