@@ -3,7 +3,7 @@ import { Effect, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Mlflow } from "../../src/index.js"
+import { Mlflow, MlflowClient, Search } from "../../src/index.js"
 import { flaskOnlyUrl, mlflowUrl, pyAttributes, python, pythonGetTraces, runTraced, uniqueName } from "./helpers.js"
 
 const elsewhere = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" }
@@ -43,6 +43,19 @@ print(json.dumps([t.to_dict()]))
     }
     const { result, traceId } = yield* runTraced(program, { trackingUri: url, experimentName: uniqueName("links") })
     const [trace] = yield* pythonGetTraces(url, [traceId])
+    // and as the library reads the trace back
+    const ours = yield* Search.getTrace(traceId).pipe(
+      Effect.provide(MlflowClient.layerConfigFetch({ trackingUri: url })),
+      Effect.orDie
+    )
+    expect(ours.spans.find((span) => span.name === "consumer")?.links).toEqual([
+      {
+        traceId: result.traceId,
+        spanId: result.spanId,
+        attributes: { "messaging.operation": "receive", api_key: "<redacted>" }
+      },
+      { traceId: elsewhere.traceId, spanId: elsewhere.spanId, attributes: { reason: "handoff", attempt: 2 } }
+    ])
     return { result, trace }
   })
 

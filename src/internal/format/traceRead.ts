@@ -1,4 +1,4 @@
-import type { SpanData, SpanEvent, StatusCode, Trace, TraceInfo, TraceState } from "../../Trace.js"
+import type { SpanData, SpanEvent, SpanLink, StatusCode, Trace, TraceInfo, TraceState } from "../../Trace.js"
 import { base64ToBytes, bytesToHex } from "../common/bytes.js"
 import { type Json, plainJson, setOwn } from "../common/json.js"
 import * as AssessmentJson from "./assessmentJson.js"
@@ -77,7 +77,8 @@ type AnySpan = typeof Wire.ProtoSpan.Type | typeof Wire.DictSpan.Type
 const decodeSpan = <S extends AnySpan>(
   raw: S,
   attributes: (raw: S["attributes"]) => Record<string, Json>,
-  eventAttributes: (raw: NonNullable<S["events"]>[number]["attributes"]) => Record<string, Json>
+  eventAttributes: (raw: NonNullable<S["events"]>[number]["attributes"]) => Record<string, Json>,
+  link: (raw: NonNullable<S["links"]>[number]) => SpanLink
 ): SpanData => ({
   traceId: base64ToHex(raw.trace_id),
   spanId: base64ToHex(raw.span_id),
@@ -92,14 +93,31 @@ const decodeSpan = <S extends AnySpan>(
     name: event.name ?? "",
     timeUnixNano: nanos(event.time_unix_nano),
     attributes: eventAttributes(event.attributes)
-  }))
+  })),
+  ...(raw.links !== undefined && raw.links.length > 0
+    ? { links: raw.links.map((l: NonNullable<S["links"]>[number]) => link(l)) }
+    : {})
+})
+
+const protoLink = (raw: NonNullable<typeof Wire.ProtoSpan.Type["links"]>[number]): SpanLink => ({
+  traceId: base64ToHex(raw.trace_id),
+  spanId: base64ToHex(raw.span_id),
+  attributes: keyValues(raw.attributes)
+})
+
+const dictLink = (raw: NonNullable<typeof Wire.DictSpan.Type["links"]>[number]): SpanLink => ({
+  traceId: (raw.trace_id ?? "").replace(/^tr-/, ""),
+  spanId: raw.span_id ?? "",
+  attributes: plainRecord(raw.attributes ?? undefined)
 })
 
 /** A span of a `GetTrace` answer (OTel proto JSON, `AnyValue` attributes). */
-export const decodeProtoSpan = (raw: typeof Wire.ProtoSpan.Type): SpanData => decodeSpan(raw, keyValues, keyValues)
+export const decodeProtoSpan = (raw: typeof Wire.ProtoSpan.Type): SpanData =>
+  decodeSpan(raw, keyValues, keyValues, protoLink)
 
 /** A span of `traces.json` (`Span.to_dict`: attribute values are JSON strings). */
-export const decodeDictSpan = (raw: typeof Wire.DictSpan.Type): SpanData => decodeSpan(raw, jsonStrings, plainRecord)
+export const decodeDictSpan = (raw: typeof Wire.DictSpan.Type): SpanData =>
+  decodeSpan(raw, jsonStrings, plainRecord, dictLink)
 
 const durationMs = (value: string | undefined): number =>
   value === undefined ? 0 : Math.round(Number.parseFloat(value) * 1000)

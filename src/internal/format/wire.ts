@@ -68,6 +68,11 @@ export const ProtoSpan = Schema.Struct({
     name: Text,
     time_unix_nano: Schema.optional(Integer),
     attributes: Schema.optional(Schema.Array(KeyValue))
+  }))),
+  links: Schema.optional(Schema.Array(Schema.Struct({
+    trace_id: Text,
+    span_id: Text,
+    attributes: Schema.optional(Schema.Array(KeyValue))
   })))
 })
 
@@ -86,6 +91,12 @@ export const DictSpan = Schema.Struct({
     name: Text,
     time_unix_nano: Schema.optional(Integer),
     attributes: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+  }))),
+  /** `Link.to_dict`: the linked trace by its MLflow id (`tr-<hex>`), the span id in hex */
+  links: Schema.optional(Schema.Array(Schema.Struct({
+    trace_id: Text,
+    span_id: Text,
+    attributes: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
   })))
 })
 
