@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
-import { mlflowTraceId, otelTraceIdOf } from "./internal/common/ids.js"
+import { mlflowTraceId, otelTraceIdOf, randomUuid } from "./internal/common/ids.js"
 import { withoutUndefined } from "./internal/common/options.js"
 import { resolveEnvironmentMetadata } from "./internal/environment/environment.js"
 import * as Exporter from "./internal/export/exporter.js"
@@ -125,7 +125,7 @@ const makeDestinations = (
         probeInterval: Duration.seconds(1),
         processors: config.spanProcessors,
         attachments: sink.storesAttachments === true && config.extractAttachments
-          ? { maxSize: config.maxAttachmentSize, newId: crypto.randomUUID.bind(crypto) }
+          ? { maxSize: config.maxAttachmentSize, newId: randomUuid }
           : undefined,
         budgets: {
           maxAttributeBytes: config.maxAttributeBytes,

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit } from "effect"
 import { Mlflow, MlflowConfig, MlflowTracing } from "../../src/index.js"
 import type { Sink } from "../../src/index.js"
+import { randomUuid } from "../../src/internal/common/ids.js"
 import type { Json } from "../../src/internal/common/json.js"
 import { extractAttachments, inlineAttachments } from "../../src/internal/format/attachments.js"
 import type { Trace } from "../../src/Trace.js"
@@ -112,4 +113,12 @@ describe("trace attachments", () => {
       assert.isTrue(Exit.isFailure(bad))
       assert.include(String(Exit.isFailure(bad) && bad.cause), "MLFLOW_TRACE_MAX_ATTACHMENT_SIZE")
     }))
+})
+
+describe("randomUuid", () => {
+  it("makes version 4 UUIDs from Web Crypto random bytes", () => {
+    const ids = Array.from({ length: 200 }, randomUuid)
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.strictEqual(new Set(ids).size, ids.length)
+  })
 })
