@@ -200,9 +200,22 @@ export const extractFromValue = (
 
 const KEYS = [SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS] as const
 
-/** Cheap test before a walk: every shape MLflow extracts carries base64 text of some length. */
-const mayHold = (value: Json): boolean =>
-  typeof value === "object" ? value !== null : typeof value === "string" && value.startsWith("data:")
+/** the keys of every structured shape MLflow extracts */
+const SHAPE_KEYS = ["input_audio", "source", "b64_json", "audio", "image", "inline_data", "result"]
+
+/**
+ * Whether a walk could change `value` (a read-only pass that allocates nothing, so values without
+ * inline content, the common case, are not copied): a `data:` URI, or an object with a shape's key.
+ */
+const mayHold = (value: Json): boolean => {
+  if (typeof value === "string") return value.startsWith("data:")
+  if (typeof value !== "object" || value === null) return false
+  if (Array.isArray(value)) return value.some(mayHold)
+  const record = value as { readonly [key: string]: Json }
+  for (const key of SHAPE_KEYS) if (key in record) return true
+  for (const key in record) if (mayHold(record[key])) return true
+  return false
+}
 
 /**
  * The spans of a trace with the inline content of their inputs and outputs moved into attachments.
