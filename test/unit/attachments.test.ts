@@ -122,3 +122,15 @@ describe("randomUuid", () => {
     assert.strictEqual(new Set(ids).size, ids.length)
   })
 })
+
+describe("hostile keys", () => {
+  it("a __proto__ key stays an own key of the value, beside the content moved out", () => {
+    const value = JSON.parse(`{"__proto__": {"polluted": true}, "image": "data:image/png;base64,QUJD"}`) as Json
+    const spans = [spanData("a", null, { "mlflow.spanInputs": value })]
+    const extracted = extractAttachments(spans, "tr-1", { maxSize: undefined, newId: () => "id" })
+    const inputs = extracted.spans[0].attributes["mlflow.spanInputs"] as Record<string, unknown>
+    assert.deepStrictEqual(Object.keys(inputs), ["__proto__", "image"])
+    assert.isUndefined(({} as Record<string, unknown>)["polluted"])
+    assert.deepStrictEqual(inlineAttachments(extracted.spans, extracted.attachments), spans)
+  })
+})

@@ -1,6 +1,6 @@
 import * as Encoding from "effect/Encoding"
 import type { SpanData, TraceAttachment } from "../../Trace.js"
-import type { Json } from "../common/json.js"
+import { type Json, setOwn } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
 import { pythonBytes } from "./pythonBytes.js"
 
@@ -154,7 +154,7 @@ class Extraction {
       const record = value as { readonly [key: string]: Json }
       const converted = this.structured(record) ?? record
       const out: { [key: string]: Json } = {}
-      for (const key in converted) out[key] = this.walk(converted[key])
+      for (const key in converted) setOwn(out, key, this.walk(converted[key]))
       return out
     }
     return value
@@ -163,7 +163,7 @@ class Extraction {
 
 /** Python's `dict.get(key, fallback)`: a key set to null is null. */
 const got = (record: { readonly [key: string]: Json }, key: string, fallback: Json): Json =>
-  key in record ? record[key] : fallback
+  Object.hasOwn(record, key) ? record[key] : fallback
 
 /** How Python's `str()` writes a JSON value that a content type is made of. */
 const pythonStr = (value: Json): string =>
@@ -212,7 +212,7 @@ const mayHold = (value: Json): boolean => {
   if (typeof value !== "object" || value === null) return false
   if (Array.isArray(value)) return value.some(mayHold)
   const record = value as { readonly [key: string]: Json }
-  for (const key of SHAPE_KEYS) if (key in record) return true
+  for (const key of SHAPE_KEYS) if (Object.hasOwn(record, key)) return true
   for (const key in record) if (mayHold(record[key])) return true
   return false
 }
@@ -265,7 +265,7 @@ export const inlineAttachments = (
     if (Array.isArray(value)) return value.map(restore)
     if (typeof value === "object" && value !== null) {
       const out: { [key: string]: Json } = {}
-      for (const key in value) out[key] = restore((value as { readonly [key: string]: Json })[key])
+      for (const key in value) setOwn(out, key, restore((value as { readonly [key: string]: Json })[key]))
       return out
     }
     return value
