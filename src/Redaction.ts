@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { type Json, setOwn } from "./internal/common/json.js"
+import * as JsonInternal from "./internal/common/json.js"
+import type { Json } from "./internal/common/json.js"
 import * as Processors from "./internal/export/processors.js"
 import type { SpanType } from "./SpanType.js"
 import type { SpanData } from "./Trace.js"
@@ -35,29 +36,7 @@ const REDACTED = "<redacted>"
  * @since 0.1.0
  * @category utils
  */
-export const mapJson = (value: Json, f: (value: Json, key: string | undefined) => Json, key?: string): Json => {
-  const mapped = f(value, key)
-  if (mapped !== value) return mapped
-  // structural sharing: an unchanged value comes back as the same object
-  if (Array.isArray(value)) {
-    let out: Array<Json> | undefined
-    for (let i = 0; i < value.length; i++) {
-      const item = mapJson(value[i], f, key)
-      if (item !== value[i]) (out ??= value.slice())[i] = item
-    }
-    return out ?? value
-  }
-  if (typeof value === "object" && value !== null) {
-    let out: Record<string, Json> | undefined
-    for (const k in value) {
-      const item = (value as Record<string, Json>)[k]
-      const next = mapJson(item, f, k)
-      if (next !== item) setOwn(out ??= { ...(value as Record<string, Json>) }, k, next)
-    }
-    return out ?? value
-  }
-  return value
-}
+export const mapJson: typeof JsonInternal.mapJson = JsonInternal.mapJson
 
 const forEachContent = (span: SpanView, f: (value: Json, key: string | undefined) => Json): void => {
   if (span.inputs !== undefined) span.inputs = mapJson(span.inputs, f)

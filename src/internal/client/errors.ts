@@ -59,8 +59,8 @@ const PERMANENT: ReadonlySet<string> = new Set(["INVALID_STATE", "INVALID_STATE_
 
 /**
  * Whether a failed call may succeed if tried again: failures on the way and timeouts, 408, 429,
- * 5xx except 501 and the permanent states above, and the 400s MLflow answers when its database is overloaded. An answer that is
- * not what the API says, or a URL that cannot be used, stays so.
+ * 5xx except 501 and the permanent states above, and the 400s MLflow answers when its database is
+ * overloaded. An answer that is not what the API says, or a URL that cannot be used, stays so.
  */
 export const isTransient = (error: MlflowError): boolean => {
   switch (error.reason) {

@@ -397,3 +397,33 @@ export const plainJson = (value: unknown): Json => {
   if (value === undefined || typeof value === "function" || typeof value === "symbol") return null
   return value as Json
 }
+
+/**
+ * Maps every value inside a JSON value, `f` first (a value it changes is not descended into); keys
+ * are passed along. Structural sharing: an unchanged value comes back as the same object.
+ *
+ * @internal
+ */
+export const mapJson = (value: Json, f: (value: Json, key: string | undefined) => Json, key?: string): Json => {
+  const mapped = f(value, key)
+  if (mapped !== value) return mapped
+  // structural sharing: an unchanged value comes back as the same object
+  if (Array.isArray(value)) {
+    let out: Array<Json> | undefined
+    for (let i = 0; i < value.length; i++) {
+      const item = mapJson(value[i], f, key)
+      if (item !== value[i]) (out ??= value.slice())[i] = item
+    }
+    return out ?? value
+  }
+  if (typeof value === "object" && value !== null) {
+    let out: Record<string, Json> | undefined
+    for (const k in value) {
+      const item = (value as Record<string, Json>)[k]
+      const next = mapJson(item, f, k)
+      if (next !== item) setOwn(out ??= { ...(value as Record<string, Json>) }, k, next)
+    }
+    return out ?? value
+  }
+  return value
+}

@@ -1,6 +1,6 @@
 import * as Encoding from "effect/Encoding"
 import type { SpanData, TraceAttachment } from "../../Trace.js"
-import { type Json, setOwn } from "../common/json.js"
+import { type Json, mapJson, setOwn } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
 import { pythonBytes } from "./pythonBytes.js"
 
@@ -260,20 +260,15 @@ export const inlineAttachments = (
 ): ReadonlyArray<SpanData> => {
   if (attachments.length === 0) return spans
   const byRef = new Map(attachments.map((attachment) => [attachment.ref, attachment.source]))
-  const restore = (value: Json): Json => {
-    if (typeof value === "string") return byRef.get(value) ?? value
-    if (Array.isArray(value)) return value.map(restore)
-    if (typeof value === "object" && value !== null) {
-      const out: { [key: string]: Json } = {}
-      for (const key in value) setOwn(out, key, restore((value as { readonly [key: string]: Json })[key]))
-      return out
-    }
-    return value
-  }
+  const restore = (value: Json): Json =>
+    mapJson(value, (item) => typeof item === "string" ? byRef.get(item) ?? item : item)
   return spans.map((span) => {
-    if (KEYS.every((key) => span.attributes[key] === undefined)) return span
-    const attributes: Record<string, Json> = { ...span.attributes }
-    for (const key of KEYS) if (attributes[key] !== undefined) attributes[key] = restore(attributes[key])
-    return { ...span, attributes }
+    let attributes: Record<string, Json> | undefined
+    for (const key of KEYS) {
+      const value = span.attributes[key]
+      const restored = value === undefined ? value : restore(value)
+      if (restored !== value) (attributes ??= { ...span.attributes })[key] = restored!
+    }
+    return attributes === undefined ? span : { ...span, attributes }
   })
 }
