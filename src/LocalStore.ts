@@ -1,13 +1,30 @@
 /**
  * The embedded default: with no tracking server configured, finished traces are written to a local
- * directory, one file per trace (`<trace id>.json`), in MLflow's `Trace.to_json()` format, readable
- * by Python's `mlflow.entities.Trace.from_json`.
+ * directory, one file per trace, in MLflow's `Trace.to_json()` format, readable by Python's
+ * `mlflow.entities.Trace.from_json`, by `effect-mlflow view`, and sent to a server by
+ * `effect-mlflow push`.
+ *
+ * Layout of the directory (`mlflow-traces` unless `EFFECT_MLFLOW_LOCAL_DIR` or `file:<dir>` says):
+ *
+ * - `<trace id>.json`: a finished trace (`tr-` and 32 hex digits). It is replaced whole, never
+ *   edited in place: a write goes to a temporary `.<name>.<pid>.<random>.tmp` file that is then
+ *   renamed over it, so a reader sees the old file or the new one, never half of one.
+ * - `<trace id>.json.lock`: held (created exclusively) while a process writes that trace, so that
+ *   several processes can share the directory (a span that ends late, in another process of the
+ *   same trace, is spliced in, not lost). A lock older than 30 seconds was left by a dead process
+ *   and is broken.
+ *
+ * With `localMaxBytes` or `localMaxAge` (`EFFECT_MLFLOW_LOCAL_MAX_BYTES`, `EFFECT_MLFLOW_LOCAL_MAX_AGE`),
+ * the oldest trace files (by modification time) are removed, each under its lock, until the
+ * directory is within them; the directory is measured after writes, at most every 10 seconds unless
+ * it was found past its size.
  *
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
 import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
 import * as Internal from "./internal/sinks/localStore.js"
+import type { DirectoryBounds } from "./MlflowConfig.js"
 import type { Sink } from "./Sink.js"
 
 /**
@@ -22,9 +39,10 @@ export const defaultDirectory: string = DEFAULT_LOCAL_DIRECTORY
  * A sink that writes each trace to `<directory>/<trace id>.json`. The first write logs, once, where
  * traces go. Spans that end after their trace was written are spliced into the same file. Writes of
  * one file are serialized, within the process and, with a lock file, between processes sharing the
- * directory; each is atomic (a uniquely named temporary file, then a rename).
+ * directory; each is atomic (a uniquely named temporary file, then a rename). With `bounds`, the
+ * oldest files are removed to keep the directory within them.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeSink: (directory: string) => Effect.Effect<Sink> = Internal.makeSink
+export const makeSink: (directory: string, bounds?: DirectoryBounds) => Effect.Effect<Sink> = Internal.makeSink

@@ -138,6 +138,21 @@ export interface Options extends Connection {
    * `effect-mlflow/opentelemetry/OtelExporterSink`)
    */
   readonly alsoExportTo?: Readonly<Record<string, Sink>> | undefined
+  /**
+   * A directory for the durable spool (`EFFECT_MLFLOW_SPOOL_DIR`); default none (no spool). With a
+   * tracking server, traces that would be lost while it is away (queue full, retry budget spent,
+   * still queued or in flight when `shutdownTimeout` ends) are written there, and sent from there,
+   * in the background, once it answers, by any process using the same spool (or `effect-mlflow push`)
+   */
+  readonly spoolDirectory?: string | undefined
+  /** the spool's size per destination, in bytes (`EFFECT_MLFLOW_SPOOL_MAX_BYTES`); default 256 MiB, oldest dropped first */
+  readonly spoolMaxBytes?: number | undefined
+  /** how long a trace waits in the spool at most (`EFFECT_MLFLOW_SPOOL_MAX_AGE`, seconds); default 7 days */
+  readonly spoolMaxAge?: Duration.DurationInput | undefined
+  /** the local store's size, in bytes (`EFFECT_MLFLOW_LOCAL_MAX_BYTES`); default none, oldest removed first */
+  readonly localMaxBytes?: number | undefined
+  /** how long the local store keeps a trace (`EFFECT_MLFLOW_LOCAL_MAX_AGE`, seconds); default forever */
+  readonly localMaxAge?: Duration.DurationInput | undefined
 }
 
 /**
@@ -194,6 +209,17 @@ export type Destination =
   | { readonly _tag: "Local"; readonly directory: string }
 
 /**
+ * Bounds of a directory of trace files (the spool, the local store): the oldest go first.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DirectoryBounds {
+  readonly maxBytes: number | undefined
+  readonly maxAge: Duration.Duration | undefined
+}
+
+/**
  * Validated settings.
  *
  * @since 0.1.0
@@ -238,6 +264,10 @@ export interface MlflowConfig {
   /** `undefined`: no limit */
   readonly maxAttachmentSize: number | undefined
   readonly alsoExportTo: Readonly<Record<string, Sink>>
+  /** the spool's directory, `undefined` when there is none */
+  readonly spoolDirectory: string | undefined
+  readonly spool: { readonly maxBytes: number; readonly maxAge: Duration.Duration }
+  readonly localStore: DirectoryBounds
 }
 
 const TRACE_INFO_DELIVERIES: ReadonlyArray<TraceInfoDelivery> = ["always", "auto", "whenNeeded"]
@@ -415,7 +445,22 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     maxAttachmentSize: options.maxAttachmentSize === undefined || options.maxAttachmentSize <= 0
       ? Effect.succeed(undefined)
       : positiveInt("maxAttachmentSize (MLFLOW_TRACE_MAX_ATTACHMENT_SIZE)", options.maxAttachmentSize, 0),
-    alsoExportTo: alsoExportTo(options.alsoExportTo)
+    alsoExportTo: alsoExportTo(options.alsoExportTo),
+    spoolDirectory: options.spoolDirectory === undefined || options.spoolDirectory.trim() !== ""
+      ? Effect.succeed(options.spoolDirectory)
+      : invalid("spoolDirectory (EFFECT_MLFLOW_SPOOL_DIR)", "expected a directory"),
+    spool: Effect.all({
+      maxBytes: positiveInt("spoolMaxBytes (EFFECT_MLFLOW_SPOOL_MAX_BYTES)", options.spoolMaxBytes, 256 * 1024 * 1024),
+      maxAge: duration("spoolMaxAge (EFFECT_MLFLOW_SPOOL_MAX_AGE)", options.spoolMaxAge, Duration.days(7))
+    }),
+    localStore: Effect.all({
+      maxBytes: options.localMaxBytes === undefined
+        ? Effect.succeed(undefined)
+        : positiveInt("localMaxBytes (EFFECT_MLFLOW_LOCAL_MAX_BYTES)", options.localMaxBytes, 0),
+      maxAge: options.localMaxAge === undefined
+        ? Effect.succeed(undefined)
+        : duration("localMaxAge (EFFECT_MLFLOW_LOCAL_MAX_AGE)", options.localMaxAge, Duration.zero)
+    })
   }).pipe(Effect.flatMap((config) =>
     (config.username === undefined) !== (config.password === undefined)
       ? invalid(
@@ -455,7 +500,9 @@ export const connection: Config.Config<Connection> = Config.all({
  * exporter variables (`OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_COMPRESSION`,
  * `_TIMEOUT` in milliseconds, `OTEL_RESOURCE_ATTRIBUTES`, `MLFLOW_ENABLE_OTLP_EXPORTER`),
  * `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT`, `MLFLOW_ENABLE_OTEL_GENAI_SEMCONV`, `MLFLOW_TRACE_EXTRACT_ATTACHMENTS` and
- * `MLFLOW_TRACE_MAX_ATTACHMENT_SIZE`. A `Config`, so it reads from whichever `ConfigProvider` is current.
+ * `MLFLOW_TRACE_MAX_ATTACHMENT_SIZE`, the spool's `EFFECT_MLFLOW_SPOOL_DIR`, `EFFECT_MLFLOW_SPOOL_MAX_BYTES` and
+ * `EFFECT_MLFLOW_SPOOL_MAX_AGE` (seconds), and the local store's `EFFECT_MLFLOW_LOCAL_MAX_BYTES` and
+ * `EFFECT_MLFLOW_LOCAL_MAX_AGE` (seconds). A `Config`, so it reads from whichever `ConfigProvider` is current.
  *
  * @since 0.1.0
  * @category config
@@ -489,6 +536,11 @@ export const config: Config.Config<Options> = Config.all({
     Config.literal(...TRACE_INFO_DELIVERIES)("EFFECT_MLFLOW_TRACE_INFO")
   ),
   localDirectory: Variables.text("EFFECT_MLFLOW_LOCAL_DIR"),
+  localMaxBytes: Variables.count("EFFECT_MLFLOW_LOCAL_MAX_BYTES"),
+  localMaxAge: Variables.seconds("EFFECT_MLFLOW_LOCAL_MAX_AGE"),
+  spoolDirectory: Variables.text("EFFECT_MLFLOW_SPOOL_DIR"),
+  spoolMaxBytes: Variables.count("EFFECT_MLFLOW_SPOOL_MAX_BYTES"),
+  spoolMaxAge: Variables.seconds("EFFECT_MLFLOW_SPOOL_MAX_AGE"),
   otlp: Otlp.fromEnv,
   dualExport: Variables.optional(
     "MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT",

@@ -18,6 +18,7 @@ import { mlflowTraceId, otelTraceIdOf, randomUuid } from "./internal/common/ids.
 import { withoutUndefined } from "./internal/common/options.js"
 import { resolveEnvironmentMetadata } from "./internal/environment/environment.js"
 import * as Exporter from "./internal/export/exporter.js"
+import type { Spool } from "./internal/export/spool.js"
 import * as MlflowSink from "./internal/sinks/mlflow.js"
 import { type CompletedTrace, TraceAssembler } from "./internal/tracing/assembler.js"
 import * as InternalTracer from "./internal/tracing/tracer.js"
@@ -79,6 +80,7 @@ export const make = (
 interface Destination {
   readonly name: string
   readonly sink: Sink
+  readonly spool?: Spool | undefined
 }
 
 /**
@@ -112,7 +114,7 @@ const makeDestinations = (
     const environment = yield* resolveEnvironmentMetadata
     const multiple = destinations.length > 1
     const settled = settleAcross(destinations.length)
-    const exporters = yield* Effect.forEach(destinations, ({ name, sink }) =>
+    const exporters = yield* Effect.forEach(destinations, ({ name, sink, spool }) =>
       Exporter.make(sink, {
         capacity: config.queueCapacity,
         strategy: config.queueStrategy,
@@ -134,7 +136,8 @@ const makeDestinations = (
           maxSpansPerTrace: config.maxSpansPerTrace
         },
         destination: multiple ? name : undefined,
-        settled
+        settled,
+        spool
       }))
     const primary = exporters[0]
     let lastTraceId = Option.none<string>()
@@ -297,7 +300,7 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
     // loaded only when used: the server path stays free of `node:fs`
     return Effect.flatMap(
       Effect.promise(() => import("./internal/sinks/localStore.js")),
-      (LocalStore) => LocalStore.makeSink(destination.directory)
+      (LocalStore) => LocalStore.makeSink(destination.directory, config.localStore)
     )
   }
   return MlflowClient.make({
@@ -312,6 +315,21 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
   }).pipe(
     Effect.flatMap((client) => MlflowSink.make(client, destination.experiment, config.traceInfo)),
     Effect.provide(FetchHttpClient.layer)
+  )
+}
+
+/** The durable spool of the MLflow server's traces, when one is configured. */
+const spoolFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Spool | undefined> => {
+  const { destination, spool, spoolDirectory } = config
+  if (spoolDirectory === undefined || destination._tag !== "Server") return Effect.succeed(undefined)
+  // loaded only when used, like the local store
+  return Effect.map(
+    Effect.promise(() => import("./internal/sinks/spool.js")),
+    (Spool) =>
+      Spool.open(spoolDirectory, Spool.recordFor(destination.trackingUri, destination.experiment), {
+        maxBytes: spool.maxBytes,
+        maxAgeMillis: Duration.toMillis(spool.maxAge)
+      })
   )
 }
 
@@ -339,9 +357,10 @@ const destinationsFor = <E, R>(
   Effect.gen(function*() {
     const otlp = config.otlp
     const more = Object.entries(config.alsoExportTo).map(([name, sink]) => ({ name, sink }))
-    if (otlp === undefined) return [{ name: "mlflow", sink: yield* mlflow }, ...more]
+    const toMlflow = Effect.zipWith(mlflow, spoolFor(config), (sink, spool) => ({ name: "mlflow", sink, spool }))
+    if (otlp === undefined) return [yield* toMlflow, ...more]
     const collector = { name: "otlp", sink: yield* otlpSink(config, otlp) }
-    return config.dualExport ? [{ name: "mlflow", sink: yield* mlflow }, collector, ...more] : [collector, ...more]
+    return config.dualExport ? [yield* toMlflow, collector, ...more] : [collector, ...more]
   })
 
 /**

@@ -40,7 +40,9 @@ export const TraceMetadataKey = {
   SOURCE_NAME: "mlflow.source.name",
   SOURCE_TYPE: "mlflow.source.type",
   SOURCE_RUN: "mlflow.sourceRun",
-  MODEL_ID: "mlflow.modelId"
+  MODEL_ID: "mlflow.modelId",
+  /** set by the server when a `StartTraceV3` stored the trace's info */
+  INFO_FINALIZED: "mlflow.trace.infoFinalized"
 } as const
 
 /** Reserved trace tag keys (mutable). */

@@ -19,9 +19,11 @@ import * as Ledger from "./ledger.js"
 import * as Pending from "./pending.js"
 import * as Prepare from "./prepare.js"
 import type { SpanProcessor } from "./processors.js"
+import * as Replay from "./replay.js"
 import * as Reports from "./reports.js"
 import * as Retry from "./retry.js"
-import { type ExportContext, ExportError, type Sink } from "./sink.js"
+import type { ExportContext, ExportError, Sink } from "./sink.js"
+import { type Spool, toEntry } from "./spool.js"
 import * as TraceQueue from "./traceQueue.js"
 import * as Watchdog from "./watchdog.js"
 import * as Watermark from "./watermark.js"
@@ -50,6 +52,12 @@ export interface ExporterOptions {
    * is released. With several destinations, the caller releases it when all are done with it.
    */
   readonly settled?: ((item: CompletedTrace) => void) | undefined
+  /**
+   * The durable spool: traces that would be lost while the destination is away (queue full, retry
+   * budget spent, queued or in flight at shutdown) are written there, and sent from there when the
+   * destination answers again
+   */
+  readonly spool?: Spool | undefined
 }
 
 /** Releases whoever waits on a trace's export (synchronous logging, tags). */
@@ -147,6 +155,69 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       if (lateSpans > 0) ledger.dropped("lateSpan", lateSpans)
     }
 
+    // traces pushed out of a full queue, on their way to the spool (bounded like the queue)
+    const spoolQueue = options.spool === undefined
+      ? undefined
+      : yield* TraceQueue.make<CompletedTrace>(options.capacity, "dropping")
+
+    /** Counts traces dropped for `reason`, unless the spool takes them: then they are written there. */
+    const lose = (items: ReadonlyArray<CompletedTrace>, reason: "queueFull"): void => {
+      if (spoolQueue === undefined) {
+        ledger.dropped(reason, items.length)
+        release(items)
+        return
+      }
+      for (const item of items) {
+        if (spoolQueue.offer(item)._tag !== "Queued") {
+          ledger.dropped(reason, 1)
+          release([item])
+        }
+      }
+    }
+
+    /**
+     * Writes prepared traces to the spool; `false` (after reporting why) when there is none or it
+     * cannot be written, and the caller counts them as it would have without one.
+     */
+    const spoolTraces = (traces: ReadonlyArray<Trace>): Effect.Effect<boolean> => {
+      const spool = options.spool
+      if (spool === undefined || traces.length === 0) return Effect.succeed(spool !== undefined)
+      return spool.write(traces.map(toEntry)).pipe(
+        Effect.map((written) => {
+          ledger.spooled(written.written)
+          if (written.evicted > 0) ledger.dropped("spoolFull", written.evicted)
+          if (written.expired > 0) ledger.dropped("spoolExpired", written.expired)
+          return true
+        }),
+        Effect.catchAll((error) => Effect.as(reports.once("cannot write to the spool", error), false)),
+        Effect.uninterruptible
+      )
+    }
+
+    /**
+     * Items that would be lost for `reason`: the whole traces go to the spool when there is one, or
+     * are counted as dropped; late spans are counted as dropped (the spool keeps whole traces).
+     */
+    const spoolOrDrop = (
+      items: ReadonlyArray<CompletedTrace>,
+      reason: "queueFull" | "shutdown",
+      prepared?: ReadonlyMap<CompletedTrace, Trace>
+    ): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const whole = items.filter((item) => !item.late)
+        const late = items.filter((item) => item.late)
+        if (late.length > 0) {
+          if (reason === "shutdown") dropAtShutdown(late)
+          else ledger.dropped(reason, late.length)
+        }
+        const spooled = options.spool === undefined || whole.length === 0
+          ? Effect.succeed(false)
+          : spoolTraces(whole.map((item) => prepared?.get(item) ?? prepare.trace(item)))
+        return Effect.map(spooled, (done) => {
+          if (!done && whole.length > 0) ledger.dropped(reason, whole.length)
+        })
+      })
+
     const offer = (trace: CompletedTrace): void => {
       const offered = queue.offer(trace)
       switch (offered._tag) {
@@ -158,8 +229,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         }
         case "Refused": {
           ledger.queued()
-          ledger.dropped("queueFull", 1)
-          release([trace])
+          lose([trace], "queueFull")
           return
         }
         case "Evicted":
@@ -168,10 +238,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           queuedAt.set(trace, Date.now())
           watermark.offered(trace)
           pending.add(trace)
-          if (offered._tag === "Evicted") {
-            ledger.dropped("queueFull", 1)
-            release([offered.oldest])
-          }
+          if (offered._tag === "Evicted") lose([offered.oldest], "queueFull")
         }
       }
     }
@@ -198,11 +265,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         }
       })
 
-    const timedOutError = new ExportError({
-      detail: `export timed out after ${Duration.format(options.attemptTimeout)}`,
-      retryable: true,
-      reason: "export timed out"
-    })
+    const timedOutError = Replay.timedOutError(options.attemptTimeout)
     const retryWarning = `export failed, retrying for up to ${Duration.format(options.retry.budget)}`
 
     const attempt = <A>(effect: Effect.Effect<A, ExportError>, within: Watchdog.Runner) =>
@@ -220,14 +283,18 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       attempt(sink.export(traces, context), within).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
-            Effect.zipRight(
-              Effect.sync(() => {
-                ledger.failed(traces.length)
-                countIncomplete(traces)
-              }),
-              error.retryable
-                ? reports.throttled("gave up exporting trace(s) after retrying", error)
-                : reports.once("cannot export traces", error)
+            Effect.flatMap(
+              error.retryable ? spoolTraces(traces) : Effect.succeed(false),
+              (spooled) =>
+                spooled ? Effect.void : Effect.zipRight(
+                  Effect.sync(() => {
+                    ledger.failed(traces.length)
+                    countIncomplete(traces)
+                  }),
+                  error.retryable
+                    ? reports.throttled("gave up exporting trace(s) after retrying", error)
+                    : reports.once("cannot export traces", error)
+                )
             ),
           onSuccess: (outcome) => {
             const rejected = outcome?.rejected ?? []
@@ -265,13 +332,18 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       batch: ReadonlyArray<CompletedTrace>,
       uncounted: Set<CompletedTrace>,
       context: ExportContext,
-      within: Watchdog.Runner
+      within: Watchdog.Runner,
+      prepared: Map<CompletedTrace, Trace>
     ) => {
       const traces: Array<Trace> = []
       const late: Array<readonly [CompletedTrace, CompletedTrace]> = []
       for (const item of batch) {
         if (item.late) late.push([item, prepare.lateSpans(item)])
-        else traces.push(prepare.trace(item))
+        else {
+          const trace = prepare.trace(item)
+          prepared.set(item, trace)
+          traces.push(trace)
+        }
       }
       const counted = (items: ReadonlyArray<CompletedTrace>) =>
         Effect.sync(() => items.forEach((item) => uncounted.delete(item)))
@@ -281,7 +353,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         Effect.zipRight(
           traces.length === 0 ? Effect.void : exportTraces(traces, context, within).pipe(
             Effect.zipRight(counted(whole)),
-            Effect.onInterrupt(() => Effect.sync(() => countIncomplete(traces)))
+            // spooled instead, they are completed from there
+            Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
           ),
           Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted, within), counted([item])), {
             discard: true
@@ -297,16 +370,19 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           ledger.inFlight(batch.length)
           for (const item of batch) pending.taken(item)
           const uncounted = new Set(batch)
+          const prepared = new Map<CompletedTrace, Trace>()
           const context: ExportContext = { backlogged: behind(batch), behindNow }
-          return process(batch, uncounted, context, within).pipe(
+          return process(batch, uncounted, context, within, prepared).pipe(
             Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)),
             Effect.onExit((exit) =>
-              Effect.sync(() => {
+              Effect.zipRight(
                 // interrupted: the pool is shutting down before this batch was stored
-                if (Exit.isInterrupted(exit)) dropAtShutdown([...uncounted])
-                ledger.inFlight(-batch.length)
-                release(batch)
-              })
+                Exit.isInterrupted(exit) ? spoolOrDrop([...uncounted], "shutdown", prepared) : Effect.void,
+                Effect.sync(() => {
+                  ledger.inFlight(-batch.length)
+                  release(batch)
+                })
+              )
             )
           )
         }),
@@ -315,6 +391,37 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         Effect.withScheduler(backgroundScheduler)
       )
     for (let i = 0; i < options.workers; i++) yield* Effect.forkScoped(worker(watchdog.runner()))
+
+    if (spoolQueue !== undefined) {
+      // traces pushed out of the full queue are written to the spool, off the hot path
+      yield* spoolQueue.takeBetween(1, options.batchSize).pipe(
+        Effect.flatMap((chunk) => {
+          const items = Array.from(chunk)
+          return Effect.ensuring(spoolOrDrop(items, "queueFull"), Effect.sync(() => release(items))).pipe(
+            Effect.uninterruptible
+          )
+        }),
+        Effect.forever,
+        Effect.withTracerEnabled(false),
+        Effect.withScheduler(backgroundScheduler),
+        Effect.forkScoped
+      )
+    }
+    if (options.spool !== undefined) {
+      yield* Replay.run({
+        spool: options.spool,
+        sink,
+        ledger,
+        health,
+        reports,
+        within: watchdog.runner(),
+        batchSize: options.batchSize,
+        interval: options.probeInterval,
+        room: () => !draining && queue.size() < options.batchSize,
+        attachments: options.attachments,
+        timedOut: timedOutError
+      }).pipe(Effect.withTracerEnabled(false), Effect.withScheduler(backgroundScheduler), Effect.forkScoped)
+    }
 
     // throttled warning about drops: at most one line per interval
     yield* Effect.suspend(() => {
@@ -331,10 +438,13 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       Effect.forkScoped
     )
 
-    const close = Effect.map(queue.close, (items) => {
-      if (items.length === 0) return
-      dropAtShutdown(items)
-      release(items)
+    const close = Effect.gen(function*() {
+      const items = yield* queue.close
+      const victims = spoolQueue === undefined ? [] : yield* spoolQueue.close
+      if (items.length > 0) yield* Effect.ensuring(spoolOrDrop(items, "shutdown"), Effect.sync(() => release(items)))
+      if (victims.length > 0) {
+        yield* Effect.ensuring(spoolOrDrop(victims, "queueFull"), Effect.sync(() => release(victims)))
+      }
     })
     return {
       offer,

@@ -18,6 +18,8 @@ export interface Health {
   /** waits `millis`, or less if the destination comes back or shutdown begins */
   readonly wait: (millis: number) => Effect.Effect<void>
   readonly wakeAll: () => void
+  /** a transient failure was seen and the destination has not answered since */
+  readonly isDown: () => boolean
 }
 
 /** @internal */
@@ -60,6 +62,7 @@ export const make = (
     return {
       markDown,
       wait,
+      isDown: () => down,
       wakeAll: () => {
         draining = true
         wakeAll()

@@ -10,9 +10,11 @@ import type { AssemblyDrop } from "../tracing/assembler.js"
  * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
  * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
  * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans;
- * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout).
+ * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout);
+ * - `spoolFull`: spooled traces removed, oldest first, to keep the spool within its size;
+ * - `spoolExpired`: spooled traces removed because they waited longer than the spool's age limit.
  */
-export type DropReason = AssemblyDrop | "queueFull" | "lateSpan" | "shutdown"
+export type DropReason = AssemblyDrop | "queueFull" | "lateSpan" | "shutdown" | "spoolFull" | "spoolExpired"
 
 /**
  * What the exporter did so far.
@@ -41,6 +43,13 @@ export interface Stats {
    */
   readonly incomplete: number
   readonly lateSpans: number
+  /**
+   * Traces written to the durable spool (`MlflowConfig.Options.spoolDirectory`) instead of being
+   * dropped or given up on while the destination was away
+   */
+  readonly spooled: number
+  /** Traces this process took from the spool and the destination now holds (sent, or found stored already) */
+  readonly replayed: number
   /** traces force-ended by the trace timeout */
   readonly timedOut: number
   /** recorded spans started and ended so far (sampled traces only) */
@@ -52,14 +61,24 @@ export interface Stats {
   readonly destinations?: Readonly<Record<string, Omit<Stats, "destinations">>> | undefined
 }
 
-const DROP_REASONS: ReadonlyArray<DropReason> = ["queueFull", "bufferFull", "bufferTtl", "lateSpan", "shutdown"]
+const DROP_REASONS: ReadonlyArray<DropReason> = [
+  "queueFull",
+  "bufferFull",
+  "bufferTtl",
+  "lateSpan",
+  "shutdown",
+  "spoolFull",
+  "spoolExpired"
+]
 
 const zeroDrops = (): Record<DropReason, number> => ({
   queueFull: 0,
   bufferFull: 0,
   bufferTtl: 0,
   lateSpan: 0,
-  shutdown: 0
+  shutdown: 0,
+  spoolFull: 0,
+  spoolExpired: 0
 })
 
 /** The exporter's metrics (effect `Metric`s, so any metrics exporter can read them). */
@@ -71,7 +90,13 @@ export const metrics = {
   }),
   retried: Metric.counter("effect_mlflow_export_retries", { description: "export attempts retried" }),
   failed: Metric.counter("effect_mlflow_traces_failed", { description: "traces given up on" }),
-  dropped: Metric.counter("effect_mlflow_traces_dropped", { description: "traces dropped, by reason" })
+  dropped: Metric.counter("effect_mlflow_traces_dropped", { description: "traces dropped, by reason" }),
+  spooled: Metric.counter("effect_mlflow_traces_spooled", {
+    description: "traces written to the durable spool while the destination was away"
+  }),
+  replayed: Metric.counter("effect_mlflow_traces_replayed", {
+    description: "traces taken from the durable spool that the destination now holds"
+  })
 }
 
 const reasonLabelsOf = (
@@ -83,7 +108,9 @@ const reasonLabelsOf = (
     bufferFull: label("bufferFull"),
     bufferTtl: label("bufferTtl"),
     lateSpan: label("lateSpan"),
-    shutdown: label("shutdown")
+    shutdown: label("shutdown"),
+    spoolFull: label("spoolFull"),
+    spoolExpired: label("spoolExpired")
   }
 }
 
@@ -101,6 +128,8 @@ export interface Ledger {
   /** traces failed or dropped that the destination holds in part */
   readonly incomplete: (traces: number) => void
   readonly lateSpansExported: (spans: number) => void
+  readonly spooled: (traces: number) => void
+  readonly replayed: (traces: number) => void
   readonly timedOut: () => void
   readonly inFlight: (delta: number) => void
   /** traces taken by the workers and not yet done with */
@@ -122,7 +151,9 @@ export const make = (destination?: string): Ledger => {
     retried: 0,
     lateSpans: 0,
     timedOut: 0,
-    incomplete: 0
+    incomplete: 0,
+    spooled: 0,
+    replayed: 0
   }
   const dropped = zeroDrops()
   const unwarned = zeroDrops()
@@ -154,6 +185,14 @@ export const make = (destination?: string): Ledger => {
     },
     lateSpansExported: (spans) => {
       counts.lateSpans += spans
+    },
+    spooled: (traces) => {
+      counts.spooled += traces
+      metrics.spooled.unsafeUpdate(traces, labels)
+    },
+    replayed: (traces) => {
+      counts.replayed += traces
+      metrics.replayed.unsafeUpdate(traces, labels)
     },
     timedOut: () => {
       counts.timedOut++

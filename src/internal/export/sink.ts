@@ -50,6 +50,12 @@ export interface Sink {
    * of span inputs and outputs reaches `export` moved into `Trace.attachments`, else it stays inline.
    */
   readonly storesAttachments?: boolean | undefined
+  /**
+   * Of these trace ids, those the destination already holds whole: a trace taken from the durable
+   * spool is not sent again when it is there (sent by a process that stopped before it could remove
+   * it from the spool). Without it, such a trace is sent again, which must then store it once.
+   */
+  readonly holds?: ((traceIds: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, ExportError>) | undefined
 }
 
 /**

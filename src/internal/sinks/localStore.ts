@@ -1,58 +1,16 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import type { DirectoryBounds } from "../../MlflowConfig.js"
 import type { SpanData } from "../../Trace.js"
 import { hexToBase64 } from "../common/ids.js"
 import { ExportError, type Sink } from "../export/sink.js"
 import { spanToJson, traceToJson } from "../format/traceJson.js"
+import { withFileLock, writeAtomically } from "./files.js"
 
 const fail = (detail: string) => (error: unknown) =>
   new ExportError({ detail: `${detail}: ${error instanceof Error ? error.message : String(error)}`, retryable: false })
-
-/** Lock files older than this are taken to be left by a process that died holding them. */
-const STALE_LOCK_MILLIS = 30_000
-
-const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
-
-/**
- * Runs `f` holding `<file>.lock`, a lock between processes (`open(..., "wx")` is atomic). A lock
- * older than `STALE_LOCK_MILLIS` is broken.
- */
-const withFileLock = async <A>(file: string, f: () => Promise<A>): Promise<A> => {
-  const lock = `${file}.lock`
-  for (let attempt = 0;; attempt++) {
-    try {
-      await (await fs.open(lock, "wx")).close()
-      break
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error
-      const stat = await fs.stat(lock).catch(() => undefined)
-      if (stat !== undefined && Date.now() - stat.mtimeMs > STALE_LOCK_MILLIS) {
-        await fs.rm(lock, { force: true })
-        continue
-      }
-      if (attempt > 2000) throw new Error(`${lock} stays locked`)
-      await sleep(Math.min(50, 1 + attempt))
-    }
-  }
-  try {
-    return await f()
-  } finally {
-    await fs.rm(lock, { force: true })
-  }
-}
-
-/** Writes a file atomically: a temporary file of a name no other writer uses, then a rename. */
-const writeAtomically = async (file: string, text: string): Promise<void> => {
-  const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-  try {
-    await fs.writeFile(temporary, text)
-    await fs.rename(temporary, file)
-  } catch (error) {
-    await fs.rm(temporary, { force: true })
-    throw error
-  }
-}
 
 const END = "]}}"
 
@@ -71,7 +29,14 @@ const withSpans = (file: string, text: string, spans: ReadonlyArray<SpanData>): 
  * one file are serialized, within the process and, with a lock file, between processes sharing the
  * directory; each is atomic (a uniquely named temporary file, then a rename).
  */
-export const makeSink = (directory: string): Effect.Effect<Sink> =>
+/** How often, at most, the directory is measured to keep it within its bounds (more often when past them). */
+const CLEANUP_INTERVAL_MILLIS = 10_000
+const TRACE_FILE = /^[0-9a-zA-Z_-]+\.json$/
+
+export const makeSink = (
+  directory: string,
+  bounds: DirectoryBounds = { maxBytes: undefined, maxAge: undefined }
+): Effect.Effect<Sink> =>
   Effect.sync(() => {
     const absolute = path.resolve(directory)
     let announced = false
@@ -88,22 +53,51 @@ export const makeSink = (directory: string): Effect.Effect<Sink> =>
       return run
     }
 
+    const maxAgeMillis = bounds.maxAge === undefined ? undefined : Duration.toMillis(bounds.maxAge)
+    let measured: { bytes: number; at: number } | undefined
+    /** Removes expired trace files, then the oldest, until the directory is within its bounds. */
+    const cleanUp = async (written: number) => {
+      if (bounds.maxBytes === undefined && maxAgeMillis === undefined) return
+      if (measured !== undefined) measured.bytes += written
+      const now = Date.now()
+      if (
+        measured !== undefined && now - measured.at < CLEANUP_INTERVAL_MILLIS &&
+        (bounds.maxBytes === undefined || measured.bytes <= bounds.maxBytes)
+      ) return
+      const names = (await fs.readdir(absolute)).filter((name) => TRACE_FILE.test(name))
+      const files = (await Promise.all(names.map(async (name) => {
+        const file = path.join(absolute, name)
+        const stat = await fs.stat(file).catch(() => undefined)
+        return stat === undefined ? undefined : { file, size: stat.size, mtimeMs: stat.mtimeMs }
+      }))).filter((file) => file !== undefined).sort((a, b) => a.mtimeMs - b.mtimeMs)
+      let bytes = files.reduce((sum, file) => sum + file.size, 0)
+      for (const file of files) {
+        const expired = maxAgeMillis !== undefined && file.mtimeMs < now - maxAgeMillis
+        if (!expired && (bounds.maxBytes === undefined || bytes <= bounds.maxBytes)) break
+        // under the file's lock, so that no write of the same trace is cut in two
+        await serialized(file.file, () => fs.rm(file.file, { force: true }))
+        bytes -= file.size
+      }
+      measured = { bytes, at: now }
+    }
+
     const exportTraces: Sink["export"] = (traces) =>
       Effect.gen(function*() {
         yield* Effect.tryPromise({
           try: async () => {
             await fs.mkdir(absolute, { recursive: true })
+            let written = 0
             for (const trace of traces) {
               const file = fileOf(trace.info.traceId)
               await serialized(file, async () => {
                 // a trace continued by another process may be there already: its spans are kept
                 const existing = await fs.readFile(file, "utf8").catch(() => undefined)
-                await writeAtomically(
-                  file,
-                  existing === undefined ? traceToJson(trace) : withSpans(file, existing, trace.spans)
-                )
+                const text = existing === undefined ? traceToJson(trace) : withSpans(file, existing, trace.spans)
+                written += text.length
+                await writeAtomically(file, text)
               })
             }
+            await cleanUp(written)
           },
           catch: fail(`cannot write traces to ${absolute}`)
         })

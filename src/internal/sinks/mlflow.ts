@@ -5,7 +5,7 @@ import type { Destination, TraceInfoDelivery } from "../../MlflowConfig.js"
 import type { Trace } from "../../Trace.js"
 import { isTransient, type MlflowApiError, type MlflowError } from "../client/errors.js"
 import type { Service as MlflowClientService } from "../client/model.js"
-import { TraceTagKey } from "../common/keys.js"
+import { TraceMetadataKey, TraceTagKey } from "../common/keys.js"
 import { ExportError, type Sink } from "../export/sink.js"
 import * as Attachments from "./attachmentUpload.js"
 import { isolating } from "./isolate.js"
@@ -223,5 +223,32 @@ export const make = (
     const partiallyStored = (traces: ReadonlyArray<Trace>) =>
       traces.filter((trace) => spansStored.has(trace) && !infoStored.has(trace) && withInfo.get(trace) !== false).length
 
-    return { export: exportTraces, exportLateSpans, partiallyStored, probe: client.isHealthy, storesAttachments: true }
+    // stored whole: its StartTraceV3 went through, which is sent after its spans
+    const holds: NonNullable<Sink["holds"]> = (traceIds) =>
+      Effect.forEach(
+        traceIds,
+        (traceId) =>
+          client.getTraceInfo(traceId).pipe(
+            Effect.map((info) => info.metadata[TraceMetadataKey.INFO_FINALIZED] === "true" ? traceId : undefined),
+            Effect.catchIf(
+              (error) =>
+                error._tag === "MlflowApiError" &&
+                (error.status === 404 || error.errorCode === "RESOURCE_DOES_NOT_EXIST"),
+              () => Effect.succeed(undefined)
+            )
+          ),
+        { concurrency: 4 }
+      ).pipe(
+        Effect.map((found) => new Set(found.filter((id): id is string => id !== undefined))),
+        Effect.mapError(toExportError)
+      )
+
+    return {
+      export: exportTraces,
+      exportLateSpans,
+      partiallyStored,
+      probe: client.isHealthy,
+      storesAttachments: true,
+      holds
+    }
   })

@@ -1,0 +1,123 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type { Trace } from "../../Trace.js"
+import { type AttachmentOptions, extractAttachments } from "../format/attachments.js"
+import type { Health } from "./health.js"
+import type { Ledger } from "./ledger.js"
+import type { Reports } from "./reports.js"
+import { ExportError, type Sink } from "./sink.js"
+import type { Claimed, Spool } from "./spool.js"
+import type { Runner } from "./watchdog.js"
+
+/**
+ * Sends what the durable spool holds for this destination, in the background, while the
+ * destination answers and the export queue has room: the live traffic comes first. A claimed trace
+ * the destination already holds whole is removed without being sent again; one it refuses for itself
+ * is set aside; one that fails for the destination's sake goes back to the spool.
+ *
+ * @internal
+ */
+export interface ReplayOptions {
+  readonly spool: Spool
+  readonly sink: Sink
+  readonly ledger: Ledger
+  readonly health: Health
+  readonly reports: Reports
+  readonly within: Runner
+  readonly batchSize: number
+  /** how often the spool is looked at when there was nothing to send, or no room */
+  readonly interval: Duration.Duration
+  /** whether live traffic leaves room for the spool now */
+  readonly room: () => boolean
+  readonly attachments?: AttachmentOptions | undefined
+  readonly timedOut: ExportError
+}
+
+/** The trace as the sink takes it: inline content moved into attachments again, under the ids it had. */
+const withAttachments = (claimed: Claimed, options: AttachmentOptions | undefined): Trace => {
+  if (options === undefined) return claimed.trace
+  const ids = claimed.attachmentIds
+  let next = 0
+  const extracted = extractAttachments(claimed.trace.spans, claimed.trace.info.traceId, {
+    maxSize: options.maxSize,
+    newId: () => ids[next++] ?? options.newId()
+  })
+  return extracted.attachments.length === 0
+    ? claimed.trace
+    : { ...claimed.trace, spans: extracted.spans, attachments: extracted.attachments }
+}
+
+/** One batch from the spool: how many traces were claimed. */
+const replayBatch = (options: ReplayOptions): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const { ledger, reports, sink, spool } = options
+    const claimed = yield* spool.claim(options.batchSize).pipe(
+      Effect.catchAll((error) => Effect.as(reports.once("cannot read the spool", error), []))
+    )
+    if (claimed.length === 0) return 0
+    const settled = new Set<Claimed>()
+    const settle = (items: ReadonlyArray<Claimed>, how: "done" | "reject") =>
+      Effect.forEach(items, (item) => Effect.zipRight(item[how], Effect.sync(() => settled.add(item))), {
+        discard: true
+      })
+    const send = Effect.gen(function*() {
+      const held = sink.holds === undefined
+        ? new Set<string>()
+        : yield* sink.holds(claimed.map((item) => item.trace.info.traceId))
+      const already = claimed.filter((item) => held.has(item.trace.info.traceId))
+      yield* settle(already, "done")
+      ledger.replayed(already.length)
+      const rest = claimed.filter((item) => !held.has(item.trace.info.traceId))
+      if (rest.length === 0) return
+      const outcome = yield* options.within(
+        sink.export(rest.map((item) => withAttachments(item, options.attachments)), { backlogged: false }),
+        () => options.timedOut
+      )
+      const rejected = new Map((outcome?.rejected ?? []).map(({ error, traceId }) => [traceId, error]))
+      const refused = rest.filter((item) => rejected.has(item.trace.info.traceId))
+      const stored = rest.filter((item) => !rejected.has(item.trace.info.traceId))
+      yield* settle(stored, "done")
+      ledger.replayed(stored.length)
+      yield* settle(refused, "reject")
+      ledger.failed(refused.length)
+      yield* Effect.forEach(
+        refused,
+        (item) =>
+          reports.once(
+            "the destination refused a spooled trace (set aside in the spool's rejected/ folder)",
+            rejected.get(item.trace.info.traceId)!
+          ),
+        { discard: true }
+      )
+    })
+    yield* send.pipe(
+      Effect.catchAll((error) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            if (error.retryable) options.health.markDown()
+          }),
+          reports.throttled("sending spooled traces failed; they stay in the spool", error)
+        )
+      ),
+      // whatever was not settled (a failure, or shutdown in the middle) waits in the spool again
+      Effect.ensuring(Effect.suspend(() =>
+        Effect.forEach(claimed.filter((item) => !settled.has(item)), (item) => item.release, { discard: true })
+      ))
+    )
+    return claimed.length
+  })
+
+/** Runs for the life of the exporter. */
+export const run = (options: ReplayOptions): Effect.Effect<never> =>
+  Effect.suspend(() => options.health.isDown() || !options.room() ? Effect.succeed(0) : replayBatch(options)).pipe(
+    Effect.flatMap((claimed) => claimed >= options.batchSize ? Effect.yieldNow() : Effect.sleep(options.interval)),
+    Effect.forever
+  )
+
+/** @internal */
+export const timedOutError = (attemptTimeout: Duration.Duration): ExportError =>
+  new ExportError({
+    detail: `export timed out after ${Duration.format(attemptTimeout)}`,
+    retryable: true,
+    reason: "export timed out"
+  })
