@@ -62,7 +62,8 @@ module.exports = {
     stage("sinks", ["common", "format", "client", "export"]),
     {
       name: "sinks-use-the-sink-contract-only",
-      comment: "sinks implement the contracts in export/sink.ts and export/spool.ts and know nothing else of the export stage",
+      comment:
+        "sinks implement the contracts in export/sink.ts and export/spool.ts and know nothing else of the export stage",
       severity: "error",
       from: { path: "^src/internal/sinks/" },
       to: { path: "^src/internal/export/(?!(sink|spool)\\.ts$)" }

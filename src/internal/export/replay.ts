@@ -47,50 +47,83 @@ const withAttachments = (claimed: Claimed, options: AttachmentOptions | undefine
     : { ...claimed.trace, spans: extracted.spans, attachments: extracted.attachments }
 }
 
+/** What became of claimed traces that were delivered. */
+export interface Delivered {
+  /** sent, and stored by the destination */
+  readonly sent: number
+  /** found stored whole already: not sent again */
+  readonly already: number
+  /** refused by the destination for themselves (set aside) */
+  readonly refused: ReadonlyArray<{ readonly traceId: string; readonly error: ExportError }>
+}
+
+/**
+ * Sends claimed traces: those the destination holds whole already are removed without being sent,
+ * the others are sent in one export (its answer is final: no retry here), then removed, or set aside
+ * when refused. On failure, or interruption, what was not settled waits in the spool again.
+ */
+export const deliver = (
+  claimed: ReadonlyArray<Claimed>,
+  options: Pick<ReplayOptions, "sink" | "within" | "timedOut" | "attachments">
+): Effect.Effect<Delivered, ExportError> => {
+  const settled = new Set<Claimed>()
+  const settle = (items: ReadonlyArray<Claimed>, how: "done" | "reject") =>
+    Effect.forEach(items, (item) => Effect.zipRight(item[how], Effect.sync(() => settled.add(item))), {
+      discard: true
+    })
+  const { sink } = options
+  return Effect.gen(function*() {
+    const held = sink.holds === undefined || claimed.length === 0
+      ? new Set<string>()
+      : yield* sink.holds(claimed.map((item) => item.trace.info.traceId))
+    const already = claimed.filter((item) => held.has(item.trace.info.traceId))
+    yield* settle(already, "done")
+    const rest = claimed.filter((item) => !held.has(item.trace.info.traceId))
+    if (rest.length === 0) return { sent: 0, already: already.length, refused: [] }
+    const outcome = yield* options.within(
+      sink.export(rest.map((item) => withAttachments(item, options.attachments)), { backlogged: false }),
+      () => options.timedOut
+    )
+    const rejected = new Map((outcome?.rejected ?? []).map(({ error, traceId }) => [traceId, error]))
+    const refused = rest.filter((item) => rejected.has(item.trace.info.traceId))
+    yield* settle(rest.filter((item) => !rejected.has(item.trace.info.traceId)), "done")
+    yield* settle(refused, "reject")
+    return {
+      sent: rest.length - refused.length,
+      already: already.length,
+      refused: refused.map((item) => ({
+        traceId: item.trace.info.traceId,
+        error: rejected.get(item.trace.info.traceId)!
+      }))
+    }
+  }).pipe(
+    Effect.ensuring(
+      Effect.suspend(() =>
+        Effect.forEach(claimed.filter((item) => !settled.has(item)), (item) => item.release, { discard: true })
+      )
+    )
+  )
+}
+
 /** One batch from the spool: how many traces were claimed. */
 const replayBatch = (options: ReplayOptions): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const { ledger, reports, sink, spool } = options
+    const { ledger, reports, spool } = options
     const claimed = yield* spool.claim(options.batchSize).pipe(
       Effect.catchAll((error) => Effect.as(reports.once("cannot read the spool", error), []))
     )
     if (claimed.length === 0) return 0
-    const settled = new Set<Claimed>()
-    const settle = (items: ReadonlyArray<Claimed>, how: "done" | "reject") =>
-      Effect.forEach(items, (item) => Effect.zipRight(item[how], Effect.sync(() => settled.add(item))), {
-        discard: true
-      })
-    const send = Effect.gen(function*() {
-      const held = sink.holds === undefined
-        ? new Set<string>()
-        : yield* sink.holds(claimed.map((item) => item.trace.info.traceId))
-      const already = claimed.filter((item) => held.has(item.trace.info.traceId))
-      yield* settle(already, "done")
-      ledger.replayed(already.length)
-      const rest = claimed.filter((item) => !held.has(item.trace.info.traceId))
-      if (rest.length === 0) return
-      const outcome = yield* options.within(
-        sink.export(rest.map((item) => withAttachments(item, options.attachments)), { backlogged: false }),
-        () => options.timedOut
-      )
-      const rejected = new Map((outcome?.rejected ?? []).map(({ error, traceId }) => [traceId, error]))
-      const refused = rest.filter((item) => rejected.has(item.trace.info.traceId))
-      const stored = rest.filter((item) => !rejected.has(item.trace.info.traceId))
-      yield* settle(stored, "done")
-      ledger.replayed(stored.length)
-      yield* settle(refused, "reject")
-      ledger.failed(refused.length)
-      yield* Effect.forEach(
-        refused,
-        (item) =>
-          reports.once(
-            "the destination refused a spooled trace (set aside in the spool's rejected/ folder)",
-            rejected.get(item.trace.info.traceId)!
-          ),
-        { discard: true }
-      )
-    })
-    yield* send.pipe(
+    yield* deliver(claimed, options).pipe(
+      Effect.flatMap(({ already, refused, sent }) => {
+        ledger.replayed(sent + already)
+        ledger.failed(refused.length)
+        return Effect.forEach(
+          refused,
+          ({ error }) =>
+            reports.once("the destination refused a spooled trace (set aside in the spool's rejected/ folder)", error),
+          { discard: true }
+        )
+      }),
       Effect.catchAll((error) =>
         Effect.zipRight(
           Effect.sync(() => {
@@ -98,11 +131,7 @@ const replayBatch = (options: ReplayOptions): Effect.Effect<number> =>
           }),
           reports.throttled("sending spooled traces failed; they stay in the spool", error)
         )
-      ),
-      // whatever was not settled (a failure, or shutdown in the middle) waits in the spool again
-      Effect.ensuring(Effect.suspend(() =>
-        Effect.forEach(claimed.filter((item) => !settled.has(item)), (item) => item.release, { discard: true })
-      ))
+      )
     )
     return claimed.length
   })

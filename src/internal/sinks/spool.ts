@@ -267,3 +267,7 @@ export const recordFor = (
   tracking_uri: scrubUrlCredentials(trackingUri).replace(/\/+$/, ""),
   experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`
 })
+
+/** How many traces wait in a destination's folder of a spool. */
+export const waitingCount = (directory: string): Promise<number> =>
+  fs.readdir(directory).then((names) => names.filter((name) => WAITING.test(name)).length, () => 0)
