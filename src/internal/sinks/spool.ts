@@ -268,6 +268,11 @@ export const recordFor = (
   experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`
 })
 
-/** How many traces wait in a destination's folder of a spool. */
-export const waitingCount = (directory: string): Promise<number> =>
-  fs.readdir(directory).then((names) => names.filter((name) => WAITING.test(name)).length, () => 0)
+/** How many traces wait in a destination's folder of a spool (claims abandoned by their process included). */
+export const waitingCount = (directory: string): Promise<number> => {
+  const now = Date.now()
+  return fs.readdir(directory).then(
+    (names) => names.filter((name) => WAITING.test(name) || abandoned(name, now)).length,
+    () => 0
+  )
+}

@@ -1,0 +1,217 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Harness from "../harness/mlflow.js"
+import { postJson, python, uniqueName } from "./helpers.js"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const tsx = path.join(root, "node_modules/.bin/tsx")
+const bin = path.join(root, "bin/effect-mlflow.mjs")
+
+interface Ran {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const spawned = (command: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) => {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  const output = { stdout: "", stderr: "" }
+  child.stdout!.on("data", (chunk) => output.stdout += chunk)
+  child.stderr!.on("data", (chunk) => output.stderr += chunk)
+  const done = new Promise<Ran>((resolve) => child.once("close", (code, signal) => resolve({ code, signal, ...output })))
+  return { child, output, done }
+}
+
+const run = (command: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) =>
+  Effect.promise(() => spawned(command, args, env).done)
+
+const service = (env: Readonly<Record<string, string>>) =>
+  Effect.map(run(tsx, [path.join(root, "test/support/services/spoolService.ts")], env), (ran) => {
+    expect(ran.code, ran.stderr).toBe(0)
+    return JSON.parse(ran.stdout.trim().split("\n").at(-1)!) as { traceIds: Array<string>; stats: any }
+  })
+
+/** A server on a fixed port and directory, so it can be stopped and started again with its store. */
+const restartable = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-server-"))
+    const port = await Harness.freePort()
+    let running: Harness.RunningServer | undefined = await Harness.startServer({ dir, port })
+    return {
+      url: running.url,
+      stop: async () => {
+        await running?.stop()
+        running = undefined
+      },
+      start: async () => {
+        running = await Harness.startServer({ dir, port })
+      },
+      release: () => running?.stop()
+    }
+  }),
+  (server) => Effect.promise(async () => server.release())
+)
+
+/** A forwarding proxy that, once `hold` is set, forwards the first `forward` StartTraceV3 calls and holds the rest forever. */
+const stallingProxy = (target: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const state = { hold: false, forward: 0, startTraces: 0, forwardedDone: 0 }
+      const server = http.createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        req.on("data", (chunk: Buffer) => chunks.push(chunk))
+        req.on("end", async () => {
+          const body = Buffer.concat(chunks)
+          const isStart = req.method === "POST" && req.url!.split("?")[0] === "/api/3.0/mlflow/traces"
+          if (state.hold && isStart && ++state.startTraces > state.forward) return // never answered
+          const headers: Record<string, string> = {}
+          for (const [name, value] of Object.entries(req.headers)) {
+            if (typeof value === "string" && name !== "host" && name !== "content-length") headers[name] = value
+          }
+          try {
+            const upstream = await fetch(`${target}${req.url}`, {
+              method: req.method!,
+              headers,
+              ...(body.length > 0 ? { body: new Uint8Array(body) } : {})
+            })
+            const answer = Buffer.from(await upstream.arrayBuffer())
+            res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" }).end(answer)
+            if (state.hold && isStart) state.forwardedDone++
+          } catch {
+            res.destroy()
+          }
+        })
+      })
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+      return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, state, server }
+    }),
+    ({ server }) =>
+      Effect.promise(() =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections()
+          server.close(() => resolve())
+        })
+      )
+  )
+
+/** What MLflow's Python client finds in the experiment: each trace id with its number of spans. */
+const stored = (url: string, experimentId: string) =>
+  python(
+    `
+import json, mlflow
+traces = mlflow.search_traces(experiment_ids=[${JSON.stringify(experimentId)}], return_type="list", max_results=5000)
+print(json.dumps([[t.info.trace_id, len(t.data.spans), t.info.state] for t in traces]))
+`,
+    { MLFLOW_TRACKING_URI: url }
+  ) as Effect.Effect<Array<[string, number, string]>>
+
+const waitingFiles = (spool: string) =>
+  fs.readdirSync(spool, { withFileTypes: true }).filter((entry) => entry.isDirectory()).flatMap((entry) =>
+    fs.readdirSync(path.join(spool, entry.name)).filter((name) => /^\d+-tr-[0-9a-f]+\.json$/.test(name))
+  )
+
+const exactlyOnce = (rows: Array<[string, number, string]>, ids: ReadonlyArray<string>) => {
+  const found = rows.map(([id]) => id).sort()
+  expect(found).toEqual([...ids].sort())
+  expect(new Set(found).size).toBe(found.length)
+  for (const [, spans, state] of rows) {
+    expect(spans).toBe(2)
+    expect(state).toBe("OK")
+  }
+}
+
+describe("the durable spool against a real server that goes away", () => {
+  it.scopedLive("traces made while the server is away reach it once it is back: by a new process, and by push", () =>
+    Effect.gen(function*() {
+      const server = yield* restartable
+      const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
+        name: uniqueName("spool")
+      })
+      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+      const env = {
+        MLFLOW_TRACKING_URI: server.url,
+        MLFLOW_EXPERIMENT_ID: experimentId,
+        EFFECT_MLFLOW_SPOOL_DIR: spool,
+        EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-")),
+        // small enough that some traces are pushed out of the full queue (and spooled from there)
+        MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE: "25"
+      }
+
+      // 1. away: the process exits while the server is down; nothing is lost, everything is spooled
+      yield* Effect.promise(server.stop)
+      const first = yield* service({ ...env, MODE: "produce", COUNT: "40" })
+      expect(first.stats.spooled).toBe(40)
+      expect(first.stats.exported).toBe(0)
+      expect(first.stats.failed).toBe(0)
+      expect(Object.values(first.stats.dropped).reduce((a: number, b: any) => a + b, 0)).toBe(0)
+      expect(waitingFiles(spool)).toHaveLength(40)
+
+      // 2. back: a new process with the same spool sends them in the background
+      yield* Effect.promise(server.start)
+      const replayer = yield* service({ ...env, MODE: "replay", EXPECT: "40" })
+      expect(replayer.stats.replayed).toBe(40)
+      expect(waitingFiles(spool)).toHaveLength(0)
+      exactlyOnce(yield* stored(server.url, experimentId), first.traceIds)
+
+      // 3. away again, then `effect-mlflow push`; a second push finds nothing left to send
+      yield* Effect.promise(server.stop)
+      const second = yield* service({ ...env, MODE: "produce", COUNT: "15" })
+      expect(second.stats.spooled).toBe(15)
+      yield* Effect.promise(server.start)
+      const pushed = yield* run(process.execPath, [bin, "push"], env)
+      expect(pushed.code, pushed.stderr).toBe(0)
+      expect(pushed.stdout).toContain("15 of 15 traces stored")
+      const again = yield* run(process.execPath, [bin, "push"], env)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stdout).toContain("0 of 0 traces stored")
+      exactlyOnce(yield* stored(server.url, experimentId), [...first.traceIds, ...second.traceIds])
+    }), 300_000)
+
+  it.scopedLive("a push killed (SIGKILL) in the middle: the next push stores every trace once", () =>
+    Effect.gen(function*() {
+      const server = yield* restartable
+      const proxy = yield* stallingProxy(server.url)
+      const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
+        name: uniqueName("spool-kill")
+      })
+      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+      const env = {
+        MLFLOW_TRACKING_URI: proxy.url,
+        MLFLOW_EXPERIMENT_ID: experimentId,
+        EFFECT_MLFLOW_SPOOL_DIR: spool,
+        EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-"))
+      }
+      yield* Effect.promise(server.stop)
+      const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
+      expect(produced.stats.spooled).toBe(30)
+      yield* Effect.promise(server.start)
+
+      // the spans of the batch reach the server, 10 of its 30 StartTraceV3 calls too, the rest hang
+      proxy.state.hold = true
+      proxy.state.forward = 10
+      const killed = spawned(process.execPath, [bin, "push"], env)
+      for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
+        if (waited > 120_000) throw new Error(`push did not get far enough: ${JSON.stringify(proxy.state)}`)
+        yield* Effect.sleep("100 millis")
+      }
+      killed.child.kill("SIGKILL")
+      const died: ChildProcess["signalCode"] = (yield* Effect.promise(() => killed.done)).signal
+      expect(died).toBe("SIGKILL")
+      expect(waitingFiles(spool)).toHaveLength(0) // all claimed by the dead process
+
+      proxy.state.hold = false
+      const resumed = yield* run(process.execPath, [bin, "push"], env)
+      expect(resumed.code, resumed.stderr).toBe(0)
+      expect(resumed.stdout).toContain("30 of 30 traces stored")
+      expect(resumed.stdout).toContain("10 already there")
+      exactlyOnce(yield* stored(server.url, experimentId), produced.traceIds)
+      expect(fs.readdirSync(spool, { recursive: true }).filter((name) => String(name).includes(".claim."))).toEqual([])
+    }), 300_000)
+})

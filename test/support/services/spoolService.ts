@@ -1,0 +1,42 @@
+/**
+ * A service of the spool test, configured from the environment (MLFLOW_*, EFFECT_MLFLOW_SPOOL_DIR).
+ * `produce`: COUNT traces (a root and a child span each), then exits, releasing the layer after at
+ * most SHUTDOWN_SECONDS; `replay`: starts, produces nothing, and waits until EXPECT spooled traces
+ * were replayed. Prints its trace ids and final stats as one JSON line.
+ */
+import { Effect, Option } from "effect"
+import { Mlflow, MlflowTracing } from "../../../src/index.js"
+
+const mode = process.env.MODE ?? "produce"
+const count = Number(process.env.COUNT ?? "0")
+const expect = Number(process.env.EXPECT ?? "0")
+
+const one = (i: number) =>
+  Effect.gen(function*() {
+    yield* Effect.sleep("1 millis").pipe(Mlflow.span("step", { spanType: "TOOL", inputs: { i } }))
+    return i
+  }).pipe(Mlflow.span("request", { spanType: "CHAIN", inputs: { i } }))
+
+let service: MlflowTracing.Service | undefined
+const traceIds: Array<string> = []
+
+const main = Effect.gen(function*() {
+  service = yield* MlflowTracing.MlflowTracing
+  if (mode === "produce") {
+    for (let i = 0; i < count; i++) {
+      yield* one(i)
+      traceIds.push(Option.getOrThrow(yield* Mlflow.lastTraceId))
+    }
+    return
+  }
+  for (let waited = 0; waited < 120_000; waited += 200) {
+    if ((yield* service.stats).replayed >= expect) return
+    yield* Effect.sleep("200 millis")
+  }
+})
+
+await Effect.runPromise(main.pipe(Effect.provide(MlflowTracing.layerConfig({
+  shutdownTimeout: `${Number(process.env.SHUTDOWN_SECONDS ?? "2")} seconds`
+}))))
+const stats = await Effect.runPromise(service!.stats)
+process.stdout.write(JSON.stringify({ traceIds, stats }) + "\n")
