@@ -62,7 +62,15 @@ describe("export under faults, against a real MLflow server", () => {
             return yield* tracing.stats
           })
       )
-      expect(stats.dropped).toEqual({ queueFull: 0, bufferFull: 0, bufferTtl: 0, lateSpan: 0, shutdown: 0 })
+      expect(stats.dropped).toEqual({
+        queueFull: 0,
+        bufferFull: 0,
+        bufferTtl: 0,
+        lateSpan: 0,
+        shutdown: 0,
+        spoolFull: 0,
+        spoolExpired: 0
+      })
       expect(stats.failed).toBe(0)
       expect(stats.exported).toBe(150)
       expect(stats.retried).toBeGreaterThan(0)

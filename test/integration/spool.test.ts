@@ -25,7 +25,9 @@ const spawned = (command: string, args: ReadonlyArray<string>, env: Readonly<Rec
   const output = { stdout: "", stderr: "" }
   child.stdout!.on("data", (chunk) => output.stdout += chunk)
   child.stderr!.on("data", (chunk) => output.stderr += chunk)
-  const done = new Promise<Ran>((resolve) => child.once("close", (code, signal) => resolve({ code, signal, ...output })))
+  const done = new Promise<Ran>((resolve) =>
+    child.once("close", (code, signal) => resolve({ code, signal, ...output }))
+  )
   return { child, output, done }
 }
 
@@ -128,90 +130,100 @@ const exactlyOnce = (rows: Array<[string, number, string]>, ids: ReadonlyArray<s
 }
 
 describe("the durable spool against a real server that goes away", () => {
-  it.scopedLive("traces made while the server is away reach it once it is back: by a new process, and by push", () =>
-    Effect.gen(function*() {
-      const server = yield* restartable
-      const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
-        name: uniqueName("spool")
-      })
-      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
-      const env = {
-        MLFLOW_TRACKING_URI: server.url,
-        MLFLOW_EXPERIMENT_ID: experimentId,
-        EFFECT_MLFLOW_SPOOL_DIR: spool,
-        EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-")),
-        // small enough that some traces are pushed out of the full queue (and spooled from there)
-        MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE: "25"
-      }
+  it.scopedLive(
+    "traces made while the server is away reach it once it is back: by a new process, and by push",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* restartable
+        const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
+          name: uniqueName("spool")
+        })
+        const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+        const env = {
+          MLFLOW_TRACKING_URI: server.url,
+          MLFLOW_EXPERIMENT_ID: experimentId,
+          EFFECT_MLFLOW_SPOOL_DIR: spool,
+          EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-")),
+          // small enough that some traces are pushed out of the full queue (and spooled from there)
+          MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE: "25"
+        }
 
-      // 1. away: the process exits while the server is down; nothing is lost, everything is spooled
-      yield* Effect.promise(server.stop)
-      const first = yield* service({ ...env, MODE: "produce", COUNT: "40" })
-      expect(first.stats.spooled).toBe(40)
-      expect(first.stats.exported).toBe(0)
-      expect(first.stats.failed).toBe(0)
-      expect(Object.values(first.stats.dropped).reduce((a: number, b: any) => a + b, 0)).toBe(0)
-      expect(waitingFiles(spool)).toHaveLength(40)
+        // 1. away: the process exits while the server is down; nothing is lost, everything is spooled
+        yield* Effect.promise(server.stop)
+        const first = yield* service({ ...env, MODE: "produce", COUNT: "40" })
+        expect(first.stats.spooled).toBe(40)
+        expect(first.stats.exported).toBe(0)
+        expect(first.stats.failed).toBe(0)
+        expect(Object.values(first.stats.dropped).reduce((a: number, b: any) => a + b, 0)).toBe(0)
+        expect(waitingFiles(spool)).toHaveLength(40)
 
-      // 2. back: a new process with the same spool sends them in the background
-      yield* Effect.promise(server.start)
-      const replayer = yield* service({ ...env, MODE: "replay", EXPECT: "40" })
-      expect(replayer.stats.replayed).toBe(40)
-      expect(waitingFiles(spool)).toHaveLength(0)
-      exactlyOnce(yield* stored(server.url, experimentId), first.traceIds)
+        // 2. back: a new process with the same spool sends them in the background
+        yield* Effect.promise(server.start)
+        const replayer = yield* service({ ...env, MODE: "replay", EXPECT: "40" })
+        expect(replayer.stats.replayed).toBe(40)
+        expect(waitingFiles(spool)).toHaveLength(0)
+        exactlyOnce(yield* stored(server.url, experimentId), first.traceIds)
 
-      // 3. away again, then `effect-mlflow push`; a second push finds nothing left to send
-      yield* Effect.promise(server.stop)
-      const second = yield* service({ ...env, MODE: "produce", COUNT: "15" })
-      expect(second.stats.spooled).toBe(15)
-      yield* Effect.promise(server.start)
-      const pushed = yield* run(process.execPath, [bin, "push"], env)
-      expect(pushed.code, pushed.stderr).toBe(0)
-      expect(pushed.stdout).toContain("15 of 15 traces stored")
-      const again = yield* run(process.execPath, [bin, "push"], env)
-      expect(again.code, again.stderr).toBe(0)
-      expect(again.stdout).toContain("0 of 0 traces stored")
-      exactlyOnce(yield* stored(server.url, experimentId), [...first.traceIds, ...second.traceIds])
-    }), 300_000)
+        // 3. away again, then `effect-mlflow push`; a second push finds nothing left to send
+        yield* Effect.promise(server.stop)
+        const second = yield* service({ ...env, MODE: "produce", COUNT: "15" })
+        expect(second.stats.spooled).toBe(15)
+        yield* Effect.promise(server.start)
+        const pushed = yield* run(process.execPath, [bin, "push"], env)
+        expect(pushed.code, pushed.stderr).toBe(0)
+        expect(pushed.stdout).toContain("15 of 15 traces stored")
+        const again = yield* run(process.execPath, [bin, "push"], env)
+        expect(again.code, again.stderr).toBe(0)
+        expect(again.stdout).toContain("0 of 0 traces stored")
+        exactlyOnce(yield* stored(server.url, experimentId), [...first.traceIds, ...second.traceIds])
+      }),
+    300_000
+  )
 
-  it.scopedLive("a push killed (SIGKILL) in the middle: the next push stores every trace once", () =>
-    Effect.gen(function*() {
-      const server = yield* restartable
-      const proxy = yield* stallingProxy(server.url)
-      const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
-        name: uniqueName("spool-kill")
-      })
-      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
-      const env = {
-        MLFLOW_TRACKING_URI: proxy.url,
-        MLFLOW_EXPERIMENT_ID: experimentId,
-        EFFECT_MLFLOW_SPOOL_DIR: spool,
-        EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-"))
-      }
-      yield* Effect.promise(server.stop)
-      const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
-      expect(produced.stats.spooled).toBe(30)
-      yield* Effect.promise(server.start)
+  it.scopedLive(
+    "a push killed (SIGKILL) in the middle: the next push stores every trace once",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* restartable
+        const proxy = yield* stallingProxy(server.url)
+        const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
+          name: uniqueName("spool-kill")
+        })
+        const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+        const env = {
+          MLFLOW_TRACKING_URI: proxy.url,
+          MLFLOW_EXPERIMENT_ID: experimentId,
+          EFFECT_MLFLOW_SPOOL_DIR: spool,
+          EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-"))
+        }
+        yield* Effect.promise(server.stop)
+        const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
+        expect(produced.stats.spooled).toBe(30)
+        yield* Effect.promise(server.start)
 
-      // the spans of the batch reach the server, 10 of its 30 StartTraceV3 calls too, the rest hang
-      proxy.state.hold = true
-      proxy.state.forward = 10
-      const killed = spawned(process.execPath, [bin, "push"], env)
-      for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
-        if (waited > 120_000) throw new Error(`push did not get far enough: ${JSON.stringify(proxy.state)}`)
-        yield* Effect.sleep("100 millis")
-      }
-      killed.child.kill("SIGKILL")
-      const died: ChildProcess["signalCode"] = (yield* Effect.promise(() => killed.done)).signal
-      expect(died).toBe("SIGKILL")
-      expect(waitingFiles(spool)).toHaveLength(0) // all claimed by the dead process
+        // the spans of the batch reach the server, 10 of its 30 StartTraceV3 calls too, the rest hang
+        proxy.state.hold = true
+        proxy.state.forward = 10
+        const killed = spawned(process.execPath, [bin, "push"], env)
+        for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
+          if (waited > 120_000) throw new Error(`push did not get far enough: ${JSON.stringify(proxy.state)}`)
+          yield* Effect.sleep("100 millis")
+        }
+        killed.child.kill("SIGKILL")
+        const died: ChildProcess["signalCode"] = (yield* Effect.promise(() => killed.done)).signal
+        expect(died).toBe("SIGKILL")
+        expect(waitingFiles(spool)).toHaveLength(0) // all claimed by the dead process
 
-      proxy.state.hold = false
-      const resumed = yield* run(process.execPath, [bin, "push"], env)
-      expect(resumed.code, resumed.stderr).toBe(0)
-      expect(resumed.stdout).toContain("30 of 30 traces stored")
-      expect(resumed.stdout).toContain("10 already there")
-      exactlyOnce(yield* stored(server.url, experimentId), produced.traceIds)
-      expect(fs.readdirSync(spool, { recursive: true }).filter((name) => String(name).includes(".claim."))).toEqual([])
-    }), 300_000)
+        proxy.state.hold = false
+        const resumed = yield* run(process.execPath, [bin, "push"], env)
+        expect(resumed.code, resumed.stderr).toBe(0)
+        expect(resumed.stdout).toContain("30 of 30 traces stored")
+        expect(resumed.stdout).toContain("10 already there")
+        exactlyOnce(yield* stored(server.url, experimentId), produced.traceIds)
+        expect(fs.readdirSync(spool, { recursive: true }).filter((name) => String(name).includes(".claim."))).toEqual(
+          []
+        )
+      }),
+    300_000
+  )
 })

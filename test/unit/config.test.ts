@@ -151,4 +151,37 @@ describe("MlflowConfig", () => {
       assert.include(strategy.message, "EFFECT_MLFLOW_QUEUE_STRATEGY")
       assert.include(strategy.message, "sliding, dropping")
     }))
+  it.effect("reads the spool and local-store bounds, with defaults, and names a bad one", () =>
+    Effect.gen(function*() {
+      const defaults = yield* fromEnv({ MLFLOW_TRACKING_URI: "http://h" })
+      assert.isUndefined(defaults.spoolDirectory)
+      assert.strictEqual(defaults.spool.maxBytes, 256 * 1024 * 1024)
+      assert.strictEqual(Duration.toHours(defaults.spool.maxAge), 7 * 24)
+      assert.deepStrictEqual(defaults.localStore, { maxBytes: undefined, maxAge: undefined })
+      const config = yield* fromEnv({
+        MLFLOW_TRACKING_URI: "http://h",
+        EFFECT_MLFLOW_SPOOL_DIR: "/var/spool/traces",
+        EFFECT_MLFLOW_SPOOL_MAX_BYTES: "1048576",
+        EFFECT_MLFLOW_SPOOL_MAX_AGE: "3600",
+        EFFECT_MLFLOW_LOCAL_MAX_BYTES: "2048",
+        EFFECT_MLFLOW_LOCAL_MAX_AGE: "60"
+      })
+      assert.strictEqual(config.spoolDirectory, "/var/spool/traces")
+      assert.strictEqual(config.spool.maxBytes, 1048576)
+      assert.strictEqual(Duration.toSeconds(config.spool.maxAge), 3600)
+      assert.strictEqual(config.localStore.maxBytes, 2048)
+      assert.strictEqual(Duration.toSeconds(config.localStore.maxAge!), 60)
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ EFFECT_MLFLOW_SPOOL_MAX_BYTES: "lots" }, "EFFECT_MLFLOW_SPOOL_MAX_BYTES"],
+        [{ EFFECT_MLFLOW_SPOOL_MAX_BYTES: "0" }, "EFFECT_MLFLOW_SPOOL_MAX_BYTES"],
+        [{ EFFECT_MLFLOW_SPOOL_MAX_AGE: "-5" }, "EFFECT_MLFLOW_SPOOL_MAX_AGE"],
+        [{ EFFECT_MLFLOW_LOCAL_MAX_BYTES: "1.5" }, "EFFECT_MLFLOW_LOCAL_MAX_BYTES"],
+        [{ EFFECT_MLFLOW_LOCAL_MAX_AGE: "soon" }, "EFFECT_MLFLOW_LOCAL_MAX_AGE"]
+      ]
+      for (const [env, variable] of cases) {
+        assert.include(failure(yield* Effect.exit(fromEnv(env))).message, variable)
+      }
+      const blank = failure(yield* Effect.exit(MlflowConfig.make({ spoolDirectory: " " })))
+      assert.include(blank.message, "EFFECT_MLFLOW_SPOOL_DIR")
+    }))
 })

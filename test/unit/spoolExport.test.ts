@@ -1,0 +1,158 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Either, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { MlflowTracing } from "../../src/index.js"
+import type { MlflowConfig, Sink } from "../../src/index.js"
+import { readTraceFile } from "../../src/internal/format/traceFile.js"
+
+/** A loopback port nothing listens on: every request is refused, as by a server that is down. */
+const closedPort = Effect.promise(() =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+)
+
+/** The traces waiting in a spool: their names, read from the files. */
+const spooledNames = (spool: string): ReadonlyArray<string> =>
+  fs.readdirSync(spool, { withFileTypes: true }).filter((entry) => entry.isDirectory()).flatMap((entry) => {
+    const directory = path.join(spool, entry.name)
+    return fs.readdirSync(directory).filter((name) => /^\d+-tr-[0-9a-f]+\.json$/.test(name)).map((name) =>
+      Either.getOrThrow(readTraceFile(fs.readFileSync(path.join(directory, name), "utf8"))).trace.info
+        .tags["mlflow.traceName"]
+    )
+  }).sort()
+
+const names = (count: number) => Array.from({ length: count }, (_, i) => `t${String(i).padStart(2, "0")}`)
+
+/**
+ * Produces `count` traces into a server that is down, with a spool; waits for `until`, then
+ * releases the layer. The stats are read after the release (what shutdown did is in them).
+ */
+const produceWhileDown = (
+  count: number,
+  options: MlflowConfig.Options,
+  until: (stats: Sink.Stats) => boolean = () => true,
+  pace: Duration.DurationInput = 0
+) =>
+  Effect.gen(function*() {
+    const spoolDirectory = options.spoolDirectory ?? fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+    const port = yield* closedPort
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(
+      MlflowTracing.layer({
+        trackingUri: `http://127.0.0.1:${port}`,
+        experimentId: "1",
+        workers: 1,
+        batchSize: 1,
+        retryInitialDelay: "10 millis",
+        retryMaxDelay: "20 millis",
+        shutdownTimeout: "2 seconds",
+        ...options,
+        spoolDirectory
+      }),
+      scope
+    )
+    const tracing = yield* MlflowTracing.MlflowTracing.pipe(Effect.provide(context))
+    yield* Effect.forEach(
+      names(count),
+      (name) => Effect.void.pipe(Effect.withSpan(name), Effect.zipRight(Effect.sleep(pace))),
+      { discard: true }
+    ).pipe(Effect.provide(context))
+    yield* tracing.stats.pipe(
+      Effect.repeat({ until, schedule: Schedule.spaced("20 millis") }),
+      Effect.timeout("20 seconds")
+    )
+    yield* Scope.close(scope, Effect.void)
+    return { stats: yield* tracing.stats, spoolDirectory }
+  }).pipe(Logger.withMinimumLogLevel(LogLevel.None))
+
+const noDrops = {
+  queueFull: 0,
+  bufferFull: 0,
+  bufferTtl: 0,
+  lateSpan: 0,
+  shutdown: 0,
+  spoolFull: 0,
+  spoolExpired: 0
+}
+
+describe("the exporter with a spool", () => {
+  it.live("spools traces whose retry budget is spent instead of giving them up", () =>
+    Effect.gen(function*() {
+      const { spoolDirectory, stats } = yield* produceWhileDown(
+        4,
+        { retryTimeout: "100 millis", queueCapacity: 100 },
+        (stats) => stats.spooled === 4
+      )
+      assert.strictEqual(stats.spooled, 4)
+      assert.strictEqual(stats.failed, 0)
+      assert.strictEqual(stats.exported, 0)
+      assert.isAbove(stats.retried, 0)
+      assert.deepStrictEqual(stats.dropped, noDrops)
+      assert.deepStrictEqual(spooledNames(spoolDirectory), names(4))
+    }))
+
+  it.live("spools the traces a full queue pushes out, and those still queued or in flight at shutdown", () =>
+    Effect.gen(function*() {
+      // a retry budget that outlasts the test: the first trace is in flight at shutdown, the rest
+      // either queued or pushed out of the queue of 3 into the spool
+      const { spoolDirectory, stats } = yield* produceWhileDown(
+        20,
+        { retryTimeout: "1 hour", queueCapacity: 3 },
+        () => true,
+        "5 millis"
+      )
+      assert.strictEqual(stats.spooled, 20)
+      assert.strictEqual(stats.failed, 0)
+      assert.deepStrictEqual(stats.dropped, noDrops)
+      assert.deepStrictEqual(spooledNames(spoolDirectory), names(20))
+    }))
+
+  it.live("a burst faster than the disk overflows the hand-off to the spool: those traces are counted, exactly", () =>
+    Effect.gen(function*() {
+      // 20 traces in one synchronous burst: the hand-off to the spool writer holds as many as the
+      // queue (3), the rest of what the queue pushes out is dropped and counted as queueFull
+      const { spoolDirectory, stats } = yield* produceWhileDown(20, { retryTimeout: "1 hour", queueCapacity: 3 })
+      const kept = spooledNames(spoolDirectory)
+      assert.strictEqual(kept.length, stats.spooled)
+      assert.isAtLeast(stats.spooled, 4)
+      assert.strictEqual(stats.spooled + stats.dropped.queueFull, 20)
+      assert.deepStrictEqual({ ...stats.dropped, queueFull: 0 }, noDrops)
+      assert.strictEqual(stats.failed, 0)
+    }))
+
+  it.live("counts the traces it removes to stay within its size, exactly", () =>
+    Effect.gen(function*() {
+      const { spoolDirectory, stats } = yield* produceWhileDown(
+        12,
+        { retryTimeout: "50 millis", queueCapacity: 100, spoolMaxBytes: 8_000 },
+        (stats) => stats.spooled === 12
+      )
+      const kept = spooledNames(spoolDirectory)
+      assert.isAbove(stats.dropped.spoolFull, 0)
+      assert.isBelow(kept.length, 12)
+      assert.strictEqual(kept.length + stats.dropped.spoolFull, 12)
+      // the newest are kept
+      assert.deepStrictEqual(kept, names(12).slice(12 - kept.length))
+    }))
+
+  it.live("without a writable spool, every trace is still accounted for: failed or dropped, never silently", () =>
+    Effect.gen(function*() {
+      const blocked = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-")), "a-file")
+      fs.writeFileSync(blocked, "")
+      const { stats } = yield* produceWhileDown(
+        10,
+        { retryTimeout: "50 millis", queueCapacity: 2, spoolDirectory: blocked },
+        (stats) => stats.failed + stats.dropped.queueFull === 10
+      )
+      assert.strictEqual(stats.spooled, 0)
+      assert.strictEqual(stats.failed + stats.dropped.queueFull + stats.dropped.shutdown, 10)
+      assert.isAbove(stats.dropped.queueFull, 0)
+    }))
+})
