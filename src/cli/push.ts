@@ -44,21 +44,33 @@ const progress = (done: number, total: number) =>
     }
   })
 
+type Restore = <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
+
 /**
  * Sends one batch, taken anew for each attempt (a failed attempt puts spool claims back), retrying
  * transient failures with a doubling delay.
  */
 const sendBatch = (
   take: Effect.Effect<ReadonlyArray<Claimed>, ExportError>,
-  send: (claimed: ReadonlyArray<Claimed>) => Effect.Effect<Delivered, ExportError>
+  send: (claimed: ReadonlyArray<Claimed>, restore: Restore) => Effect.Effect<Delivered, ExportError>
 ): Effect.Effect<{ readonly taken: number; readonly delivered: Delivered }, ExportError> =>
   Effect.gen(function*() {
     for (let attempt = 1;; attempt++) {
-      const claimed = yield* take
-      if (claimed.length === 0) return { taken: 0, delivered: { sent: 0, already: 0, refused: [] } }
-      const result = yield* Effect.either(send(claimed))
-      if (result._tag === "Right") return { taken: claimed.length, delivered: result.right }
-      if (!result.left.retryable || attempt >= ATTEMPTS) return yield* Effect.fail(result.left)
+      // a Ctrl-C between the claim and the send puts the claims back at once
+      const attempted = yield* Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(take, (claimed) =>
+          Effect.map(Effect.either(send(claimed, restore)), (result) => ({ claimed, result })))
+      )
+      const { claimed, result } = attempted
+      if (claimed.length === 0) {
+        return { taken: 0, delivered: { sent: 0, already: 0, refused: [] } }
+      }
+      if (result._tag === "Right") {
+        return { taken: claimed.length, delivered: result.right }
+      }
+      if (!result.left.retryable || attempt >= ATTEMPTS) {
+        return yield* Effect.fail(result.left)
+      }
       yield* Effect.sleep(Duration.millis(500 * 2 ** (attempt - 1)))
     }
   })
@@ -83,14 +95,14 @@ export const push = Command.make(
         maxBytes: config.spool.maxBytes,
         maxAgeMillis: Duration.toMillis(config.spool.maxAge)
       }
-      const send = (claimed: ReadonlyArray<Claimed>) =>
+      const send = (claimed: ReadonlyArray<Claimed>, restore: Restore) =>
         deliver(claimed, {
           sink,
           within: (effect, onTimeout) =>
             Effect.timeoutFail(effect, { duration: Duration.times(config.requestTimeout, 2), onTimeout }),
           timedOut: timedOutError(Duration.times(config.requestTimeout, 2)),
           attachments: config.extractAttachments ? { maxSize: config.maxAttachmentSize, newId: randomUuid } : undefined
-        })
+        }, restore)
 
       // what to send: spools are claimed from batch by batch, files are read now
       const given = args.paths.length > 0

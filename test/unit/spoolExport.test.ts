@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Either, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
+import { Duration, Effect, Either, Exit, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -68,7 +68,7 @@ const produceWhileDown = (
       Effect.repeat({ until, schedule: Schedule.spaced("20 millis") }),
       Effect.timeout("20 seconds")
     )
-    yield* Scope.close(scope, Effect.void)
+    yield* Scope.close(scope, Exit.void)
     return { stats: yield* tracing.stats, spoolDirectory }
   }).pipe(Logger.withMinimumLogLevel(LogLevel.None))
 

@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import type { Trace } from "../../Trace.js"
 import { type AttachmentOptions, extractAttachments } from "../format/attachments.js"
 import type { Health } from "./health.js"
@@ -64,7 +65,8 @@ export interface Delivered {
  */
 export const deliver = (
   claimed: ReadonlyArray<Claimed>,
-  options: Pick<ReplayOptions, "sink" | "within" | "timedOut" | "attachments">
+  options: Pick<ReplayOptions, "sink" | "within" | "timedOut" | "attachments">,
+  restore: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> = identity
 ): Effect.Effect<Delivered, ExportError> => {
   const settled = new Set<Claimed>()
   const settle = (items: ReadonlyArray<Claimed>, how: "done" | "reject") =>
@@ -72,7 +74,7 @@ export const deliver = (
       discard: true
     })
   const { sink } = options
-  return Effect.gen(function*() {
+  const body = Effect.gen(function*() {
     const held = sink.holds === undefined || claimed.length === 0
       ? new Set<string>()
       : yield* sink.holds(claimed.map((item) => item.trace.info.traceId))
@@ -96,7 +98,8 @@ export const deliver = (
         error: rejected.get(item.trace.info.traceId)!
       }))
     }
-  }).pipe(
+  })
+  return restore(body).pipe(
     Effect.ensuring(
       Effect.suspend(() =>
         Effect.forEach(claimed.filter((item) => !settled.has(item)), (item) => item.release, { discard: true })
@@ -106,35 +109,39 @@ export const deliver = (
 }
 
 /** One batch from the spool: how many traces were claimed. */
-const replayBatch = (options: ReplayOptions): Effect.Effect<number> =>
-  Effect.gen(function*() {
-    const { ledger, reports, spool } = options
-    const claimed = yield* spool.claim(options.batchSize).pipe(
-      Effect.catchAll((error) => Effect.as(reports.once("cannot read the spool", error), []))
+const replayBatch = (options: ReplayOptions): Effect.Effect<number> => {
+  const { health, ledger, reports, spool } = options
+  const counted = ({ already, refused, sent }: Delivered) => {
+    ledger.replayed(sent + already)
+    ledger.failed(refused.length)
+    return Effect.forEach(
+      refused,
+      ({ error }) =>
+        reports.once("the destination refused a spooled trace (set aside in the spool's rejected/ folder)", error),
+      { discard: true }
     )
-    if (claimed.length === 0) return 0
-    yield* deliver(claimed, options).pipe(
-      Effect.flatMap(({ already, refused, sent }) => {
-        ledger.replayed(sent + already)
-        ledger.failed(refused.length)
-        return Effect.forEach(
-          refused,
-          ({ error }) =>
-            reports.once("the destination refused a spooled trace (set aside in the spool's rejected/ folder)", error),
-          { discard: true }
-        )
+  }
+  const failed = (error: ExportError) =>
+    Effect.zipRight(
+      Effect.sync(() => {
+        if (error.retryable) health.markDown()
       }),
-      Effect.catchAll((error) =>
-        Effect.zipRight(
-          Effect.sync(() => {
-            if (error.retryable) options.health.markDown()
-          }),
-          reports.throttled("sending spooled traces failed; they stay in the spool", error)
+      reports.throttled("sending spooled traces failed; they stay in the spool", error)
+    )
+  // claimed files are this process's until settled or released: an interruption (the layer's
+  // release) between the claim and the delivery must not leave them held for the whole lease
+  return Effect.uninterruptibleMask((restore) =>
+    spool.claim(options.batchSize).pipe(
+      Effect.catchAll((error) => Effect.as(reports.once("cannot read the spool", error), [])),
+      Effect.flatMap((claimed) =>
+        claimed.length === 0 ? Effect.succeed(0) : deliver(claimed, options, restore).pipe(
+          Effect.matchEffect({ onFailure: failed, onSuccess: counted }),
+          Effect.as(claimed.length)
         )
       )
     )
-    return claimed.length
-  })
+  )
+}
 
 /** Runs for the life of the exporter. */
 export const run = (options: ReplayOptions): Effect.Effect<never> =>
