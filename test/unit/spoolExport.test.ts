@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Either, Exit, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
+import { Effect, Either, Exit, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -38,7 +38,7 @@ const produceWhileDown = (
   count: number,
   options: MlflowConfig.Options,
   until: (stats: Sink.Stats) => boolean = () => true,
-  pace: Duration.DurationInput = 0
+  between: (produced: number, stats: Sink.Stats) => boolean = () => true
 ) =>
   Effect.gen(function*() {
     const spoolDirectory = options.spoolDirectory ?? fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
@@ -61,7 +61,14 @@ const produceWhileDown = (
     const tracing = yield* MlflowTracing.MlflowTracing.pipe(Effect.provide(context))
     yield* Effect.forEach(
       names(count),
-      (name) => Effect.void.pipe(Effect.withSpan(name), Effect.zipRight(Effect.sleep(pace))),
+      (name, i) =>
+        Effect.void.pipe(
+          Effect.withSpan(name),
+          Effect.zipRight(tracing.stats.pipe(
+            Effect.repeat({ until: (stats) => between(i + 1, stats), schedule: Schedule.spaced("2 millis") }),
+            Effect.timeout("10 seconds")
+          ))
+        ),
       { discard: true }
     ).pipe(Effect.provide(context))
     yield* tracing.stats.pipe(
@@ -106,7 +113,8 @@ describe("the exporter with a spool", () => {
         20,
         { retryTimeout: "1 hour", queueCapacity: 3 },
         () => true,
-        "5 millis"
+        // paced as a steady producer: each trace pushed out is on disk before the next arrives
+        (produced, stats) => stats.spooled >= produced - 4
       )
       assert.strictEqual(stats.spooled, 20)
       assert.strictEqual(stats.failed, 0)
