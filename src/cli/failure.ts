@@ -1,3 +1,4 @@
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
 /**
@@ -21,3 +22,16 @@ export class CliFailure extends Schema.TaggedError<CliFailure>()("CliFailure", {
 
 /** The exit codes scripts can rely on. */
 export const ExitCode = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const
+
+/**
+ * @effect/cli takes an option it does not know for a positional argument: such a value (no trace
+ * id, filter or path starts with "-") is a usage error naming it.
+ */
+export const rejectOption = (command: string, values: ReadonlyArray<string>) => {
+  const option = values.find((value) => value.startsWith("-"))
+  return option === undefined
+    ? Effect.void
+    : Effect.fail(
+      new CliFailure({ reason: "Usage", detail: `unknown option ${option} (see effect-mlflow ${command} --help)` })
+    )
+}

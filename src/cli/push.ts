@@ -9,7 +9,7 @@ import type { ExportError, Sink } from "../internal/export/sink.js"
 import type { Claimed } from "../internal/export/spool.js"
 import * as MlflowSink from "../internal/sinks/mlflow.js"
 import * as Spool from "../internal/sinks/spool.js"
-import { CliFailure } from "./failure.js"
+import { CliFailure, rejectOption } from "./failure.js"
 import { client, flags, server, settings } from "./settings.js"
 import { asClaimed, type FoundTrace, readLocalStore, readPaths } from "./sources.js"
 
@@ -86,6 +86,7 @@ export const push = Command.make(
   },
   (args) =>
     Effect.gen(function*() {
+      yield* rejectOption("push", args.paths)
       const config = yield* settings(args)
       const destination = yield* server(config, "push")
       const service = yield* client(config, destination)

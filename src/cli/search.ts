@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as MlflowClient from "../MlflowClient.js"
 import * as Search from "../Search.js"
 import * as SearchFilter from "../SearchFilter.js"
-import { CliFailure } from "./failure.js"
+import { CliFailure, rejectOption } from "./failure.js"
 import { formatDuration } from "./render.js"
 import { client, experimentsOf, flags, server, serverFailure, settings } from "./settings.js"
 
@@ -45,6 +45,7 @@ export const search = Command.make(
   },
   (args) =>
     Effect.gen(function*() {
+      yield* rejectOption("search", [args.filter])
       if (args.maxResults < 1 || args.maxResults > 500) {
         return yield* new CliFailure({ reason: "Usage", detail: "--max-results expects a number from 1 to 500" })
       }

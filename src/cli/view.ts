@@ -8,7 +8,7 @@ import * as path from "node:path"
 import * as MlflowClient from "../MlflowClient.js"
 import * as Search from "../Search.js"
 import type { Trace } from "../Trace.js"
-import { CliFailure } from "./failure.js"
+import { CliFailure, rejectOption } from "./failure.js"
 import { renderTrace } from "./render.js"
 import { client, experimentsOf, type Flags, flags, server, serverFailure, settings } from "./settings.js"
 import { type FoundTrace, newestFirst, readLocalStore, readSpool } from "./sources.js"
@@ -113,6 +113,7 @@ export const view = Command.make(
   },
   (args) =>
     Effect.gen(function*() {
+      yield* rejectOption("view", Option.toArray(args.traceId))
       if (args.last < 1) {
         return yield* new CliFailure({ reason: "Usage", detail: "--last expects a number of 1 or more" })
       }

@@ -1,38 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Harness from "../harness/mlflow.js"
+import { bin, root, run, spawned } from "../support/spawn.js"
 import { postJson, python, uniqueName } from "./helpers.js"
 
-const root = path.resolve(import.meta.dirname, "../..")
 const tsx = path.join(root, "node_modules/.bin/tsx")
-const bin = path.join(root, "bin/effect-mlflow.mjs")
-
-interface Ran {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const spawned = (command: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) => {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-  const output = { stdout: "", stderr: "" }
-  child.stdout!.on("data", (chunk) => output.stdout += chunk)
-  child.stderr!.on("data", (chunk) => output.stderr += chunk)
-  const done = new Promise<Ran>((resolve) =>
-    child.once("close", (code, signal) => resolve({ code, signal, ...output }))
-  )
-  return { child, output, done }
-}
-
-const run = (command: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) =>
-  Effect.promise(() => spawned(command, args, env).done)
 
 const service = (env: Readonly<Record<string, string>>) =>
   Effect.map(run(tsx, [path.join(root, "test/support/services/spoolService.ts")], env), (ran) => {
@@ -119,6 +97,9 @@ const waitingFiles = (spool: string) =>
     fs.readdirSync(path.join(spool, entry.name)).filter((name) => /^\d+-tr-[0-9a-f]+\.json$/.test(name))
   )
 
+const claimFiles = (spool: string) =>
+  fs.readdirSync(spool, { recursive: true }).map(String).filter((name) => name.includes(".claim."))
+
 const exactlyOnce = (rows: Array<[string, number, string]>, ids: ReadonlyArray<string>) => {
   const found = rows.map(([id]) => id).sort()
   expect(found).toEqual([...ids].sort())
@@ -180,50 +161,64 @@ describe("the durable spool against a real server that goes away", () => {
     300_000
   )
 
-  it.scopedLive(
-    "a push killed (SIGKILL) in the middle: the next push stores every trace once",
-    () =>
-      Effect.gen(function*() {
-        const server = yield* restartable
-        const proxy = yield* stallingProxy(server.url)
-        const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
-          name: uniqueName("spool-kill")
-        })
-        const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
-        const env = {
-          MLFLOW_TRACKING_URI: proxy.url,
-          MLFLOW_EXPERIMENT_ID: experimentId,
-          EFFECT_MLFLOW_SPOOL_DIR: spool,
-          EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-"))
-        }
-        yield* Effect.promise(server.stop)
-        const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
-        expect(produced.stats.spooled).toBe(30)
-        yield* Effect.promise(server.start)
+  const stoppedPush = (signal: "SIGKILL" | "SIGINT") =>
+    Effect.gen(function*() {
+      const server = yield* restartable
+      const proxy = yield* stallingProxy(server.url)
+      const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
+        name: uniqueName("spool-stop")
+      })
+      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+      const env = {
+        MLFLOW_TRACKING_URI: proxy.url,
+        MLFLOW_EXPERIMENT_ID: experimentId,
+        EFFECT_MLFLOW_SPOOL_DIR: spool,
+        EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-"))
+      }
+      yield* Effect.promise(server.stop)
+      const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
+      expect(produced.stats.spooled).toBe(30)
+      yield* Effect.promise(server.start)
 
-        // the spans of the batch reach the server, 10 of its 30 StartTraceV3 calls too, the rest hang
-        proxy.state.hold = true
-        proxy.state.forward = 10
-        const killed = spawned(process.execPath, [bin, "push"], env)
-        for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
-          if (waited > 120_000) throw new Error(`push did not get far enough: ${JSON.stringify(proxy.state)}`)
-          yield* Effect.sleep("100 millis")
-        }
-        killed.child.kill("SIGKILL")
-        const died: ChildProcess["signalCode"] = (yield* Effect.promise(() => killed.done)).signal
+      // the spans of the batch reach the server, 10 of its 30 StartTraceV3 calls too, the rest hang
+      proxy.state.hold = true
+      proxy.state.forward = 10
+      const stopped = spawned(process.execPath, [bin, "push"], env)
+      for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
+        if (waited > 120_000) throw new Error(`push did not get far enough: ${JSON.stringify(proxy.state)}`)
+        yield* Effect.sleep("100 millis")
+      }
+      stopped.child.kill(signal)
+      const ended = yield* Effect.promise(() => stopped.done)
+      if (signal === "SIGKILL") {
+        const died: ChildProcess["signalCode"] = ended.signal
         expect(died).toBe("SIGKILL")
         expect(waitingFiles(spool)).toHaveLength(0) // all claimed by the dead process
+      } else {
+        // Ctrl-C: the batch in flight is put back before the command exits, nothing is left claimed
+        expect(ended.code, ended.stderr).toBe(130)
+        expect(waitingFiles(spool)).toHaveLength(30)
+        expect(claimFiles(spool)).toEqual([])
+      }
 
-        proxy.state.hold = false
-        const resumed = yield* run(process.execPath, [bin, "push"], env)
-        expect(resumed.code, resumed.stderr).toBe(0)
-        expect(resumed.stdout).toContain("30 of 30 traces stored")
-        expect(resumed.stdout).toContain("10 already there")
-        exactlyOnce(yield* stored(server.url, experimentId), produced.traceIds)
-        expect(fs.readdirSync(spool, { recursive: true }).filter((name) => String(name).includes(".claim."))).toEqual(
-          []
-        )
-      }),
+      proxy.state.hold = false
+      const resumed = yield* run(process.execPath, [bin, "push"], env)
+      expect(resumed.code, resumed.stderr).toBe(0)
+      expect(resumed.stdout).toContain("30 of 30 traces stored")
+      expect(resumed.stdout).toContain("10 already there")
+      exactlyOnce(yield* stored(server.url, experimentId), produced.traceIds)
+      expect(claimFiles(spool)).toEqual([])
+    })
+
+  it.scopedLive(
+    "a push killed (SIGKILL) in the middle: the next push stores every trace once",
+    () => stoppedPush("SIGKILL"),
+    300_000
+  )
+
+  it.scopedLive(
+    "a push stopped with Ctrl-C (SIGINT) in the middle: exits 130, claims back, the next push completes",
+    () => stoppedPush("SIGINT"),
     300_000
   )
 })
