@@ -43,6 +43,10 @@ const summarize = (traceId: string) =>
         ms: (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
       })))
       console.log(`  token usage: ${trace.info.trace_metadata["mlflow.trace.tokenUsage"]}`)
+      console.log(`  draw it with its waterfall: npx effect-mlflow view ${traceId}`)
+      console.log(
+        "  send the local store to a server: MLFLOW_TRACKING_URI=http://127.0.0.1:5000 npx effect-mlflow push"
+      )
       return
     }
     const client = yield* MlflowClient.MlflowClient
