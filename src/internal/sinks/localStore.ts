@@ -23,16 +23,17 @@ const withSpans = (file: string, text: string, spans: ReadonlyArray<SpanData>): 
   return head + (head.endsWith("[") ? "" : ", ") + added.map(spanToJson).join(", ") + END
 }
 
-/**
- * A sink that writes each trace to `<directory>/<trace id>.json`. The first write logs, once, where
- * traces go. Spans that end after their trace was written are spliced into the same file. Writes of
- * one file are serialized, within the process and, with a lock file, between processes sharing the
- * directory; each is atomic (a uniquely named temporary file, then a rename).
- */
 /** How often, at most, the directory is measured to keep it within its bounds (more often when past them). */
 const CLEANUP_INTERVAL_MILLIS = 10_000
 const TRACE_FILE = /^[0-9a-zA-Z_-]+\.json$/
 
+/**
+ * A sink that writes each trace to `<directory>/<trace id>.json`. The first write logs, once, where
+ * traces go. Spans that end after their trace was written are spliced into the same file. Writes of
+ * one file are serialized, within the process and, with a lock file, between processes sharing the
+ * directory; each is atomic (a uniquely named temporary file, then a rename). With bounds, expired
+ * trace files are removed, then the oldest until the directory is within its size.
+ */
 export const makeSink = (
   directory: string,
   bounds: DirectoryBounds = { maxBytes: undefined, maxAge: undefined }

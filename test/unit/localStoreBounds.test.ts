@@ -1,0 +1,67 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as LocalStore from "../../src/LocalStore.js"
+import type { Trace } from "../../src/Trace.js"
+import { lateSpan } from "../support/localStoreWriter.js"
+
+const trace = (n: number): Trace => {
+  const hex = n.toString(16).padStart(32, "0")
+  return {
+    info: {
+      traceId: `tr-${hex}`,
+      clientRequestId: undefined,
+      experimentId: "0",
+      requestTimeMs: 0,
+      executionDurationMs: 1,
+      state: "OK",
+      requestPreview: "x".repeat(500),
+      responsePreview: "",
+      tags: {},
+      metadata: {}
+    },
+    spans: [lateSpan(hex, "00000000000000aa")]
+  }
+}
+
+const temporary = () => fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-local-bounds-"))
+const traceFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith(".json")).sort()
+const fileOf = (dir: string, n: number) => path.join(dir, `${trace(n).info.traceId}.json`)
+/** Ages a written file: `secondsAgo` before now. */
+const age = (file: string, secondsAgo: number) => {
+  const at = new Date(Date.now() - secondsAgo * 1000)
+  fs.utimesSync(file, at, at)
+}
+
+describe("the local store's bounds", () => {
+  it.effect("past its size, the oldest trace files are removed first, down to the size", () =>
+    Effect.gen(function*() {
+      const dir = temporary()
+      const sink = yield* LocalStore.makeSink(dir)
+      for (let n = 1; n <= 10; n++) {
+        yield* sink.export([trace(n)])
+        age(fileOf(dir, n), 100 - n)
+      }
+      const size = fs.statSync(fileOf(dir, 1)).size
+      const bounded = yield* LocalStore.makeSink(dir, { maxBytes: size * 4, maxAge: undefined })
+      yield* bounded.export([trace(11)])
+      // the newest four stay: 8, 9, 10 and the one just written
+      assert.deepStrictEqual(traceFiles(dir), [8, 9, 10, 11].map((n) => path.basename(fileOf(dir, n))))
+    }).pipe(Effect.orDie))
+
+  it.effect("trace files older than its age are removed; younger ones stay", () =>
+    Effect.gen(function*() {
+      const dir = temporary()
+      const sink = yield* LocalStore.makeSink(dir)
+      yield* sink.export([trace(1), trace(2), trace(3)])
+      age(fileOf(dir, 1), 7200)
+      age(fileOf(dir, 2), 3700)
+      fs.writeFileSync(path.join(dir, "notes.txt"), "mine") // not a trace file: never touched
+      const bounded = yield* LocalStore.makeSink(dir, { maxBytes: undefined, maxAge: Duration.hours(1) })
+      yield* bounded.export([trace(4)])
+      assert.deepStrictEqual(traceFiles(dir), [3, 4].map((n) => path.basename(fileOf(dir, n))))
+      assert.isTrue(fs.existsSync(path.join(dir, "notes.txt")))
+    }).pipe(Effect.orDie))
+})
