@@ -2,11 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Harness from "../harness/mlflow.js"
+import { scopedProxy, type Seen } from "../support/proxy.js"
 import { bin, root, run, spawned } from "../support/spawn.js"
 import { postJson, python, uniqueName } from "./helpers.js"
 
@@ -40,46 +39,20 @@ const restartable = Effect.acquireRelease(
 )
 
 /** A forwarding proxy that, once `hold` is set, forwards the first `forward` StartTraceV3 calls and holds the rest forever. */
-const stallingProxy = (target: string) =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const state = { hold: false, forward: 0, startTraces: 0, forwardedDone: 0 }
-      const server = http.createServer((req, res) => {
-        const chunks: Array<Buffer> = []
-        req.on("data", (chunk: Buffer) => chunks.push(chunk))
-        req.on("end", async () => {
-          const body = Buffer.concat(chunks)
-          const isStart = req.method === "POST" && req.url!.split("?")[0] === "/api/3.0/mlflow/traces"
-          if (state.hold && isStart && ++state.startTraces > state.forward) return // never answered
-          const headers: Record<string, string> = {}
-          for (const [name, value] of Object.entries(req.headers)) {
-            if (typeof value === "string" && name !== "host" && name !== "content-length") headers[name] = value
-          }
-          try {
-            const upstream = await fetch(`${target}${req.url}`, {
-              method: req.method!,
-              headers,
-              ...(body.length > 0 ? { body: new Uint8Array(body) } : {})
-            })
-            const answer = Buffer.from(await upstream.arrayBuffer())
-            res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" }).end(answer)
-            if (state.hold && isStart) state.forwardedDone++
-          } catch {
-            res.destroy()
-          }
-        })
-      })
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-      return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, state, server }
-    }),
-    ({ server }) =>
-      Effect.promise(() =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        })
-      )
+const stallingProxy = (target: string) => {
+  const state = { hold: false, forward: 0, startTraces: 0, forwardedDone: 0 }
+  const isStart = (request: Seen) => request.method === "POST" && request.url.split("?")[0] === "/api/3.0/mlflow/traces"
+  return Effect.map(
+    scopedProxy(
+      target,
+      (request) => state.hold && isStart(request) && ++state.startTraces > state.forward ? "hold" : undefined,
+      (request) => {
+        if (state.hold && isStart(request)) state.forwardedDone++
+      }
+    ),
+    (proxy) => ({ url: proxy.url, state })
   )
+}
 
 /** What MLflow's Python client finds in the experiment: each trace id with its number of spans. */
 const stored = (url: string, experimentId: string) =>
@@ -110,21 +83,31 @@ const exactlyOnce = (rows: Array<[string, number, string]>, ids: ReadonlyArray<s
   }
 }
 
+/** A new experiment on `server`, an empty spool and local store, and the environment that names them. */
+const fresh = (server: { readonly url: string }, sendTo: string, prefix: string) =>
+  Effect.map(
+    postJson(`${server.url}/api/2.0/mlflow/experiments/create`, { name: uniqueName(prefix) }),
+    ({ experiment_id: experimentId }: { experiment_id: string }) => {
+      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+      const env = {
+        MLFLOW_TRACKING_URI: sendTo,
+        MLFLOW_EXPERIMENT_ID: experimentId,
+        EFFECT_MLFLOW_SPOOL_DIR: spool,
+        EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-"))
+      }
+      return { experimentId, spool, env }
+    }
+  )
+
 describe("the durable spool against a real server that goes away", () => {
   it.scopedLive(
     "traces made while the server is away reach it once it is back: by a new process, and by push",
     () =>
       Effect.gen(function*() {
         const server = yield* restartable
-        const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
-          name: uniqueName("spool")
-        })
-        const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+        const { experimentId, spool, env: base } = yield* fresh(server, server.url, "spool")
         const env = {
-          MLFLOW_TRACKING_URI: server.url,
-          MLFLOW_EXPERIMENT_ID: experimentId,
-          EFFECT_MLFLOW_SPOOL_DIR: spool,
-          EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-")),
+          ...base,
           // small enough that some traces are pushed out of the full queue (and spooled from there)
           MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE: "25"
         }
@@ -165,16 +148,7 @@ describe("the durable spool against a real server that goes away", () => {
     Effect.gen(function*() {
       const server = yield* restartable
       const proxy = yield* stallingProxy(server.url)
-      const { experiment_id: experimentId } = yield* postJson(`${server.url}/api/2.0/mlflow/experiments/create`, {
-        name: uniqueName("spool-stop")
-      })
-      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
-      const env = {
-        MLFLOW_TRACKING_URI: proxy.url,
-        MLFLOW_EXPERIMENT_ID: experimentId,
-        EFFECT_MLFLOW_SPOOL_DIR: spool,
-        EFFECT_MLFLOW_LOCAL_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-empty-local-"))
-      }
+      const { env, experimentId, spool } = yield* fresh(server, proxy.url, "spool-stop")
       yield* Effect.promise(server.stop)
       const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
       expect(produced.stats.spooled).toBe(30)

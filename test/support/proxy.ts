@@ -10,18 +10,29 @@ export interface Seen {
   readonly body: Buffer
 }
 
-/** What the proxy answers itself instead of forwarding; `undefined` forwards the request. */
-export type Intercept = (request: Seen) => {
-  readonly status: number
-  readonly body: string
-  readonly contentType?: string
-} | undefined
+/**
+ * What the proxy answers itself instead of forwarding; `undefined` forwards the request, `"hold"`
+ * never answers it (a server that hangs).
+ */
+export type Intercept = (request: Seen) =>
+  | {
+    readonly status: number
+    readonly body: string
+    readonly contentType?: string
+  }
+  | "hold"
+  | undefined
 
 /**
  * A loopback proxy in front of a real server that records every request and answers some of them
  * itself, as a misbehaving proxy or server would.
  */
-export const interceptingProxy = async (target: string, intercept: Intercept) => {
+export const interceptingProxy = async (
+  target: string,
+  intercept: Intercept,
+  /** told of each request once the server's answer was passed on */
+  forwarded: (request: Seen) => void = () => undefined
+) => {
   const requests: Array<Seen> = []
   const server = http.createServer((req, res) => {
     const chunks: Array<Buffer> = []
@@ -30,6 +41,7 @@ export const interceptingProxy = async (target: string, intercept: Intercept) =>
       const seen: Seen = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) }
       requests.push(seen)
       const answer = intercept(seen)
+      if (answer === "hold") return
       if (answer !== undefined) {
         res.writeHead(answer.status, { "content-type": answer.contentType ?? "text/plain" }).end(answer.body)
         return
@@ -46,6 +58,7 @@ export const interceptingProxy = async (target: string, intercept: Intercept) =>
         })
         res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" })
         res.end(Buffer.from(await upstream.arrayBuffer()))
+        forwarded(seen)
       } catch {
         res.destroy()
       }
@@ -68,8 +81,8 @@ export const interceptingProxy = async (target: string, intercept: Intercept) =>
 }
 
 /** `interceptingProxy` as a scoped resource: closed with the scope. */
-export const scopedProxy = (target: string, intercept: Intercept) =>
+export const scopedProxy = (target: string, intercept: Intercept, forwarded?: (request: Seen) => void) =>
   Effect.acquireRelease(
-    Effect.promise(() => interceptingProxy(target, intercept)),
+    Effect.promise(() => interceptingProxy(target, intercept, forwarded)),
     (proxy) => Effect.promise(proxy.close)
   )

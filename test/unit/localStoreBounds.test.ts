@@ -4,27 +4,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as LocalStore from "../../src/LocalStore.js"
-import type { Trace } from "../../src/Trace.js"
-import { lateSpan } from "../support/localStoreWriter.js"
+import { numberedTrace } from "../support/numberedTraces.js"
 
-const trace = (n: number): Trace => {
-  const hex = n.toString(16).padStart(32, "0")
-  return {
-    info: {
-      traceId: `tr-${hex}`,
-      clientRequestId: undefined,
-      experimentId: "0",
-      requestTimeMs: 0,
-      executionDurationMs: 1,
-      state: "OK",
-      requestPreview: "x".repeat(500),
-      responsePreview: "",
-      tags: {},
-      metadata: {}
-    },
-    spans: [lateSpan(hex, "00000000000000aa")]
-  }
-}
+const trace = (n: number) => numberedTrace(n, { requestPreview: "x".repeat(500) })
 
 const temporary = () => fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-local-bounds-"))
 const traceFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith(".json")).sort()

@@ -10,37 +10,9 @@ import * as Reports from "../../src/internal/export/reports.js"
 import { ExportError, type ExportOutcome, type Sink } from "../../src/internal/export/sink.js"
 import { type Spool as SpoolService, toEntry } from "../../src/internal/export/spool.js"
 import * as Spool from "../../src/internal/sinks/spool.js"
-import type { Trace } from "../../src/Trace.js"
+import { numberedTrace } from "../support/numberedTraces.js"
 
-const trace = (n: number): Trace => {
-  const hex = n.toString(16).padStart(32, "0")
-  return {
-    info: {
-      traceId: `tr-${hex}`,
-      clientRequestId: undefined,
-      experimentId: "1",
-      requestTimeMs: 1_700_000_000_000 + n,
-      executionDurationMs: 5,
-      state: "OK",
-      requestPreview: "",
-      responsePreview: "",
-      tags: { "mlflow.traceName": `trace-${n}` },
-      metadata: { "mlflow.trace_schema.version": "3" }
-    },
-    spans: [{
-      traceId: hex,
-      spanId: "00000000000000aa",
-      parentSpanId: null,
-      name: "root",
-      kind: "internal",
-      startTimeUnixNano: 1_700_000_000_000_000_000n,
-      endTimeUnixNano: 1_700_000_000_005_000_000n,
-      status: { code: "OK", message: "" },
-      attributes: {},
-      events: []
-    }]
-  }
-}
+const trace = (n: number) => numberedTrace(n)
 
 const record = Spool.recordFor("http://127.0.0.1:5000", { _tag: "Id", id: "1" })
 const roomy = { maxBytes: 1024 * 1024, maxAgeMillis: 60_000 }

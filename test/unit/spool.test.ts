@@ -9,41 +9,14 @@ import { extractAttachments } from "../../src/internal/format/attachments.js"
 import { readTraceFile } from "../../src/internal/format/traceFile.js"
 import { traceToJson } from "../../src/internal/format/traceJson.js"
 import * as Spool from "../../src/internal/sinks/spool.js"
-import { SpanAttributeKey, type SpanData, type Trace } from "../../src/Trace.js"
+import { SpanAttributeKey, type Trace } from "../../src/Trace.js"
+import { fixedSpan, numberedTrace } from "../support/numberedTraces.js"
 
 const PNG = "iVBORw0KGgoAAAANSUhEUg=="
 
-const span = (traceHex: string, spanHex: string, parent: string | null, attributes: SpanData["attributes"] = {}) => ({
-  traceId: traceHex,
-  spanId: spanHex,
-  parentSpanId: parent,
-  name: parent === null ? "root" : `child-${spanHex}`,
-  kind: "internal" as const,
-  startTimeUnixNano: 1_700_000_000_000_000_000n,
-  endTimeUnixNano: 1_700_000_000_250_000_000n,
-  status: { code: "OK" as const, message: "" },
-  attributes,
-  events: []
-})
-
-const trace = (n: number, requestTimeMs = 1_700_000_000_000 + n): Trace => {
-  const hex = n.toString(16).padStart(32, "0")
-  return {
-    info: {
-      traceId: `tr-${hex}`,
-      clientRequestId: undefined,
-      experimentId: "1",
-      requestTimeMs,
-      executionDurationMs: 250,
-      state: "OK",
-      requestPreview: "{\"q\": 1}",
-      responsePreview: "\"a\"",
-      tags: { "mlflow.traceName": `trace-${n}` },
-      metadata: { "mlflow.trace_schema.version": "3" }
-    },
-    spans: [span(hex, "00000000000000aa", null), span(hex, "00000000000000bb", "00000000000000aa")]
-  }
-}
+const span = fixedSpan
+const trace = (n: number, requestTimeMs?: number): Trace =>
+  numberedTrace(n, requestTimeMs === undefined ? {} : { requestTimeMs })
 
 const record = Spool.recordFor("http://user:secret@mlflow.internal:5000/", { _tag: "Id", id: "1" })
 const entries = (...traces: ReadonlyArray<Trace>) => traces.map(toEntry)

@@ -7,6 +7,7 @@ import * as path from "node:path"
 import { MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig, Sink } from "../../src/index.js"
 import { readTraceFile } from "../../src/internal/format/traceFile.js"
+import { noDrops } from "../support/stats.js"
 
 /** A loopback port nothing listens on: every request is refused, as by a server that is down. */
 const closedPort = Effect.promise(() =>
@@ -78,16 +79,6 @@ const produceWhileDown = (
     yield* Scope.close(scope, Exit.void)
     return { stats: yield* tracing.stats, spoolDirectory }
   }).pipe(Logger.withMinimumLogLevel(LogLevel.None))
-
-const noDrops = {
-  queueFull: 0,
-  bufferFull: 0,
-  bufferTtl: 0,
-  lateSpan: 0,
-  shutdown: 0,
-  spoolFull: 0,
-  spoolExpired: 0
-}
 
 describe("the exporter with a spool", () => {
   it.live("spools traces whose retry budget is spent instead of giving them up", () =>

@@ -157,20 +157,16 @@ export const make = (destination?: string): Ledger => {
   }
   const dropped = zeroDrops()
   const unwarned = zeroDrops()
+  /** counts `traces` in the field and its metric together */
+  const counted = (field: "exported" | "abridged" | "failed" | "spooled" | "replayed") => (traces: number) => {
+    counts[field] += traces
+    metrics[field].unsafeUpdate(traces, labels)
+  }
   return {
     queued: () => metrics.queued.unsafeUpdate(1, labels),
-    exported: (traces) => {
-      counts.exported += traces
-      metrics.exported.unsafeUpdate(traces, labels)
-    },
-    abridged: (traces) => {
-      counts.abridged += traces
-      metrics.abridged.unsafeUpdate(traces, labels)
-    },
-    failed: (traces) => {
-      counts.failed += traces
-      metrics.failed.unsafeUpdate(traces, labels)
-    },
+    exported: counted("exported"),
+    abridged: counted("abridged"),
+    failed: counted("failed"),
     retried: () => {
       counts.retried++
       metrics.retried.unsafeUpdate(1, labels)
@@ -186,14 +182,8 @@ export const make = (destination?: string): Ledger => {
     lateSpansExported: (spans) => {
       counts.lateSpans += spans
     },
-    spooled: (traces) => {
-      counts.spooled += traces
-      metrics.spooled.unsafeUpdate(traces, labels)
-    },
-    replayed: (traces) => {
-      counts.replayed += traces
-      metrics.replayed.unsafeUpdate(traces, labels)
-    },
+    spooled: counted("spooled"),
+    replayed: counted("replayed"),
     timedOut: () => {
       counts.timedOut++
     },
