@@ -6,7 +6,12 @@ import * as path from "node:path"
 import * as LocalStore from "../../src/LocalStore.js"
 import { numberedTrace } from "../support/numberedTraces.js"
 
-const trace = (n: number) => numberedTrace(n, { requestPreview: "x".repeat(500) })
+// every file the same size
+const trace = (n: number) =>
+  numberedTrace(n, {
+    requestPreview: "x".repeat(500),
+    tags: { "mlflow.traceName": `trace-${String(n).padStart(3, "0")}` }
+  })
 
 const temporary = () => fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-local-bounds-"))
 const traceFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith(".json")).sort()
