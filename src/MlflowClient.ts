@@ -10,6 +10,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Assessments from "./internal/client/assessments.js"
 import * as Errors from "./internal/client/errors.js"
 import * as Experiments from "./internal/client/experiments.js"
@@ -17,6 +18,8 @@ import * as Http from "./internal/client/http.js"
 import type * as Model from "./internal/client/model.js"
 import * as Traces from "./internal/client/traces.js"
 import * as MlflowConfig from "./MlflowConfig.js"
+
+type NodeHttpClientModule = typeof import("@effect/platform-node/NodeHttpClient")
 
 /**
  * The server answered with an error status (`reason: "Status"`), or with an answer larger than
@@ -35,7 +38,7 @@ export type MlflowApiError = Errors.MlflowApiError
 
 /**
  * The request got no usable answer: `reason` is `"Transport"` (refused, reset, DNS, TLS; see
- * `description`), `"Timeout"`, `"Decode"` (not JSON, or not the shape of the answer) or
+ * `description`), `"Certificate"` (the server's TLS certificate is not trusted; not retried), `"Timeout"`, `"Decode"` (not JSON, or not the shape of the answer) or
  * `"InvalidUrl"` (it could not be made).
  *
  * @since 0.1.0
@@ -188,7 +191,9 @@ export const layerConfig = (
   )
 
 /**
- * `layerConfig` over `fetch`.
+ * `layerConfig` over `fetch`; with TLS settings (`MLFLOW_TRACKING_SERVER_CERT_PATH`,
+ * `MLFLOW_TRACKING_CLIENT_CERT_PATH`, `MLFLOW_TRACKING_INSECURE_TLS`), over `httpClientLayer`'s
+ * `node:https`.
  *
  * @since 0.1.0
  * @category layers
@@ -196,4 +201,43 @@ export const layerConfig = (
 export const layerConfigFetch = (
   overrides: Partial<Options> = {}
 ): Layer.Layer<MlflowClient, MlflowConfig.MlflowConfigError> =>
-  layerConfig(overrides).pipe(Layer.provide(FetchHttpClient.layer))
+  Layer.unwrapEffect(
+    MlflowConfig.serverConnection(overrides).pipe(
+      Effect.flatMap(MlflowConfig.make),
+      Effect.map((config) => layerConfig(overrides).pipe(Layer.provide(httpClientLayer(config.tls))))
+    )
+  )
+
+const NODE_HTTP_CLIENT = "@effect/platform-node/NodeHttpClient"
+
+/**
+ * The `HttpClient` for these TLS settings (`MlflowConfig`'s `tls`): `fetch` without any; with a CA
+ * bundle, a client certificate or `insecureTls`, `node:https` with them, through
+ * `@effect/platform-node` (an optional peer: `npm install @effect/platform-node@^0.108`), as `fetch`
+ * takes no such options.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const httpClientLayer = (
+  tls: MlflowConfig.TlsSettings | undefined
+): Layer.Layer<HttpClient.HttpClient, MlflowConfig.MlflowConfigError> =>
+  tls === undefined ? FetchHttpClient.layer : Layer.unwrapEffect(
+    Effect.tryPromise({
+      // a name in a variable: bundlers for other runtimes leave the optional peer alone
+      try: () => import(/* @vite-ignore */ NODE_HTTP_CLIENT) as Promise<NodeHttpClientModule>,
+      catch: () =>
+        new MlflowConfig.MlflowConfigError({
+          setting:
+            "TLS (MLFLOW_TRACKING_SERVER_CERT_PATH, MLFLOW_TRACKING_CLIENT_CERT_PATH, MLFLOW_TRACKING_INSECURE_TLS)",
+          detail: "TLS settings need @effect/platform-node: npm install @effect/platform-node@^0.108"
+        })
+    }).pipe(Effect.map((Node) => {
+      const clientCert = tls.clientCert === undefined ? undefined : Redacted.value(tls.clientCert)
+      return Node.layerWithoutAgent.pipe(Layer.provide(Node.makeAgentLayer({
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        ...(clientCert === undefined ? {} : { cert: clientCert, key: clientCert }),
+        rejectUnauthorized: tls.rejectUnauthorized
+      })))
+    }))
+  )

@@ -220,6 +220,21 @@ export interface DirectoryBounds {
 }
 
 /**
+ * TLS settings of the connection to a tracking server, read from the files they name: with them,
+ * requests go through `node:https` (`@effect/platform-node`) instead of `fetch`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TlsSettings {
+  /** PEM: the CAs the server's certificate must chain to; `undefined`: the system's */
+  readonly ca: string | undefined
+  /** PEM: a client certificate with its private key */
+  readonly clientCert: Redacted.Redacted | undefined
+  readonly rejectUnauthorized: boolean
+}
+
+/**
  * Validated settings.
  *
  * @since 0.1.0
@@ -235,6 +250,8 @@ export interface MlflowConfig {
   /** `MLFLOW_WORKSPACE`, trimmed; undefined when unset or blank */
   readonly workspace: string | undefined
   readonly maxConcurrentRequests: number
+  /** `undefined`: the platform's defaults (over `fetch`) */
+  readonly tls: TlsSettings | undefined
   readonly queueCapacity: number
   readonly queueStrategy: "sliding" | "dropping"
   readonly workers: number
@@ -338,6 +355,46 @@ const destination = (
   return Effect.succeed({ _tag: "Server", trackingUri: withoutCredentials!.replace(/\/+$/, ""), experiment })
 }
 
+const readPem = (setting: string, file: string) =>
+  Effect.tryPromise({
+    // loaded only when used: the default path stays free of `node:fs`
+    try: () => import("node:fs/promises").then((fs) => fs.readFile(file, "utf8")),
+    catch: (error) =>
+      new MlflowConfigError({
+        setting,
+        detail: `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`
+      })
+  }).pipe(
+    Effect.filterOrFail(
+      (text) => text.includes("-----BEGIN "),
+      () => new MlflowConfigError({ setting, detail: `${file} is not a PEM file (no -----BEGIN line)` })
+    )
+  )
+
+const SERVER_CERT = "serverCertPath (MLFLOW_TRACKING_SERVER_CERT_PATH)"
+const CLIENT_CERT = "clientCertPath (MLFLOW_TRACKING_CLIENT_CERT_PATH)"
+
+/** As MLflow's client: a CA bundle and "insecure" together are an error; blank paths count as unset. */
+const tlsSettings = (options: Options): Effect.Effect<TlsSettings | undefined, MlflowConfigError> => {
+  const serverCert = options.serverCertPath?.trim() || undefined
+  const clientCert = options.clientCertPath?.trim() || undefined
+  const insecure = options.insecureTls === true
+  if (serverCert === undefined && clientCert === undefined && !insecure) return Effect.succeed(undefined)
+  if (insecure && serverCert !== undefined) {
+    return invalid(
+      "insecureTls (MLFLOW_TRACKING_INSECURE_TLS)",
+      "cannot be true while serverCertPath (MLFLOW_TRACKING_SERVER_CERT_PATH) is set: choose one"
+    )
+  }
+  return Effect.all({
+    ca: serverCert === undefined ? Effect.succeed(undefined) : readPem(SERVER_CERT, serverCert),
+    clientCert: clientCert === undefined
+      ? Effect.succeed(undefined)
+      : Effect.map(readPem(CLIENT_CERT, clientCert), Redacted.make),
+    rejectUnauthorized: Effect.succeed(!insecure)
+  })
+}
+
 const RESERVED_DESTINATIONS = new Set(["mlflow", "otlp"])
 
 const alsoExportTo = (given: Options["alsoExportTo"]) => {
@@ -386,6 +443,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     serviceName: Effect.succeed(options.serviceName),
     workspace: Effect.succeed(options.workspace?.trim() || undefined),
     maxConcurrentRequests: positiveInt("maxConcurrentRequests", options.maxConcurrentRequests, 8),
+    tls: tlsSettings(options),
     queueCapacity: positiveInt(
       "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
       options.queueCapacity,
@@ -486,7 +544,10 @@ export const connection: Config.Config<Connection> = Config.all({
   password: Variables.secret("MLFLOW_TRACKING_PASSWORD"),
   requestTimeout: Variables.seconds("MLFLOW_HTTP_REQUEST_TIMEOUT"),
   workspace: Variables.text("MLFLOW_WORKSPACE"),
-  serviceName: Variables.text("OTEL_SERVICE_NAME")
+  serviceName: Variables.text("OTEL_SERVICE_NAME"),
+  serverCertPath: Variables.text("MLFLOW_TRACKING_SERVER_CERT_PATH"),
+  clientCertPath: Variables.text("MLFLOW_TRACKING_CLIENT_CERT_PATH"),
+  insecureTls: Variables.optional("MLFLOW_TRACKING_INSECURE_TLS", Config.boolean("MLFLOW_TRACKING_INSECURE_TLS"))
 })
 
 /**

@@ -294,7 +294,7 @@ export const layerSink = (
 ): Layer.Layer<MlflowTracing, MlflowConfig.MlflowConfigError> =>
   fromPipeline(Effect.flatMap(MlflowConfig.make(options), (config) => make(sink, config)))
 
-const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
+const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink, MlflowConfig.MlflowConfigError> => {
   const destination = config.destination
   if (destination._tag === "Local") {
     // loaded only when used: the server path stays free of `node:fs`
@@ -314,7 +314,7 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink> => {
     maxConcurrentRequests: config.maxConcurrentRequests
   }).pipe(
     Effect.flatMap((client) => MlflowSink.make(client, destination.experiment, config.traceInfo)),
-    Effect.provide(FetchHttpClient.layer)
+    Effect.provide(MlflowClient.httpClientLayer(config.tls))
   )
 }
 

@@ -1,5 +1,4 @@
 import * as Options from "@effect/cli/Options"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { DEFAULT_LOCAL_DIRECTORY } from "../internal/common/defaults.js"
@@ -88,7 +87,7 @@ export const server = (
       })
     )
 
-/** A client of the settings' server, over `fetch`. */
+/** A client of the settings' server, over `fetch` (or `node:https` with TLS settings). */
 export const client = (config: MlflowConfig.MlflowConfig, destination: ServerDestination) =>
   MlflowClient.make({
     trackingUri: destination.trackingUri,
@@ -98,7 +97,7 @@ export const client = (config: MlflowConfig.MlflowConfig, destination: ServerDes
     requestTimeout: config.requestTimeout,
     workspace: config.workspace,
     maxConcurrentRequests: config.maxConcurrentRequests
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+  }).pipe(Effect.provide(MlflowClient.httpClientLayer(config.tls)), Effect.mapError(usage))
 
 /** The experiments to read: the one the settings name. */
 export const experimentsOf = (destination: ServerDestination) =>

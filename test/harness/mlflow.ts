@@ -37,6 +37,11 @@ const installedVersion = (): string | undefined => {
  * `mlflow` itself with `--no-deps`.
  */
 export const ensureMlflow = (): void => {
+  ensureMlflowItself()
+  ensureExtras()
+}
+
+const ensureMlflowItself = (): void => {
   if (installedVersion()?.startsWith(`${MLFLOW_VERSION}.`)) return
   withLock(`${venvDir()}.lock`, () => {
     if (installedVersion()?.startsWith(`${MLFLOW_VERSION}.`)) return
@@ -50,6 +55,25 @@ export const ensureMlflow = (): void => {
         run(pip, ["install", "-q", "--no-deps", `mlflow==${MLFLOW_VERSION}.*`]))
     if (!ok) throw new Error(`could not install mlflow==${MLFLOW_VERSION}.*`)
     fs.writeFileSync(readyMarker(), new Date().toISOString())
+  })
+}
+
+/**
+ * What the tests need beside MLflow: `mlflow[auth]`'s Flask-WTF (the basic-auth app). Installed into
+ * an existing virtualenv too, once per version of this list.
+ */
+const EXTRAS = ["Flask-WTF<2"]
+const extrasMarker = (): string =>
+  path.join(venvDir(), `.effect-mlflow-extras-${EXTRAS.join(",").replace(/[^\w.,-]/g, "_")}`)
+
+const ensureExtras = (): void => {
+  if (fs.existsSync(extrasMarker())) return
+  withLock(`${venvDir()}.lock`, () => {
+    if (fs.existsSync(extrasMarker())) return
+    if (!run(path.join(venvDir(), "bin", "pip"), ["install", "-q", ...EXTRAS])) {
+      throw new Error(`could not install ${EXTRAS.join(" ")}`)
+    }
+    fs.writeFileSync(extrasMarker(), new Date().toISOString())
   })
 }
 
@@ -88,6 +112,8 @@ export interface ServerOptions {
   readonly serveArtifacts?: boolean
   /** more environment for the server process */
   readonly env?: Readonly<Record<string, string>>
+  /** MLflow's `basic-auth` app, its user store in `dir`, with this admin password (user `admin`) */
+  readonly basicAuth?: { readonly adminPassword: string }
 }
 
 const waitForHealth = async (url: string, timeoutMs: number, log: string): Promise<void> => {
@@ -126,11 +152,38 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   ]
   if (options.flaskOnly) args.push("--gunicorn-opts", "--log-level=warning")
   if (options.workspaces) args.push("--enable-workspaces")
+  const auth: Record<string, string> = {}
+  if (options.basicAuth !== undefined) {
+    const ini = path.join(dir, "basic_auth.ini")
+    fs.writeFileSync(
+      ini,
+      [
+        "[mlflow]",
+        "default_permission = READ",
+        `database_uri = sqlite:///${path.join(dir, "basic_auth.db")}`,
+        "admin_username = admin",
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
+        ""
+      ].join("\n")
+    )
+    args.push("--app-name", "basic-auth")
+    Object.assign(auth, {
+      MLFLOW_AUTH_CONFIG_PATH: ini,
+      MLFLOW_AUTH_ADMIN_PASSWORD: options.basicAuth.adminPassword,
+      MLFLOW_FLASK_SERVER_SECRET_KEY: "effect-mlflow-test-only"
+    })
+  }
   const child = spawn(mlflowBin(), args, {
     cwd: dir,
     detached: true,
     stdio: ["ignore", out, out],
-    env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false", MLFLOW_TRACKING_URI: "", ...options.env }
+    env: {
+      ...process.env,
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+      MLFLOW_TRACKING_URI: "",
+      ...auth,
+      ...options.env
+    }
   })
   fs.closeSync(out)
   const url = `http://127.0.0.1:${port}`

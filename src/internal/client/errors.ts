@@ -23,11 +23,12 @@ export class MlflowApiError extends Schema.TaggedError<MlflowApiError>()("Mlflow
 }
 
 /** Why a request got no usable answer. */
-export const TransportErrorReason = Schema.Literal("Transport", "Timeout", "Decode", "InvalidUrl")
+export const TransportErrorReason = Schema.Literal("Transport", "Certificate", "Timeout", "Decode", "InvalidUrl")
 
 /**
  * The request got no usable answer: it failed on the way (`Transport`: refused, reset, DNS, TLS),
- * took too long (`Timeout`), answered what the API does not (`Decode`: not JSON, or not the shape
+ * the server's TLS certificate is not one to trust (`Certificate`: unknown CA, expired, another
+ * host's; not retried, as a retry meets the same certificate), took too long (`Timeout`), answered what the API does not (`Decode`: not JSON, or not the shape
  * of the answer), or could not be made (`InvalidUrl`).
  */
 export class MlflowTransportError extends Schema.TaggedError<MlflowTransportError>()("MlflowTransportError", {
@@ -67,6 +68,7 @@ export const isTransient = (error: MlflowError): boolean => {
     case "Transport":
     case "Timeout":
       return true
+    case "Certificate":
     case "Decode":
     case "InvalidUrl":
     case "AnswerTooLarge":
@@ -121,30 +123,41 @@ export const statusError = (
   })
 }
 
+/** Node's verification failures of the server's certificate: the same on every retry. */
+const UNTRUSTED_CERTIFICATE =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REJECTED|CERT_REVOKED|CERT_SIGNATURE_FAILURE|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/
+
 const TRANSPORT_CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^ECONNREFUSED$/, "connection refused"],
   [/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/, "host not found (DNS)"],
   [/^(ECONNRESET|UND_ERR_SOCKET|EPIPE)$/, "connection reset"],
   [/^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT)$/, "connection timed out"],
   [/^(EHOSTUNREACH|ENETUNREACH)$/, "host unreachable"],
+  [UNTRUSTED_CERTIFICATE, "server certificate not trusted"],
   [/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/, "TLS failed"]
 ]
 
 /** What went wrong under a request error, from the causes fetch and Node attach (codes like ECONNREFUSED). */
 export const describeTransportError = (
   error: { readonly message: string; readonly cause?: unknown }
-): { readonly detail: string; readonly description: string } => {
+): { readonly detail: string; readonly description: string; readonly untrusted: boolean } => {
   const parts: Array<string> = []
   let description = "transport error"
+  let untrusted = false
   let cause: unknown = error.cause
   for (let depth = 0; depth < 6 && typeof cause === "object" && cause !== null; depth++) {
     const { code, message } = cause as { readonly code?: unknown; readonly message?: unknown }
     const known = typeof code === "string" ? TRANSPORT_CAUSES.find(([pattern]) => pattern.test(code)) : undefined
     if (known !== undefined) {
       if (description === "transport error") description = known[1]
+      if (UNTRUSTED_CERTIFICATE.test(code as string)) untrusted = true
       parts.push(`${known[1]} (${code as string}${typeof message === "string" ? `: ${message}` : ""})`)
     } else if (typeof message === "string" && message !== "" && !parts.includes(message)) parts.push(message)
     cause = (cause as { readonly cause?: unknown }).cause
   }
-  return { detail: parts.length === 0 ? error.message : `${error.message}: ${parts.join(": ")}`, description }
+  return {
+    detail: parts.length === 0 ? error.message : `${error.message}: ${parts.join(": ")}`,
+    description,
+    untrusted
+  }
 }

@@ -17,6 +17,9 @@ import {
 import type { JsonObject, Options, Request } from "./model.js"
 import { scrubUrlCredentials, splitCredentials } from "./url.js"
 
+const TRUST_HINT =
+  "give its CA bundle in MLFLOW_TRACKING_SERVER_CERT_PATH, or set MLFLOW_TRACKING_INSECURE_TLS=true to skip the check"
+
 /** Success answers read at most this much (a trace's data is read with a larger cap). */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024
 /** Error answers: enough for any message MLflow writes. */
@@ -117,8 +120,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const transport = (reason: MlflowTransportError["reason"], detail: string, description: string) =>
       new MlflowTransportError({ reason, method, url: shownUrl, detail: scrub(detail), description })
     const failed = (error: { readonly message: string; readonly cause?: unknown }) => {
-      const { description, detail } = describeTransportError(error)
-      return Effect.fail(transport("Transport", detail, description))
+      const { description, detail, untrusted } = describeTransportError(error)
+      return Effect.fail(
+        untrusted
+          ? transport("Certificate", `${detail} (${TRUST_HINT})`, description)
+          : transport("Transport", detail, description)
+      )
     }
     return client.execute(req).pipe(
       Effect.flatMap((response) => {

@@ -29,6 +29,15 @@ export interface Connection {
    * `X-MLFLOW-WORKSPACE` header, as MLflow's client does; none by default (the server's default)
    */
   readonly workspace?: string | undefined
+  /**
+   * a CA bundle (PEM file) the server's certificate is checked against instead of the system's
+   * (`MLFLOW_TRACKING_SERVER_CERT_PATH`)
+   */
+  readonly serverCertPath?: string | undefined
+  /** a client certificate and its private key in one PEM file (`MLFLOW_TRACKING_CLIENT_CERT_PATH`) */
+  readonly clientCertPath?: string | undefined
+  /** `true`: the server's certificate is not checked (`MLFLOW_TRACKING_INSECURE_TLS`); never with `serverCertPath` */
+  readonly insecureTls?: boolean | undefined
 }
 
 /** The client's options: a connection to a server, and an optional change of the `HttpClient`. */

@@ -66,8 +66,8 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, HttpCl
       )
 
     const transportFailure = (error: { readonly message: string; readonly cause?: unknown }) => {
-      const { description, detail } = describeTransportError(error)
-      return failure(false, { detail: `POST ${config.url}: ${detail}`, retryable: true, reason: description })
+      const { description, detail, untrusted } = describeTransportError(error)
+      return failure(false, { detail: `POST ${config.url}: ${detail}`, retryable: !untrusted, reason: description })
     }
 
     // any answer means the collector is there (an OTLP endpoint answers GET with 405)

@@ -100,10 +100,18 @@ export const destinations = (
     (error) => isMissing(error) ? [] : Promise.reject(error)
   )
 
-const fileName = (entry: SpoolEntry) =>
-  `${
-    String(Math.max(0, Math.trunc(entry.trace.info.requestTimeMs))).padStart(15, "0")
-  }-${entry.trace.info.traceId}.json`
+let lastSpooledAt = 0
+
+/**
+ * When a trace is spooled, in microseconds, increasing within the process: names sort in the order
+ * traces were spooled (a burst of traces shares its milliseconds, and file times are coarser still).
+ */
+const spooledAt = (): number => {
+  lastSpooledAt = Math.max(Date.now() * 1000, lastSpooledAt + 1)
+  return lastSpooledAt
+}
+
+const fileName = (entry: SpoolEntry) => `${String(spooledAt()).padStart(16, "0")}-${entry.trace.info.traceId}.json`
 
 /** A spool entry as file text: the trace as MLflow writes it, and the attachment ids beside it. */
 export const entryToJson = (entry: SpoolEntry): string => {
@@ -130,7 +138,8 @@ const list = async (directory: string): Promise<ReadonlyArray<Listed>> => {
   return listed.filter((item): item is Listed => item !== undefined)
 }
 
-const oldestFirst = (a: Listed, b: Listed) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+/** In the order traces were spooled, which starts every name (a claim's name starts with its waiting name). */
+const oldestFirst = (a: Listed, b: Listed) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0
 
 /** Removes a file; `false` when someone else took it first (claimed or removed it). */
 const remove = (file: string): Promise<boolean> =>
