@@ -13,6 +13,9 @@ import { cacheRoot, stopGroup, withLock } from "./processes.js"
 
 const NGINX = "/usr/sbin/nginx"
 
+/** The token the `bearerUrl` listener requires. */
+export const BEARER_TOKEN = "tok-PLANTED-bearer-7"
+
 const run = (command: string, args: ReadonlyArray<string>, cwd?: string) => {
   const result = spawnSync(command, args, { encoding: "utf8", cwd })
   if (result.status !== 0) {
@@ -144,6 +147,8 @@ export interface RunningNginx {
   readonly mutualTlsUrl: string
   /** plain HTTP, the MLflow server under `/mlflow` */
   readonly prefixedUrl: string
+  /** plain HTTP that answers 401 unless `Authorization: Bearer <BEARER_TOKEN>` */
+  readonly bearerUrl: string
   readonly stop: () => Promise<void>
 }
 
@@ -181,7 +186,7 @@ export const startNginx = async (upstream: string, pki: Pki): Promise<RunningNgi
 
 const startOnce = async (upstream: string, pki: Pki): Promise<RunningNginx> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-nginx-"))
-  const [tls, mutual, prefixed] = [await freePort(), await freePort(), await freePort()]
+  const [tls, mutual, prefixed, bearer] = [await freePort(), await freePort(), await freePort(), await freePort()]
   const proxy = `
       proxy_pass ${upstream}/;
       proxy_http_version 1.1;
@@ -221,6 +226,14 @@ http {
     location /mlflow/ {${proxy}
     }
   }
+  server {
+    listen 127.0.0.1:${bearer};
+    location / {
+      if ($http_authorization != "Bearer ${BEARER_TOKEN}") {
+        return 401 "bearer token required";
+      }${proxy}
+    }
+  }
 }
 `
   )
@@ -230,7 +243,7 @@ http {
   })
   const stop = () => stopGroup(child)
   try {
-    await Promise.all([listening(tls, 20_000), listening(mutual, 20_000), listening(prefixed, 20_000)])
+    await Promise.all([tls, mutual, prefixed, bearer].map((port) => listening(port, 20_000)))
     // still running, so the ports are its own (nginx exits when a bind fails)
     await new Promise((resolve) => setTimeout(resolve, 300))
     if (child.exitCode !== null || child.signalCode !== null) throw new Error("nginx exited after starting")
@@ -244,6 +257,7 @@ http {
     tlsUrl: `https://127.0.0.1:${tls}`,
     mutualTlsUrl: `https://127.0.0.1:${mutual}`,
     prefixedUrl: `http://127.0.0.1:${prefixed}/mlflow`,
+    bearerUrl: `http://127.0.0.1:${bearer}`,
     stop
   }
 }

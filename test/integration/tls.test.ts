@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Layer, Logger, LogLevel } from "effect"
+import { ConfigProvider, Effect, Either, Layer, Logger } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Mlflow, MlflowConfig, MlflowTracing } from "../../src/index.js"
-import { makePki, type Pki, startNginx } from "../harness/nginx.js"
+import { BEARER_TOKEN, makePki, type Pki, startNginx } from "../harness/nginx.js"
 import { ownServer, python, uniqueName } from "./helpers.js"
 
 const captureLogs = () => {
@@ -25,8 +25,7 @@ const traceTwoWithEnv = (env: Readonly<Record<string, string>>, logs = captureLo
     Effect.provide(MlflowTracing.layerConfig()),
     Effect.flatMap((tracing) => tracing.stats),
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-    Effect.provide(logs.layer),
-    Logger.withMinimumLogLevel(LogLevel.All)
+    Effect.provide(logs.layer)
   )
 
 const storedNames = (upstream: string, experimentName: string) =>
@@ -123,11 +122,21 @@ describe("TLS and reverse proxies (Debian's nginx in front of a real MLflow serv
       }, "400")
     }), 300_000)
 
-  it.scopedLive("a server under a path prefix", () =>
+  it.scopedLive("a server under a path prefix; a proxy that checks a bearer token", () =>
     Effect.gen(function*() {
       const setup = yield* proxied
       yield* storesThrough(setup, setup.nginx.prefixedUrl, {})
       yield* storesThrough(setup, `${setup.nginx.prefixedUrl}/`, {})
+
+      yield* storesThrough(setup, setup.nginx.bearerUrl, { MLFLOW_TRACKING_TOKEN: BEARER_TOKEN })
+      const wrong = yield* refusedThrough(
+        setup,
+        setup.nginx.bearerUrl,
+        { MLFLOW_TRACKING_TOKEN: "tok-wrong-PLANTED" },
+        "401"
+      )
+      expect(wrong).toContain("bearer token required")
+      expect(wrong).not.toContain("tok-wrong-PLANTED")
     }), 300_000)
 
   it.effect("TLS settings that cannot work are a typed error before anything is sent", () =>
