@@ -59,10 +59,11 @@ const ensureMlflowItself = (): void => {
 }
 
 /**
- * What the tests need beside MLflow: `mlflow[auth]`'s Flask-WTF (the basic-auth app). Installed into
+ * What the tests need beside MLflow: `mlflow[auth]`'s Flask-WTF (the basic-auth app), botocore (the judge of
+ * SigV4 signatures). Installed into
  * an existing virtualenv too, once per version of this list.
  */
-const EXTRAS = ["Flask-WTF<2"]
+const EXTRAS = ["Flask-WTF<2", "botocore<2"]
 const extrasMarker = (): string =>
   path.join(venvDir(), `.effect-mlflow-extras-${EXTRAS.join(",").replace(/[^\w.,-]/g, "_")}`)
 
