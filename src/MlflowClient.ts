@@ -16,6 +16,7 @@ import * as Errors from "./internal/client/errors.js"
 import * as Experiments from "./internal/client/experiments.js"
 import * as Http from "./internal/client/http.js"
 import type * as Model from "./internal/client/model.js"
+import * as Sigv4 from "./internal/client/sigv4.js"
 import * as Traces from "./internal/client/traces.js"
 import * as MlflowConfig from "./MlflowConfig.js"
 
@@ -204,9 +205,48 @@ export const layerConfigFetch = (
   Layer.unwrapEffect(
     MlflowConfig.serverConnection(overrides).pipe(
       Effect.flatMap(MlflowConfig.make),
-      Effect.map((config) => layerConfig(overrides).pipe(Layer.provide(httpClientLayer(config.tls))))
+      Effect.map((config) =>
+        Layer.effect(
+          MlflowClient,
+          config.destination._tag === "Server"
+            ? fromConfig(config, config.destination, overrides.transformClient)
+            : Effect.die("serverConnection answers a server's settings only")
+        )
+      )
     )
   )
+
+/**
+ * The client of validated settings' tracking server: their credentials, timeout, workspace, TLS
+ * (`httpClientLayer`) and AWS signing.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromConfig = (
+  config: MlflowConfig.MlflowConfig,
+  destination: Extract<MlflowConfig.Destination, { readonly _tag: "Server" }>,
+  transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+): Effect.Effect<Service, MlflowConfig.MlflowConfigError> => {
+  const signing = config.signing
+  // signing sees every request as it leaves: after the caller's own changes
+  const signed = signing === undefined ? undefined : Sigv4.signing(signing.credentials, signing.scope, signing.headers)
+  return make({
+    trackingUri: destination.trackingUri,
+    token: config.token,
+    username: config.username,
+    password: config.password,
+    requestTimeout: config.requestTimeout,
+    serviceName: config.serviceName,
+    workspace: config.workspace,
+    maxConcurrentRequests: config.maxConcurrentRequests,
+    transformClient: signed === undefined
+      ? transformClient
+      : transformClient === undefined
+      ? signed
+      : (client) => transformClient(signed(client))
+  }).pipe(Effect.provide(httpClientLayer(config.tls)))
+}
 
 const NODE_HTTP_CLIENT = "@effect/platform-node/NodeHttpClient"
 

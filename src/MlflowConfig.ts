@@ -12,9 +12,11 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as ClientModel from "./internal/client/model.js"
+import type * as Sigv4 from "./internal/client/sigv4.js"
 import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
 import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
 import { withoutUndefined } from "./internal/common/options.js"
+import * as Aws from "./internal/config/aws.js"
 import * as Otlp from "./internal/config/otlp.js"
 import * as Variables from "./internal/config/variables.js"
 import * as Redaction from "./Redaction.js"
@@ -201,6 +203,8 @@ export type Destination =
   | {
     readonly _tag: "Server"
     readonly trackingUri: string
+    /** the SageMaker ARN the tracking URI named (then `trackingUri` is its endpoint) */
+    readonly sagemakerArn?: string | undefined
     readonly experiment:
       | { readonly _tag: "Id"; readonly id: string }
       | { readonly _tag: "Name"; readonly name: string }
@@ -235,6 +239,21 @@ export interface TlsSettings {
 }
 
 /**
+ * AWS Signature Version 4 for every request (SageMaker's managed MLflow, `MLFLOW_TRACKING_AWS_SIGV4`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SigningSettings {
+  readonly credentials: Sigv4.AwsCredentials
+  readonly scope: Sigv4.SigningScope
+  /** headers every request carries, signed with it (the SageMaker server's ARN) */
+  readonly headers: Readonly<Record<string, string>>
+  /** where the credentials came from, for messages */
+  readonly source: string
+}
+
+/**
  * Validated settings.
  *
  * @since 0.1.0
@@ -252,6 +271,8 @@ export interface MlflowConfig {
   readonly maxConcurrentRequests: number
   /** `undefined`: the platform's defaults (over `fetch`) */
   readonly tls: TlsSettings | undefined
+  /** `undefined`: requests are not signed */
+  readonly signing: SigningSettings | undefined
   readonly queueCapacity: number
   readonly queueStrategy: "sliding" | "dropping"
   readonly workers: number
@@ -323,7 +344,9 @@ const destination = (
       ? invalid("trackingUri (MLFLOW_TRACKING_URI)", "file: needs a directory, e.g. file:./mlflow-traces")
       : Effect.succeed({ _tag: "Local", directory })
   }
-  if (!/^https?:\/\//.test(uri)) {
+  const sagemaker = Aws.parseSageMakerArn(uri)
+  if (typeof sagemaker === "string") return invalid("trackingUri (MLFLOW_TRACKING_URI)", sagemaker)
+  if (sagemaker === undefined && !/^https?:\/\//.test(uri)) {
     return invalid(
       "trackingUri (MLFLOW_TRACKING_URI)",
       `expected an http(s):// URL of an MLflow tracking server or file:<directory>, got "${uri}"` +
@@ -332,10 +355,14 @@ const destination = (
           : "")
     )
   }
+  const endpoint = sagemaker === undefined ? undefined : options.aws?.endpoint?.trim() || sagemaker.endpoint
   try {
-    new URL(given!)
+    new URL(endpoint ?? given!)
   } catch {
-    return invalid("trackingUri (MLFLOW_TRACKING_URI)", `"${uri}" is not a valid URL`)
+    return invalid(
+      endpoint === undefined ? "trackingUri (MLFLOW_TRACKING_URI)" : "aws.endpoint (SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT)",
+      `"${endpoint ?? uri}" is not a valid URL`
+    )
   }
   const id = options.experimentId?.trim()
   const name = options.experimentName?.trim()
@@ -352,7 +379,12 @@ const destination = (
     : name !== undefined
     ? { _tag: "Name" as const, name }
     : { _tag: "Id" as const, id: "0" }
-  return Effect.succeed({ _tag: "Server", trackingUri: withoutCredentials!.replace(/\/+$/, ""), experiment })
+  return Effect.succeed({
+    _tag: "Server",
+    trackingUri: (endpoint ?? withoutCredentials!).replace(/\/+$/, ""),
+    ...(sagemaker === undefined ? {} : { sagemakerArn: sagemaker.arn }),
+    experiment
+  })
 }
 
 const readPem = (setting: string, file: string) =>
@@ -392,6 +424,61 @@ const tlsSettings = (options: Options): Effect.Effect<TlsSettings | undefined, M
       ? Effect.succeed(undefined)
       : Effect.map(readPem(CLIENT_CERT, clientCert), Redacted.make),
     rejectUnauthorized: Effect.succeed(!insecure)
+  })
+}
+
+/** A file's text, `undefined` when there is none; `~/` is the home directory. */
+const readOptional = (file: string) =>
+  Effect.promise(async () => {
+    const [fs, os, path] = await Promise.all([import("node:fs/promises"), import("node:os"), import("node:path")])
+    const resolved = file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : file
+    return fs.readFile(resolved, "utf8").catch(() => undefined)
+  })
+
+const SIGNING = "awsSigV4 (MLFLOW_TRACKING_AWS_SIGV4, or a SageMaker ARN as MLFLOW_TRACKING_URI)"
+
+/** Credentials and region for SigV4, when the URI is a SageMaker ARN or signing is asked for. */
+const signingSettings = (
+  options: Options,
+  uri: string | undefined
+): Effect.Effect<SigningSettings | undefined, MlflowConfigError> => {
+  const sagemaker = uri === undefined ? undefined : Aws.parseSageMakerArn(uri)
+  const target = typeof sagemaker === "object" ? sagemaker : undefined
+  if (target === undefined && options.awsSigV4 !== true) return Effect.succeed(undefined)
+  const aws = options.aws ?? {}
+  return Effect.gen(function*() {
+    const [credentialsFile, configFile] = yield* Effect.all([
+      readOptional(aws.credentialsFile?.trim() || "~/.aws/credentials"),
+      readOptional(aws.configFile?.trim() || "~/.aws/config")
+    ])
+    const sources: Aws.AwsSources = {
+      env: {
+        AWS_ACCESS_KEY_ID: aws.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: aws.secretAccessKey === undefined ? undefined : Redacted.value(aws.secretAccessKey),
+        AWS_SESSION_TOKEN: aws.sessionToken === undefined ? undefined : Redacted.value(aws.sessionToken),
+        AWS_PROFILE: aws.profile,
+        AWS_REGION: aws.region
+      },
+      credentialsFile,
+      configFile
+    }
+    const credentials = Aws.resolveCredentials(sources)
+    if (credentials._tag === "Missing") return yield* invalid(SIGNING, credentials.detail)
+    const region = target?.region ?? Aws.resolveRegion(sources)
+    if (region === undefined) {
+      return yield* invalid(SIGNING, "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or region in the profile")
+    }
+    const { accessKeyId, secretAccessKey, sessionToken, source } = credentials.value
+    return {
+      credentials: {
+        accessKeyId,
+        secretAccessKey: Redacted.make(secretAccessKey),
+        sessionToken: sessionToken === undefined ? undefined : Redacted.make(sessionToken)
+      },
+      scope: { region, service: target?.service ?? "execute-api" },
+      headers: target === undefined ? {} : Object.fromEntries([target.header]),
+      source
+    }
   })
 }
 
@@ -444,6 +531,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
     workspace: Effect.succeed(options.workspace?.trim() || undefined),
     maxConcurrentRequests: positiveInt("maxConcurrentRequests", options.maxConcurrentRequests, 8),
     tls: tlsSettings(options),
+    signing: signingSettings(options, given),
     queueCapacity: positiveInt(
       "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
       options.queueCapacity,
@@ -547,7 +635,22 @@ export const connection: Config.Config<Connection> = Config.all({
   serviceName: Variables.text("OTEL_SERVICE_NAME"),
   serverCertPath: Variables.text("MLFLOW_TRACKING_SERVER_CERT_PATH"),
   clientCertPath: Variables.text("MLFLOW_TRACKING_CLIENT_CERT_PATH"),
-  insecureTls: Variables.optional("MLFLOW_TRACKING_INSECURE_TLS", Config.boolean("MLFLOW_TRACKING_INSECURE_TLS"))
+  insecureTls: Variables.optional("MLFLOW_TRACKING_INSECURE_TLS", Config.boolean("MLFLOW_TRACKING_INSECURE_TLS")),
+  awsSigV4: Variables.optional("MLFLOW_TRACKING_AWS_SIGV4", Config.boolean("MLFLOW_TRACKING_AWS_SIGV4")),
+  aws: Config.all({
+    accessKeyId: Variables.text("AWS_ACCESS_KEY_ID"),
+    secretAccessKey: Variables.secret("AWS_SECRET_ACCESS_KEY"),
+    sessionToken: Config.zipWith(
+      Variables.secret("AWS_SESSION_TOKEN"),
+      Variables.secret("AWS_SECURITY_TOKEN"),
+      (token, legacy) => token ?? legacy
+    ),
+    profile: Config.zipWith(Variables.text("AWS_PROFILE"), Variables.text("AWS_DEFAULT_PROFILE"), (p, d) => p ?? d),
+    region: Config.zipWith(Variables.text("AWS_REGION"), Variables.text("AWS_DEFAULT_REGION"), (r, d) => r ?? d),
+    credentialsFile: Variables.text("AWS_SHARED_CREDENTIALS_FILE"),
+    configFile: Variables.text("AWS_CONFIG_FILE"),
+    endpoint: Variables.text("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT")
+  })
 })
 
 /**

@@ -303,18 +303,8 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink, MlflowC
       (LocalStore) => LocalStore.makeSink(destination.directory, config.localStore)
     )
   }
-  return MlflowClient.make({
-    trackingUri: destination.trackingUri,
-    token: config.token,
-    username: config.username,
-    password: config.password,
-    requestTimeout: config.requestTimeout,
-    serviceName: config.serviceName,
-    workspace: config.workspace,
-    maxConcurrentRequests: config.maxConcurrentRequests
-  }).pipe(
-    Effect.flatMap((client) => MlflowSink.make(client, destination.experiment, config.traceInfo)),
-    Effect.provide(MlflowClient.httpClientLayer(config.tls))
+  return MlflowClient.fromConfig(config, destination).pipe(
+    Effect.flatMap((client) => MlflowSink.make(client, destination.experiment, config.traceInfo))
   )
 }
 
@@ -326,10 +316,15 @@ const spoolFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Spool | unde
   return Effect.map(
     Effect.promise(() => import("./internal/sinks/spool.js")),
     (Spool) =>
-      Spool.open(spoolDirectory, Spool.recordFor(destination.trackingUri, destination.experiment), {
-        maxBytes: spool.maxBytes,
-        maxAgeMillis: Duration.toMillis(spool.maxAge)
-      })
+      // a SageMaker server by its ARN: servers of one region share their endpoint
+      Spool.open(
+        spoolDirectory,
+        Spool.recordFor(destination.sagemakerArn ?? destination.trackingUri, destination.experiment),
+        {
+          maxBytes: spool.maxBytes,
+          maxAgeMillis: Duration.toMillis(spool.maxAge)
+        }
+      )
   )
 }
 

@@ -91,7 +91,7 @@ export const push = Command.make(
       const destination = yield* server(config, "push")
       const service = yield* client(config, destination)
       const sink: Sink = yield* MlflowSink.make(service, destination.experiment, "always")
-      const record = Spool.recordFor(destination.trackingUri, destination.experiment)
+      const record = Spool.recordFor(destination.sagemakerArn ?? destination.trackingUri, destination.experiment)
       const bounds = {
         maxBytes: config.spool.maxBytes,
         maxAgeMillis: Duration.toMillis(config.spool.maxAge)

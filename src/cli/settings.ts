@@ -87,17 +87,9 @@ export const server = (
       })
     )
 
-/** A client of the settings' server, over `fetch` (or `node:https` with TLS settings). */
+/** A client of the settings' server, over `fetch` (or `node:https` with TLS settings), signed when they say so. */
 export const client = (config: MlflowConfig.MlflowConfig, destination: ServerDestination) =>
-  MlflowClient.make({
-    trackingUri: destination.trackingUri,
-    token: config.token,
-    username: config.username,
-    password: config.password,
-    requestTimeout: config.requestTimeout,
-    workspace: config.workspace,
-    maxConcurrentRequests: config.maxConcurrentRequests
-  }).pipe(Effect.provide(MlflowClient.httpClientLayer(config.tls)), Effect.mapError(usage))
+  Effect.mapError(MlflowClient.fromConfig(config, destination), usage)
 
 /** The experiments to read: the one the settings name. */
 export const experimentsOf = (destination: ServerDestination) =>

@@ -38,6 +38,34 @@ export interface Connection {
   readonly clientCertPath?: string | undefined
   /** `true`: the server's certificate is not checked (`MLFLOW_TRACKING_INSECURE_TLS`); never with `serverCertPath` */
   readonly insecureTls?: boolean | undefined
+  /**
+   * `true`: every request is signed with AWS Signature Version 4 for `execute-api` (an API Gateway in
+   * front of the server), as MLflow's `MLFLOW_TRACKING_AWS_SIGV4`; a SageMaker ARN as the tracking URI
+   * is always signed
+   */
+  readonly awsSigV4?: boolean | undefined
+  /** where the AWS credentials and region come from (the standard `AWS_*` variables) */
+  readonly aws?: AwsOptions | undefined
+}
+
+/** The AWS settings, as the standard variables give them; the shared files are read when needed. */
+export interface AwsOptions {
+  /** `AWS_ACCESS_KEY_ID` */
+  readonly accessKeyId?: string | undefined
+  /** `AWS_SECRET_ACCESS_KEY` */
+  readonly secretAccessKey?: Redacted.Redacted | undefined
+  /** `AWS_SESSION_TOKEN` (or the older `AWS_SECURITY_TOKEN`) */
+  readonly sessionToken?: Redacted.Redacted | undefined
+  /** `AWS_PROFILE` (or `AWS_DEFAULT_PROFILE`); default `default` */
+  readonly profile?: string | undefined
+  /** `AWS_REGION` or `AWS_DEFAULT_REGION`; default the profile's, or the ARN's */
+  readonly region?: string | undefined
+  /** `AWS_SHARED_CREDENTIALS_FILE`; default `~/.aws/credentials` */
+  readonly credentialsFile?: string | undefined
+  /** `AWS_CONFIG_FILE`; default `~/.aws/config` */
+  readonly configFile?: string | undefined
+  /** `SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT`: where a SageMaker ARN's requests go instead of its regional endpoint */
+  readonly endpoint?: string | undefined
 }
 
 /** The client's options: a connection to a server, and an optional change of the `HttpClient`. */
