@@ -9,7 +9,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { freePort } from "./mlflow.js"
-import { cacheRoot, stopGroup, withLock } from "./processes.js"
+import { aptInstall, stopGroup } from "./processes.js"
 
 const NGINX = "/usr/sbin/nginx"
 
@@ -25,23 +25,7 @@ const run = (command: string, args: ReadonlyArray<string>, cwd?: string) => {
 }
 
 /** Installs Debian's nginx when missing (as root, with apt). */
-export const ensureNginx = (): void => {
-  if (fs.existsSync(NGINX)) return
-  withLock(path.join(cacheRoot(), "apt.lock"), () => {
-    if (fs.existsSync(NGINX)) return
-    if (process.getuid?.() !== 0) {
-      throw new Error("nginx is missing and installing it needs root (apt-get install nginx)")
-    }
-    console.log("Installing Debian's nginx (once)...")
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
-    spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env })
-    const installed = spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", "nginx"], {
-      stdio: "inherit",
-      env
-    })
-    if (installed.status !== 0 || !fs.existsSync(NGINX)) throw new Error("could not install nginx with apt")
-  })
-}
+export const ensureNginx = (): void => aptInstall("nginx", () => fs.existsSync(NGINX))
 
 /** The files of a throw-away PKI: PEM paths. */
 export interface Pki {

@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { freePort, pythonBin, venvDir } from "./mlflow.js"
+import { aptInstall } from "./processes.js"
 
 const isRoot = (): boolean => process.getuid?.() === 0
 
@@ -35,16 +36,7 @@ export const postgresAvailable = (): boolean =>
 
 /** Installs Debian's `postgresql` when missing, and `psycopg2-binary` into MLflow's virtualenv. */
 export const ensurePostgres = (): void => {
-  if (binDir() === undefined) {
-    console.log("Installing Debian's postgresql (once)...")
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
-    spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env })
-    const installed = spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", "postgresql"], {
-      stdio: "inherit",
-      env
-    })
-    if (installed.status !== 0 || binDir() === undefined) throw new Error("could not install postgresql with apt")
-  }
+  aptInstall("postgresql", () => binDir() !== undefined)
   const probe = spawnSync(pythonBin(), ["-c", "import psycopg2"])
   if (probe.status !== 0) {
     console.log(`Installing psycopg2-binary into ${venvDir()} (once)...`)

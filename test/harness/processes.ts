@@ -48,3 +48,25 @@ export const stopGroup = async (child: ChildProcess): Promise<void> => {
   await exited
   clearTimeout(timer)
 }
+
+/**
+ * Installs a Debian package with apt unless `present()` (as root; one install at a time across test
+ * processes), then checks it is there.
+ */
+export const aptInstall = (name: string, present: () => boolean): void => {
+  if (present()) return
+  withLock(path.join(cacheRoot(), "apt.lock"), () => {
+    if (present()) return
+    if (process.getuid?.() !== 0) {
+      throw new Error(`${name} is missing and installing it needs root (apt-get install ${name})`)
+    }
+    console.log(`Installing Debian's ${name} (once)...`)
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
+    spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env })
+    const installed = spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", name], {
+      stdio: "inherit",
+      env
+    })
+    if (installed.status !== 0 || !present()) throw new Error(`could not install ${name} with apt`)
+  })
+}
