@@ -240,6 +240,12 @@ export const fromConfig = (
     serviceName: config.serviceName,
     workspace: config.workspace,
     maxConcurrentRequests: config.maxConcurrentRequests,
+    moreSecrets: signing === undefined
+      ? undefined
+      : [
+        signing.credentials.secretAccessKey,
+        ...(signing.credentials.sessionToken ? [signing.credentials.sessionToken] : [])
+      ],
     transformClient: signed === undefined
       ? transformClient
       : transformClient === undefined

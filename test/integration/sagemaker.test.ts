@@ -177,6 +177,34 @@ describe("AWS-signed servers (a loopback stand-in that checks every request, in 
     180_000
   )
 
+  it.scopedLive(
+    "a server that echoes the session token into its error: the token is scrubbed from every message",
+    () =>
+      Effect.gen(function*() {
+        const echo = yield* scopedProxy(mlflowUrl(), (request) => ({
+          status: 403,
+          contentType: "application/json",
+          body: JSON.stringify({ message: `denied for token ${String(request.headers["x-amz-security-token"])}` })
+        }))
+        const { lines, stats } = yield* traceTwo({
+          MLFLOW_TRACKING_URI: echo.url,
+          MLFLOW_EXPERIMENT_NAME: uniqueName("sigv4-echo"),
+          MLFLOW_TRACKING_AWS_SIGV4: "true",
+          AWS_ACCESS_KEY_ID: KEY_ID,
+          AWS_SECRET_ACCESS_KEY: SECRET,
+          AWS_SESSION_TOKEN: "session/PLANTED+token",
+          AWS_REGION: "eu-west-1",
+          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+          AWS_CONFIG_FILE: "/nonexistent/config"
+        })
+        expect(stats.failed).toBe(2)
+        const text = lines.join("\n")
+        expect(text).toContain("denied for token <redacted>")
+        expect(text).not.toContain("PLANTED")
+      }),
+    180_000
+  )
+
   it.effect("settings that cannot sign are a typed error before anything is sent", () =>
     Effect.gen(function*() {
       const fails = (env: Readonly<Record<string, string>>) =>

@@ -94,7 +94,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     password === undefined ? "" : encodeURIComponent(Redacted.value(password)),
     username === undefined || password === undefined
       ? ""
-      : bytesToBase64(new TextEncoder().encode(`${username}:${Redacted.value(password)}`))
+      : bytesToBase64(new TextEncoder().encode(`${username}:${Redacted.value(password)}`)),
+    ...(options.moreSecrets ?? []).map(Redacted.value)
   ].filter((secret) => secret.length >= 4)
   const scrub = (text: string): string =>
     scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))

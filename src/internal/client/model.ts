@@ -73,6 +73,8 @@ export interface Options extends Connection {
   readonly trackingUri: string
   /** changes the `HttpClient` the client sends through (a proxy, more headers, its own tracing) */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  /** more secrets `transformClient` sends (a session token), scrubbed from errors as the client's own are */
+  readonly moreSecrets?: ReadonlyArray<Redacted.Redacted> | undefined
 }
 
 export interface Experiment {
