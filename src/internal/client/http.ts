@@ -20,6 +20,9 @@ import { scrubUrlCredentials, splitCredentials } from "./url.js"
 const TRUST_HINT =
   "give its CA bundle in MLFLOW_TRACKING_SERVER_CERT_PATH, or set MLFLOW_TRACKING_INSECURE_TLS=true to skip the check"
 
+/** How long a refused server certificate is taken as refused without asking again. */
+const UNTRUSTED_FOR_MILLIS = 60_000
+
 /** Success answers read at most this much (a trace's data is read with a larger cap). */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024
 /** Error answers: enough for any message MLflow writes. */
@@ -100,6 +103,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const scrub = (text: string): string =>
     scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))
 
+  let untrustedServer: { readonly until: number; readonly detail: string; readonly description: string } | undefined
   const request: Request = (method, path, requestOptions = {}) => {
     const url = /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
     let req = HttpClientRequest.make(method)(url).pipe(
@@ -122,11 +126,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       new MlflowTransportError({ reason, method, url: shownUrl, detail: scrub(detail), description })
     const failed = (error: { readonly message: string; readonly cause?: unknown }) => {
       const { description, detail, untrusted } = describeTransportError(error)
-      return Effect.fail(
-        untrusted
-          ? transport("Certificate", `${detail} (${TRUST_HINT})`, description)
-          : transport("Transport", detail, description)
-      )
+      if (!untrusted) return Effect.fail(transport("Transport", detail, description))
+      const refused = transport("Certificate", `${detail} (${TRUST_HINT})`, description)
+      untrustedServer = { until: Date.now() + UNTRUSTED_FOR_MILLIS, detail: refused.detail, description }
+      return Effect.fail(refused)
+    }
+    // the server's certificate was refused a moment ago: the same answer at once, without a new
+    // handshake for every batch
+    const known = untrustedServer
+    if (known !== undefined && Date.now() < known.until) {
+      return Effect.fail(transport("Certificate", known.detail, known.description))
     }
     return client.execute(req).pipe(
       Effect.flatMap((response) => {
