@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
-import { ownServer, python, uniqueName } from "./helpers.js"
+import { captureLogs, ownServer, python, uniqueName } from "./helpers.js"
 
 const ADMIN_PASSWORD = "Adm1n-PLANTED-pass"
 
@@ -19,12 +19,6 @@ const asAdmin = (url: string, route: string, body: unknown) =>
     if (!response.ok) throw new Error(`${route}: ${response.status} ${await response.text()}`)
     return response.json()
   })
-
-const captureLogs = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make(({ cause, message }) => void lines.push(`${String(message)} ${String(cause)}`))
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
 
 /** Three traces through the layer, then its stats after release. */
 const traceThree = (options: MlflowConfig.Options, logs: ReturnType<typeof captureLogs>) =>

@@ -6,23 +6,11 @@ import * as path from "node:path"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
 import { noDrops } from "../support/stats.js"
-import { freePort, mlflowUrl, ownServer, postJson, python, uniqueName } from "./helpers.js"
+import { freePort, mlflowUrl, ownServer, postJson, storedNames, uniqueName } from "./helpers.js"
 
 /** A server of this test's own (stopped with the test's scope; it may be stopped and started again). */
 const start = (port?: number, dir?: string) =>
   ownServer({ ...(port === undefined ? {} : { port }), ...(dir === undefined ? {} : { dir }) })
-
-/** Trace names stored in an experiment, read with MLflow's Python client. */
-const storedNames = (url: string, experimentName: string): Effect.Effect<Array<string>> =>
-  python(
-    `
-import json, mlflow
-exp = mlflow.get_experiment_by_name(${JSON.stringify(experimentName)})
-traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list", include_spans=False) if exp else []
-print(json.dumps(sorted(t.info.tags.get("mlflow.traceName") for t in traces)))
-`,
-    { MLFLOW_TRACKING_URI: url }
-  )
 
 const fastRetry: MlflowConfig.Options = { retryInitialDelay: "200 millis", retryMaxDelay: "1 second" }
 

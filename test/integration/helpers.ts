@@ -139,3 +139,26 @@ export const exportOneBatch = (
     Effect.provide(MlflowTracing.layer({ workers: 1, batchSize: n, ...options })),
     Effect.provide(Logger.remove(Logger.defaultLogger))
   )
+
+/** Trace names stored in an experiment (sorted; none when it does not exist), read with MLflow's Python client. */
+export const storedNames = (
+  url: string,
+  experimentName: string,
+  env: Readonly<Record<string, string>> = {}
+): Effect.Effect<Array<string>> =>
+  python(
+    `
+import json, mlflow
+exp = mlflow.get_experiment_by_name(${JSON.stringify(experimentName)})
+traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list", include_spans=False) if exp else []
+print(json.dumps(sorted(t.info.tags.get("mlflow.traceName") for t in traces)))
+`,
+    { MLFLOW_TRACKING_URI: url, ...env }
+  )
+
+/** The log lines (message and cause) of what runs with `layer`. */
+export const captureLogs = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ cause, message }) => void lines.push(`${String(message)} ${String(cause)}`))
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}

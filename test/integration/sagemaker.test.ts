@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Logger } from "effect"
+import { ConfigProvider, Effect } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import { scopedProxy, type Seen } from "../support/proxy.js"
-import { mlflowUrl, python, uniqueName } from "./helpers.js"
+import { captureLogs, mlflowUrl, python, storedNames, uniqueName } from "./helpers.js"
 
 const JUDGE = path.resolve(import.meta.dirname, "../support/judges/sigv4.py")
 const ARN = "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/effect-mlflow-test"
@@ -91,7 +91,7 @@ const judgeRecorded = (url: string, requests: ReadonlyArray<Seen>, service: stri
   })
 
 const traceTwo = (env: Readonly<Record<string, string>>) => {
-  const lines: Array<string> = []
+  const logs = captureLogs()
   return Effect.gen(function*() {
     const tracing = yield* MlflowTracing.MlflowTracing
     for (const name of ["ask", "answer"]) yield* Effect.void.pipe(Mlflow.span(name, { inputs: { q: "x y+z" } }))
@@ -100,23 +100,10 @@ const traceTwo = (env: Readonly<Record<string, string>>) => {
     Effect.provide(MlflowTracing.layerConfig()),
     Effect.flatMap((tracing) => tracing.stats),
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-    Effect.provide(
-      Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(String(message))))
-    ),
-    Effect.map((stats) => ({ stats, lines }))
+    Effect.provide(logs.layer),
+    Effect.map((stats) => ({ stats, lines: logs.lines }))
   )
 }
-
-const storedNames = (experimentName: string) =>
-  python(
-    `
-import json, mlflow
-experiment = mlflow.get_experiment_by_name(${JSON.stringify(experimentName)})
-traces = [] if experiment is None else mlflow.search_traces(experiment_ids=[experiment.experiment_id], return_type="list")
-print(json.dumps(sorted(t.info.tags.get("mlflow.traceName") for t in traces)))
-`,
-    { MLFLOW_TRACKING_URI: mlflowUrl() }
-  )
 
 describe("AWS-signed servers (a loopback stand-in that checks every request, in front of a real MLflow server)", () => {
   it.scopedLive(
@@ -141,7 +128,7 @@ describe("AWS-signed servers (a loopback stand-in that checks every request, in 
         })
         expect(edge.refused, lines.join("\n")).toEqual([])
         expect(stats.exported).toBe(2)
-        expect(yield* storedNames(experimentName)).toEqual(["answer", "ask"])
+        expect(yield* storedNames(mlflowUrl(), experimentName)).toEqual(["answer", "ask"])
         // experiment lookup (a query string), the spans (protobuf), the trace info (JSON)
         expect(edge.count("GET /api/2.0/mlflow/experiments/get-by-name")).toBeGreaterThan(0)
         expect(edge.count("POST /v1/traces")).toBeGreaterThan(0)
@@ -171,7 +158,7 @@ describe("AWS-signed servers (a loopback stand-in that checks every request, in 
         })
         expect(edge.refused, lines.join("\n")).toEqual([])
         expect(stats.exported).toBe(2)
-        expect(yield* storedNames(experimentName)).toEqual(["answer", "ask"])
+        expect(yield* storedNames(mlflowUrl(), experimentName)).toEqual(["answer", "ask"])
         yield* judgeRecorded(edge.url, edge.requests, "execute-api", "ap-southeast-2")
       }),
     180_000

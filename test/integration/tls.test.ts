@@ -1,19 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Layer, Logger } from "effect"
+import { ConfigProvider, Effect, Either, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Mlflow, MlflowConfig, MlflowTracing } from "../../src/index.js"
 import { BEARER_TOKEN, makePki, type Pki, startNginx } from "../harness/nginx.js"
-import { ownServer, python, uniqueName } from "./helpers.js"
-
-const captureLogs = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make(({ cause, date, message }) =>
-    void lines.push(`${date.toISOString()} ${String(message)} ${String(cause)}`)
-  )
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
+import { captureLogs, ownServer, storedNames, uniqueName } from "./helpers.js"
 
 /** Two traces through the layer configured from these environment variables alone; its stats after release. */
 const traceTwoWithEnv = (env: Readonly<Record<string, string>>, logs = captureLogs()) =>
@@ -26,17 +18,6 @@ const traceTwoWithEnv = (env: Readonly<Record<string, string>>, logs = captureLo
     Effect.flatMap((tracing) => tracing.stats),
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
     Effect.provide(logs.layer)
-  )
-
-const storedNames = (upstream: string, experimentName: string) =>
-  python(
-    `
-import json, mlflow
-experiment = mlflow.get_experiment_by_name(${JSON.stringify(experimentName)})
-traces = [] if experiment is None else mlflow.search_traces(experiment_ids=[experiment.experiment_id], return_type="list")
-print(json.dumps(sorted(t.info.tags.get("mlflow.traceName") for t in traces)))
-`,
-    { MLFLOW_TRACKING_URI: upstream }
   )
 
 const proxied = Effect.gen(function*() {
