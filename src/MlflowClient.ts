@@ -257,6 +257,17 @@ export const fromConfig = (
 const NODE_HTTP_CLIENT = "@effect/platform-node/NodeHttpClient"
 
 /**
+ * Loads a module that brings the npm `undici`. At load, that package installs an Agent of its own as
+ * the process's `fetch` dispatcher when Node has not made one yet, and every later `fetch` of the
+ * program (ours included) would run on a foreign undici version. Node makes its own when its web
+ * globals are first touched, so `Response` is touched first.
+ */
+const keepingFetchDispatcher = <A>(load: () => Promise<A>): Promise<A> => {
+  void globalThis.Response
+  return load()
+}
+
+/**
  * The `HttpClient` for these TLS settings (`MlflowConfig`'s `tls`): `fetch` without any; with a CA
  * bundle, a client certificate or `insecureTls`, `node:https` with them, through
  * `@effect/platform-node` (an optional peer: `npm install @effect/platform-node@^0.108`), as `fetch`
@@ -271,7 +282,8 @@ export const httpClientLayer = (
   tls === undefined ? FetchHttpClient.layer : Layer.unwrapEffect(
     Effect.tryPromise({
       // a name in a variable: bundlers for other runtimes leave the optional peer alone
-      try: () => import(/* @vite-ignore */ NODE_HTTP_CLIENT) as Promise<NodeHttpClientModule>,
+      try: () =>
+        keepingFetchDispatcher(() => import(/* @vite-ignore */ NODE_HTTP_CLIENT) as Promise<NodeHttpClientModule>),
       catch: () =>
         new MlflowConfig.MlflowConfigError({
           setting:
