@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Assessments from "./internal/client/assessments.js"
+import * as DatabricksAuth from "./internal/client/databricksAuth.js"
 import * as Errors from "./internal/client/errors.js"
 import * as Experiments from "./internal/client/experiments.js"
 import * as Http from "./internal/client/http.js"
@@ -231,11 +232,19 @@ export const fromConfig = (
   const signing = config.signing
   // signing sees every request as it leaves: after the caller's own changes
   const signed = signing === undefined ? undefined : Sigv4.signing(signing.credentials, signing.scope, signing.headers)
+  const databricks = config.databricks
+  const auth = databricks?.auth
   return make({
     trackingUri: destination.trackingUri,
-    token: config.token,
-    username: config.username,
-    password: config.password,
+    ...(auth === undefined
+      ? { token: config.token, username: config.username, password: config.password }
+      : {
+        token: auth._tag === "Pat" ? auth.token : undefined,
+        username: auth._tag === "Basic" ? auth.username : undefined,
+        password: auth._tag === "Basic" ? auth.password : undefined,
+        dynamicHeaders: DatabricksAuth.headers(databricks!),
+        healthCheck: DatabricksAuth.healthCheck
+      }),
     requestTimeout: config.requestTimeout,
     serviceName: config.serviceName,
     workspace: config.workspace,

@@ -17,6 +17,7 @@ import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
 import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
 import { withoutUndefined } from "./internal/common/options.js"
 import * as Aws from "./internal/config/aws.js"
+import * as Databricks from "./internal/config/databricks.js"
 import * as Otlp from "./internal/config/otlp.js"
 import * as Variables from "./internal/config/variables.js"
 import * as Redaction from "./Redaction.js"
@@ -205,6 +206,8 @@ export type Destination =
     readonly trackingUri: string
     /** the SageMaker ARN the tracking URI named (then `trackingUri` is its endpoint) */
     readonly sagemakerArn?: string | undefined
+    /** a Databricks workspace (`databricks[://<profile>]`; then `trackingUri` is its host) */
+    readonly databricks?: boolean | undefined
     readonly experiment:
       | { readonly _tag: "Id"; readonly id: string }
       | { readonly _tag: "Name"; readonly name: string }
@@ -254,6 +257,30 @@ export interface SigningSettings {
 }
 
 /**
+ * A Databricks workspace and how to authenticate to it (`databricks[://<profile>]` tracking URIs).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DatabricksSettings {
+  readonly host: string
+  readonly auth:
+    | { readonly _tag: "Pat"; readonly token: Redacted.Redacted }
+    | { readonly _tag: "Basic"; readonly username: string; readonly password: Redacted.Redacted }
+    | {
+      readonly _tag: "OAuthM2M"
+      readonly clientId: string
+      readonly clientSecret: Redacted.Redacted
+      readonly discoveryUrl: string | undefined
+      readonly scopes: string
+    }
+  /** sent as `X-Databricks-Org-Id`; `undefined`: the host's metadata tells it */
+  readonly workspaceId: string | undefined
+  /** the profile of the configuration file the settings came from, if one */
+  readonly profile: string | undefined
+}
+
+/**
  * Validated settings.
  *
  * @since 0.1.0
@@ -273,6 +300,8 @@ export interface MlflowConfig {
   readonly tls: TlsSettings | undefined
   /** `undefined`: requests are not signed */
   readonly signing: SigningSettings | undefined
+  /** `undefined`: not a Databricks workspace */
+  readonly databricks: DatabricksSettings | undefined
   readonly queueCapacity: number
   readonly queueStrategy: "sliding" | "dropping"
   readonly workers: number
@@ -331,7 +360,8 @@ const duration = (setting: string, value: Duration.DurationInput | undefined, fa
 const destination = (
   options: Options,
   given: string | undefined,
-  withoutCredentials: string | undefined
+  withoutCredentials: string | undefined,
+  databricks: DatabricksSettings | undefined
 ): Effect.Effect<Destination, MlflowConfigError> => {
   // credentials in the URI never appear in a message (the client sends them as Basic auth)
   const uri = given === undefined ? undefined : scrubUrlCredentials(given)
@@ -346,12 +376,13 @@ const destination = (
   }
   const sagemaker = Aws.parseSageMakerArn(uri)
   if (typeof sagemaker === "string") return invalid("trackingUri (MLFLOW_TRACKING_URI)", sagemaker)
+  if (databricks !== undefined) return databricksDestination(options, databricks)
   if (sagemaker === undefined && !/^https?:\/\//.test(uri)) {
     return invalid(
       "trackingUri (MLFLOW_TRACKING_URI)",
       `expected an http(s):// URL of an MLflow tracking server or file:<directory>, got "${uri}"` +
-        (/^(sqlite|postgresql|mysql|mssql|databricks)/.test(uri)
-          ? " (database and Databricks URIs are not supported: run `mlflow server` and point at its URL)"
+        (/^(sqlite|postgresql|mysql|mssql)/.test(uri)
+          ? " (database URIs are not supported: run `mlflow server` and point at its URL)"
           : "")
     )
   }
@@ -364,6 +395,17 @@ const destination = (
       `"${endpoint ?? uri}" is not a valid URL`
     )
   }
+  return Effect.map(experimentOf(options), (experiment) => ({
+    _tag: "Server" as const,
+    trackingUri: (endpoint ?? withoutCredentials!).replace(/\/+$/, ""),
+    ...(sagemaker === undefined ? {} : { sagemakerArn: sagemaker.arn }),
+    experiment
+  }))
+}
+
+type ExperimentRef = Extract<Destination, { readonly _tag: "Server" }>["experiment"]
+
+const experimentOf = (options: Options): Effect.Effect<ExperimentRef, MlflowConfigError> => {
   const id = options.experimentId?.trim()
   const name = options.experimentName?.trim()
   if (options.experimentId !== undefined && id === "") {
@@ -372,19 +414,45 @@ const destination = (
   if (options.experimentName !== undefined && name === "") {
     return invalid("experimentName (MLFLOW_EXPERIMENT_NAME)", "expected a non-empty experiment name")
   }
-  const experiment = id !== undefined && name !== undefined
-    ? { _tag: "IdAndName" as const, id, name }
-    : id !== undefined
-    ? { _tag: "Id" as const, id }
-    : name !== undefined
-    ? { _tag: "Name" as const, name }
-    : { _tag: "Id" as const, id: "0" }
-  return Effect.succeed({
-    _tag: "Server",
-    trackingUri: (endpoint ?? withoutCredentials!).replace(/\/+$/, ""),
-    ...(sagemaker === undefined ? {} : { sagemakerArn: sagemaker.arn }),
+  return Effect.succeed(
+    id !== undefined && name !== undefined
+      ? { _tag: "IdAndName" as const, id, name }
+      : id !== undefined
+      ? { _tag: "Id" as const, id }
+      : name !== undefined
+      ? { _tag: "Name" as const, name }
+      : { _tag: "Id" as const, id: "0" }
+  )
+}
+
+/**
+ * A Databricks workspace has no default experiment for a service, and names experiments by their
+ * workspace path (`/Users/<user>/<name>`, `/Shared/<name>`).
+ */
+const databricksDestination = (
+  options: Options,
+  databricks: DatabricksSettings
+): Effect.Effect<Destination, MlflowConfigError> => {
+  const name = options.experimentName?.trim()
+  if (options.experimentId === undefined && options.experimentName === undefined) {
+    return invalid(
+      "experimentName (MLFLOW_EXPERIMENT_NAME)",
+      "a Databricks workspace needs an experiment: set MLFLOW_EXPERIMENT_NAME to its workspace path " +
+        "(e.g. /Users/you@example.com/chat-service) or MLFLOW_EXPERIMENT_ID"
+    )
+  }
+  if (name !== undefined && name !== "" && !name.startsWith("/")) {
+    return invalid(
+      "experimentName (MLFLOW_EXPERIMENT_NAME)",
+      `Databricks names experiments by workspace path, e.g. /Users/you@example.com/${name} or /Shared/${name}; got "${name}"`
+    )
+  }
+  return Effect.map(experimentOf(options), (experiment) => ({
+    _tag: "Server" as const,
+    trackingUri: databricks.host,
+    databricks: true,
     experiment
-  })
+  }))
 }
 
 const readPem = (setting: string, file: string) =>
@@ -482,6 +550,56 @@ const signingSettings = (
   })
 }
 
+const DATABRICKS = "databricks (MLFLOW_TRACKING_URI databricks[://<profile>], DATABRICKS_*)"
+
+/** The workspace and credentials of a `databricks[://<profile>]` tracking URI, as Databricks' SDKs resolve them. */
+const databricksSettings = (
+  options: Options,
+  uri: string | undefined
+): Effect.Effect<DatabricksSettings | undefined, MlflowConfigError> => {
+  const parsed = uri === undefined ? undefined : Databricks.parseDatabricksUri(uri)
+  if (parsed === undefined) return Effect.succeed(undefined)
+  if (typeof parsed === "string") return invalid("trackingUri (MLFLOW_TRACKING_URI)", parsed)
+  const given = options.databricks ?? {}
+  const path = given.configFile?.trim() || "~/.databrickscfg"
+  const reveal = (secret: Redacted.Redacted | undefined) => secret === undefined ? undefined : Redacted.value(secret)
+  return Effect.flatMap(readOptional(path), (text) => {
+    const resolved = Databricks.resolveDatabricks({
+      uriProfile: parsed.profile,
+      given: {
+        host: given.host,
+        token: reveal(given.token),
+        client_id: given.clientId,
+        client_secret: reveal(given.clientSecret),
+        username: given.username,
+        password: reveal(given.password),
+        profile: given.profile,
+        auth_type: given.authType,
+        workspace_id: given.workspaceId,
+        discovery_url: given.discoveryUrl
+      },
+      configFile: { path, text }
+    })
+    if (resolved._tag === "Missing") return invalid(DATABRICKS, resolved.detail)
+    const { auth, host, profile, workspaceId } = resolved.value
+    try {
+      new URL(host)
+    } catch {
+      return invalid(DATABRICKS, `the host "${host}" is not a valid URL`)
+    }
+    return Effect.succeed<DatabricksSettings>({
+      host,
+      profile,
+      workspaceId,
+      auth: auth._tag === "Pat"
+        ? { _tag: "Pat", token: Redacted.make(auth.token) }
+        : auth._tag === "Basic"
+        ? { _tag: "Basic", username: auth.username, password: Redacted.make(auth.password) }
+        : { ...auth, clientSecret: Redacted.make(auth.clientSecret) }
+    })
+  })
+}
+
 const RESERVED_DESTINATIONS = new Set(["mlflow", "otlp"])
 
 const alsoExportTo = (given: Options["alsoExportTo"]) => {
@@ -517,104 +635,110 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
   const given = options.trackingUri?.trim()
   const inUri = given === undefined ? undefined : splitCredentials(given)
   const fromUri = inUri?.username !== undefined && options.username === undefined && options.password === undefined
-  return Effect.all({
-    destination: destination(options, given, inUri?.uri),
-    token: Effect.succeed(options.token),
-    username: Effect.succeed(fromUri ? inUri!.username : options.username),
-    password: Effect.succeed(fromUri ? Redacted.make(inUri!.password ?? "") : options.password),
-    requestTimeout: duration(
-      "requestTimeout (MLFLOW_HTTP_REQUEST_TIMEOUT)",
-      options.requestTimeout,
-      Duration.seconds(120)
-    ),
-    serviceName: Effect.succeed(options.serviceName),
-    workspace: Effect.succeed(options.workspace?.trim() || undefined),
-    maxConcurrentRequests: positiveInt("maxConcurrentRequests", options.maxConcurrentRequests, 8),
-    tls: tlsSettings(options),
-    signing: signingSettings(options, given),
-    queueCapacity: positiveInt(
-      "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
-      options.queueCapacity,
-      1000
-    ),
-    queueStrategy: options.queueStrategy === undefined || options.queueStrategy === "sliding" ||
-        options.queueStrategy === "dropping"
-      ? Effect.succeed(options.queueStrategy ?? "sliding")
-      : invalid(
-        "queueStrategy (EFFECT_MLFLOW_QUEUE_STRATEGY)",
-        `expected "sliding" or "dropping", got "${options.queueStrategy}"`
+  return Effect.flatMap(databricksSettings(options, given), (databricks) =>
+    Effect.all({
+      destination: destination(options, given, inUri?.uri, databricks),
+      databricks: Effect.succeed(databricks),
+      token: Effect.succeed(options.token),
+      username: Effect.succeed(fromUri ? inUri!.username : options.username),
+      password: Effect.succeed(fromUri ? Redacted.make(inUri!.password ?? "") : options.password),
+      requestTimeout: duration(
+        "requestTimeout (MLFLOW_HTTP_REQUEST_TIMEOUT)",
+        options.requestTimeout,
+        Duration.seconds(120)
       ),
-    workers: positiveInt("workers (MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS)", options.workers, 10),
-    batchSize: positiveInt("batchSize", options.batchSize, 50),
-    traceInfo: options.traceInfo === undefined || TRACE_INFO_DELIVERIES.includes(options.traceInfo)
-      ? Effect.succeed(options.traceInfo ?? "auto")
-      : invalid(
-        "traceInfo (EFFECT_MLFLOW_TRACE_INFO)",
-        `expected "always", "auto" or "whenNeeded", got "${options.traceInfo}"`
+      serviceName: Effect.succeed(options.serviceName),
+      workspace: Effect.succeed(options.workspace?.trim() || undefined),
+      maxConcurrentRequests: positiveInt("maxConcurrentRequests", options.maxConcurrentRequests, 8),
+      tls: tlsSettings(options),
+      signing: signingSettings(options, given),
+      queueCapacity: positiveInt(
+        "queueCapacity (MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE)",
+        options.queueCapacity,
+        1000
       ),
-    asyncLogging: Effect.succeed(options.asyncLogging ?? true),
-    retryTimeout: duration(
-      "retryTimeout (MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT)",
-      options.retryTimeout,
-      Duration.seconds(500)
-    ),
-    retryInitialDelay: duration("retryInitialDelay", options.retryInitialDelay, Duration.seconds(1)),
-    retryMaxDelay: duration("retryMaxDelay", options.retryMaxDelay, Duration.seconds(60)),
-    samplingRatio: options.samplingRatio === undefined
-      ? Effect.succeed(1)
-      : options.samplingRatio >= 0 && options.samplingRatio <= 1
-      ? Effect.succeed(options.samplingRatio)
-      : invalid(
-        "samplingRatio (MLFLOW_TRACE_SAMPLING_RATIO)",
-        `expected a number from 0 to 1, got ${options.samplingRatio}`
+      queueStrategy: options.queueStrategy === undefined || options.queueStrategy === "sliding" ||
+          options.queueStrategy === "dropping"
+        ? Effect.succeed(options.queueStrategy ?? "sliding")
+        : invalid(
+          "queueStrategy (EFFECT_MLFLOW_QUEUE_STRATEGY)",
+          `expected "sliding" or "dropping", got "${options.queueStrategy}"`
+        ),
+      workers: positiveInt("workers (MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS)", options.workers, 10),
+      batchSize: positiveInt("batchSize", options.batchSize, 50),
+      traceInfo: options.traceInfo === undefined || TRACE_INFO_DELIVERIES.includes(options.traceInfo)
+        ? Effect.succeed(options.traceInfo ?? "auto")
+        : invalid(
+          "traceInfo (EFFECT_MLFLOW_TRACE_INFO)",
+          `expected "always", "auto" or "whenNeeded", got "${options.traceInfo}"`
+        ),
+      asyncLogging: Effect.succeed(options.asyncLogging ?? true),
+      retryTimeout: duration(
+        "retryTimeout (MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT)",
+        options.retryTimeout,
+        Duration.seconds(500)
       ),
-    bufferMaxSize: positiveInt("bufferMaxSize (MLFLOW_TRACE_BUFFER_MAX_SIZE)", options.bufferMaxSize, 1000),
-    bufferTtl: duration("bufferTtl (MLFLOW_TRACE_BUFFER_TTL_SECONDS)", options.bufferTtl, Duration.hours(1)),
-    traceTimeout: options.traceTimeout === undefined
-      ? Effect.succeed(undefined)
-      : duration("traceTimeout (MLFLOW_TRACE_TIMEOUT_SECONDS)", options.traceTimeout, Duration.zero),
-    enabled: Effect.succeed(options.enabled ?? true),
-    spanProcessors: Effect.succeed([
-      ...(options.redactSecrets === false ? [] : [Redaction.redactKeys()]),
-      ...(options.spanProcessors ?? [])
-    ]),
-    maxAttributeBytes: positiveInt("maxAttributeBytes", options.maxAttributeBytes, 1024 * 1024),
-    maxSpanBytes: positiveInt("maxSpanBytes", options.maxSpanBytes, 4 * 1024 * 1024),
-    maxTraceBytes: positiveInt("maxTraceBytes", options.maxTraceBytes, 16 * 1024 * 1024),
-    maxSpansPerTrace: positiveInt("maxSpansPerTrace", options.maxSpansPerTrace, 10_000),
-    shutdownTimeout: duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(30)),
-    lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10)),
-    otlp: otlp(options),
-    dualExport: Effect.succeed(options.dualExport ?? false),
-    genAiSemanticConventions: Effect.succeed(options.genAiSemanticConventions ?? false),
-    extractAttachments: Effect.succeed(options.extractAttachments ?? true),
-    maxAttachmentSize: options.maxAttachmentSize === undefined || options.maxAttachmentSize <= 0
-      ? Effect.succeed(undefined)
-      : positiveInt("maxAttachmentSize (MLFLOW_TRACE_MAX_ATTACHMENT_SIZE)", options.maxAttachmentSize, 0),
-    alsoExportTo: alsoExportTo(options.alsoExportTo),
-    spoolDirectory: options.spoolDirectory === undefined || options.spoolDirectory.trim() !== ""
-      ? Effect.succeed(options.spoolDirectory)
-      : invalid("spoolDirectory (EFFECT_MLFLOW_SPOOL_DIR)", "expected a directory"),
-    spool: Effect.all({
-      maxBytes: positiveInt("spoolMaxBytes (EFFECT_MLFLOW_SPOOL_MAX_BYTES)", options.spoolMaxBytes, 256 * 1024 * 1024),
-      maxAge: duration("spoolMaxAge (EFFECT_MLFLOW_SPOOL_MAX_AGE)", options.spoolMaxAge, Duration.days(7))
-    }),
-    localStore: Effect.all({
-      maxBytes: options.localMaxBytes === undefined
+      retryInitialDelay: duration("retryInitialDelay", options.retryInitialDelay, Duration.seconds(1)),
+      retryMaxDelay: duration("retryMaxDelay", options.retryMaxDelay, Duration.seconds(60)),
+      samplingRatio: options.samplingRatio === undefined
+        ? Effect.succeed(1)
+        : options.samplingRatio >= 0 && options.samplingRatio <= 1
+        ? Effect.succeed(options.samplingRatio)
+        : invalid(
+          "samplingRatio (MLFLOW_TRACE_SAMPLING_RATIO)",
+          `expected a number from 0 to 1, got ${options.samplingRatio}`
+        ),
+      bufferMaxSize: positiveInt("bufferMaxSize (MLFLOW_TRACE_BUFFER_MAX_SIZE)", options.bufferMaxSize, 1000),
+      bufferTtl: duration("bufferTtl (MLFLOW_TRACE_BUFFER_TTL_SECONDS)", options.bufferTtl, Duration.hours(1)),
+      traceTimeout: options.traceTimeout === undefined
         ? Effect.succeed(undefined)
-        : positiveInt("localMaxBytes (EFFECT_MLFLOW_LOCAL_MAX_BYTES)", options.localMaxBytes, 0),
-      maxAge: options.localMaxAge === undefined
+        : duration("traceTimeout (MLFLOW_TRACE_TIMEOUT_SECONDS)", options.traceTimeout, Duration.zero),
+      enabled: Effect.succeed(options.enabled ?? true),
+      spanProcessors: Effect.succeed([
+        ...(options.redactSecrets === false ? [] : [Redaction.redactKeys()]),
+        ...(options.spanProcessors ?? [])
+      ]),
+      maxAttributeBytes: positiveInt("maxAttributeBytes", options.maxAttributeBytes, 1024 * 1024),
+      maxSpanBytes: positiveInt("maxSpanBytes", options.maxSpanBytes, 4 * 1024 * 1024),
+      maxTraceBytes: positiveInt("maxTraceBytes", options.maxTraceBytes, 16 * 1024 * 1024),
+      maxSpansPerTrace: positiveInt("maxSpansPerTrace", options.maxSpansPerTrace, 10_000),
+      shutdownTimeout: duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(30)),
+      lateSpanGrace: duration("lateSpanGrace", options.lateSpanGrace, Duration.seconds(10)),
+      otlp: otlp(options),
+      dualExport: Effect.succeed(options.dualExport ?? false),
+      genAiSemanticConventions: Effect.succeed(options.genAiSemanticConventions ?? false),
+      extractAttachments: Effect.succeed(options.extractAttachments ?? true),
+      maxAttachmentSize: options.maxAttachmentSize === undefined || options.maxAttachmentSize <= 0
         ? Effect.succeed(undefined)
-        : duration("localMaxAge (EFFECT_MLFLOW_LOCAL_MAX_AGE)", options.localMaxAge, Duration.zero)
-    })
-  }).pipe(Effect.flatMap((config) =>
-    (config.username === undefined) !== (config.password === undefined)
-      ? invalid(
-        "username/password (MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD)",
-        "set both for basic auth, or neither"
-      )
-      : Effect.succeed(config)
-  ))
+        : positiveInt("maxAttachmentSize (MLFLOW_TRACE_MAX_ATTACHMENT_SIZE)", options.maxAttachmentSize, 0),
+      alsoExportTo: alsoExportTo(options.alsoExportTo),
+      spoolDirectory: options.spoolDirectory === undefined || options.spoolDirectory.trim() !== ""
+        ? Effect.succeed(options.spoolDirectory)
+        : invalid("spoolDirectory (EFFECT_MLFLOW_SPOOL_DIR)", "expected a directory"),
+      spool: Effect.all({
+        maxBytes: positiveInt(
+          "spoolMaxBytes (EFFECT_MLFLOW_SPOOL_MAX_BYTES)",
+          options.spoolMaxBytes,
+          256 * 1024 * 1024
+        ),
+        maxAge: duration("spoolMaxAge (EFFECT_MLFLOW_SPOOL_MAX_AGE)", options.spoolMaxAge, Duration.days(7))
+      }),
+      localStore: Effect.all({
+        maxBytes: options.localMaxBytes === undefined
+          ? Effect.succeed(undefined)
+          : positiveInt("localMaxBytes (EFFECT_MLFLOW_LOCAL_MAX_BYTES)", options.localMaxBytes, 0),
+        maxAge: options.localMaxAge === undefined
+          ? Effect.succeed(undefined)
+          : duration("localMaxAge (EFFECT_MLFLOW_LOCAL_MAX_AGE)", options.localMaxAge, Duration.zero)
+      })
+    })).pipe(Effect.flatMap((config) =>
+      (config.username === undefined) !== (config.password === undefined)
+        ? invalid(
+          "username/password (MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD)",
+          "set both for basic auth, or neither"
+        )
+        : Effect.succeed(config)
+    ))
 }
 
 /**
@@ -624,7 +748,10 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
  * (`MLFLOW_TRACKING_SERVER_CERT_PATH`, `MLFLOW_TRACKING_CLIENT_CERT_PATH`, `MLFLOW_TRACKING_INSECURE_TLS`),
  * `MLFLOW_TRACKING_AWS_SIGV4`, and AWS's (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
  * `AWS_SESSION_TOKEN`, `AWS_PROFILE`, `AWS_REGION`, `AWS_DEFAULT_REGION`, `AWS_SHARED_CREDENTIALS_FILE`,
- * `AWS_CONFIG_FILE`, `SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT`).
+ * `AWS_CONFIG_FILE`, `SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT`), and Databricks' (`DATABRICKS_HOST`, `DATABRICKS_TOKEN`,
+ * `DATABRICKS_CLIENT_ID`, `DATABRICKS_CLIENT_SECRET`, `DATABRICKS_USERNAME`, `DATABRICKS_PASSWORD`,
+ * `DATABRICKS_CONFIG_PROFILE`, `DATABRICKS_CONFIG_FILE`, `DATABRICKS_AUTH_TYPE`, `DATABRICKS_WORKSPACE_ID`,
+ * `DATABRICKS_DISCOVERY_URL`).
  *
  * @since 0.1.0
  * @category config
@@ -654,6 +781,19 @@ export const connection: Config.Config<Connection> = Config.all({
     credentialsFile: Variables.text("AWS_SHARED_CREDENTIALS_FILE"),
     configFile: Variables.text("AWS_CONFIG_FILE"),
     endpoint: Variables.text("SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT")
+  }),
+  databricks: Config.all({
+    host: Variables.text("DATABRICKS_HOST"),
+    token: Variables.secret("DATABRICKS_TOKEN"),
+    clientId: Variables.text("DATABRICKS_CLIENT_ID"),
+    clientSecret: Variables.secret("DATABRICKS_CLIENT_SECRET"),
+    username: Variables.text("DATABRICKS_USERNAME"),
+    password: Variables.secret("DATABRICKS_PASSWORD"),
+    profile: Variables.text("DATABRICKS_CONFIG_PROFILE"),
+    configFile: Variables.text("DATABRICKS_CONFIG_FILE"),
+    authType: Variables.text("DATABRICKS_AUTH_TYPE"),
+    workspaceId: Variables.text("DATABRICKS_WORKSPACE_ID"),
+    discoveryUrl: Variables.text("DATABRICKS_DISCOVERY_URL")
   })
 })
 

@@ -304,7 +304,11 @@ const sinkFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Sink, MlflowC
     )
   }
   return MlflowClient.fromConfig(config, destination).pipe(
-    Effect.flatMap((client) => MlflowSink.make(client, destination.experiment, config.traceInfo))
+    Effect.flatMap((client) =>
+      MlflowSink.make(client, destination.experiment, config.traceInfo, {
+        spansOverOtlp: destination.databricks !== true
+      })
+    )
   )
 }
 
@@ -423,7 +427,9 @@ export const layerWithClient = (
     }
     const destinations = yield* destinationsFor(
       config,
-      MlflowSink.make(client, config.destination.experiment, config.traceInfo)
+      MlflowSink.make(client, config.destination.experiment, config.traceInfo, {
+        spansOverOtlp: config.destination.databricks !== true
+      })
     )
     return yield* makeDestinations(destinations, config)
   }))

@@ -90,7 +90,9 @@ export const push = Command.make(
       const config = yield* settings(args)
       const destination = yield* server(config, "push")
       const service = yield* client(config, destination)
-      const sink: Sink = yield* MlflowSink.make(service, destination.experiment, "always")
+      const sink: Sink = yield* MlflowSink.make(service, destination.experiment, "always", {
+        spansOverOtlp: destination.databricks !== true
+      })
       const record = Spool.recordFor(destination.sagemakerArn ?? destination.trackingUri, destination.experiment)
       const bounds = {
         maxBytes: config.spool.maxBytes,

@@ -1,5 +1,6 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -14,7 +15,7 @@ import {
   MlflowTransportError,
   statusError
 } from "./errors.js"
-import type { JsonObject, Options, Request } from "./model.js"
+import type { JsonObject, Method, Options, Request, RequestOptions } from "./model.js"
 import { scrubUrlCredentials, splitCredentials } from "./url.js"
 
 const TRUST_HINT =
@@ -90,6 +91,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     HttpClient.withTracerPropagation(false)
   )
 
+  // calls that must not carry the server's credentials, headers or the caller's transformation
+  const anonymousClient = base.pipe(
+    HttpClient.withTracerDisabledWhen(() => true),
+    HttpClient.withTracerPropagation(false)
+  )
+
   // our own credentials never leave in an error, even when a server or proxy echoes them back
   const secrets = [
     options.token === undefined ? "" : Redacted.value(options.token),
@@ -100,18 +107,28 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       : bytesToBase64(new TextEncoder().encode(`${username}:${Redacted.value(password)}`)),
     ...(options.moreSecrets ?? []).map(Redacted.value)
   ].filter((secret) => secret.length >= 4)
+  const addSecret = (secret: string) => {
+    if (secret.length >= 4 && !secrets.includes(secret)) secrets.push(secret)
+  }
   const scrub = (text: string): string =>
     scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))
 
   let untrustedServer: { readonly until: number; readonly detail: string; readonly description: string } | undefined
-  const request: Request = (method, path, requestOptions = {}) => {
+  const send = (
+    method: Method,
+    path: string,
+    requestOptions: RequestOptions,
+    dynamic: Readonly<Record<string, string>>
+  ): Effect.Effect<JsonObject, MlflowError> => {
     const url = /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
+    const anonymous = requestOptions.anonymous === true
     let req = HttpClientRequest.make(method)(url).pipe(
-      authorize,
-      HttpClientRequest.setHeader("User-Agent", "effect-mlflow/0.1.0")
+      anonymous ? (request) => request : authorize,
+      HttpClientRequest.setHeader("User-Agent", "effect-mlflow/0.1.0"),
+      HttpClientRequest.setHeaders(dynamic)
     )
     // as MLflow's client: not for the workspace administration endpoints, which name it in the path
-    if (workspace !== undefined && !url.includes("/mlflow/workspaces")) {
+    if (workspace !== undefined && !anonymous && !url.includes("/mlflow/workspaces")) {
       req = HttpClientRequest.setHeader(req, "X-MLFLOW-WORKSPACE", workspace)
     }
     if (requestOptions.query !== undefined) req = HttpClientRequest.setUrlParams(req, requestOptions.query)
@@ -120,6 +137,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       req = HttpClientRequest.bodyText(req, safeStringify(requestOptions.json), "application/json")
     } else if (requestOptions.bytes !== undefined) {
       req = HttpClientRequest.bodyUint8Array(req, requestOptions.bytes.body, requestOptions.bytes.contentType)
+    } else if (requestOptions.form !== undefined) {
+      req = HttpClientRequest.bodyUrlParams(req, UrlParams.fromInput(requestOptions.form))
     }
     const shownUrl = scrubUrlCredentials(url)
     const transport = (reason: MlflowTransportError["reason"], detail: string, description: string) =>
@@ -137,7 +156,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     if (known !== undefined && Date.now() < known.until) {
       return Effect.fail(transport("Certificate", known.detail, known.description))
     }
-    return client.execute(req).pipe(
+    return (anonymous ? anonymousClient : client).execute(req).pipe(
       Effect.flatMap((response) => {
         const ok = response.status >= 200 && response.status < 300
         const cap = ok ? requestOptions.maxAnswerBytes ?? MAX_ANSWER_BYTES : MAX_ERROR_ANSWER_BYTES
@@ -162,6 +181,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
                 })
               )
             }
+            if (ok && requestOptions.ignoreAnswer === true) return Effect.succeed({})
             if (ok) {
               return Effect.try({
                 try: () => parseJson(text),
@@ -187,13 +207,22 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     )
   }
 
-  const isHealthy = client.execute(HttpClientRequest.get(`${trackingUri}/health`).pipe(authorize)).pipe(
-    Effect.map((response) => response.status >= 200 && response.status < 300),
-    Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false }),
-    Effect.catchAll(() => Effect.succeed(false)),
-    Effect.scoped,
-    Effect.withTracerEnabled(false)
-  )
+  let headers: Effect.Effect<Readonly<Record<string, string>>, MlflowError> = Effect.succeed({})
+  const request: Request = (method, path, requestOptions = {}) =>
+    requestOptions.anonymous === true
+      ? send(method, path, requestOptions, {})
+      : Effect.flatMap(headers, (dynamic) => send(method, path, requestOptions, dynamic))
+  if (options.dynamicHeaders !== undefined) headers = yield* options.dynamicHeaders(request, addSecret)
+
+  const isHealthy = options.healthCheck !== undefined ?
+    options.healthCheck(request) :
+    client.execute(HttpClientRequest.get(`${trackingUri}/health`).pipe(authorize)).pipe(
+      Effect.map((response) => response.status >= 200 && response.status < 300),
+      Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false }),
+      Effect.catchAll(() => Effect.succeed(false)),
+      Effect.scoped,
+      Effect.withTracerEnabled(false)
+    )
 
   return { trackingUri, request, isHealthy, scrub } satisfies Http
 })

@@ -46,6 +46,37 @@ export interface Connection {
   readonly awsSigV4?: boolean | undefined
   /** where the AWS credentials and region come from (the standard `AWS_*` variables) */
   readonly aws?: AwsOptions | undefined
+  /** with a `databricks` or `databricks://<profile>` tracking URI: the workspace and its credentials */
+  readonly databricks?: DatabricksOptions | undefined
+}
+
+/**
+ * The Databricks settings, as the standard `DATABRICKS_*` variables give them; what is not given is
+ * read from a profile of the configuration file, as Databricks' SDKs do.
+ */
+export interface DatabricksOptions {
+  /** `DATABRICKS_HOST`: the workspace URL */
+  readonly host?: string | undefined
+  /** `DATABRICKS_TOKEN`: a personal access token */
+  readonly token?: Redacted.Redacted | undefined
+  /** `DATABRICKS_CLIENT_ID`: a service principal's, for OAuth machine-to-machine */
+  readonly clientId?: string | undefined
+  /** `DATABRICKS_CLIENT_SECRET` */
+  readonly clientSecret?: Redacted.Redacted | undefined
+  /** `DATABRICKS_USERNAME`, with `password`: basic auth */
+  readonly username?: string | undefined
+  /** `DATABRICKS_PASSWORD` */
+  readonly password?: Redacted.Redacted | undefined
+  /** `DATABRICKS_CONFIG_PROFILE`; the tracking URI's `databricks://<profile>` wins */
+  readonly profile?: string | undefined
+  /** `DATABRICKS_CONFIG_FILE`; default `~/.databrickscfg` */
+  readonly configFile?: string | undefined
+  /** `DATABRICKS_AUTH_TYPE`: `pat`, `basic` or `oauth-m2m`, when more than one is configured */
+  readonly authType?: string | undefined
+  /** `DATABRICKS_WORKSPACE_ID`: sent as `X-Databricks-Org-Id`; else the host's metadata tells it */
+  readonly workspaceId?: string | undefined
+  /** `DATABRICKS_DISCOVERY_URL`: the OIDC discovery document, for OAuth; else the host's metadata names it */
+  readonly discoveryUrl?: string | undefined
 }
 
 /** The AWS settings, as the standard variables give them; the shared files are read when needed. */
@@ -75,7 +106,20 @@ export interface Options extends Connection {
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
   /** more secrets `transformClient` sends (a session token), scrubbed from errors as the client's own are */
   readonly moreSecrets?: ReadonlyArray<Redacted.Redacted> | undefined
+  /**
+   * headers every request to the server carries, asked for before each one (an OAuth token that is
+   * refreshed when it expires); `request` sends the calls they need themselves, anonymously
+   */
+  readonly dynamicHeaders?: DynamicHeaders | undefined
+  /** whether the server is up, when `GET /health` does not tell (a Databricks workspace has none) */
+  readonly healthCheck?: ((request: Request) => Effect.Effect<boolean>) | undefined
 }
+
+/** Headers made per request, with the client's own `request` and a way to add secrets to scrub. */
+export type DynamicHeaders = (
+  request: Request,
+  addSecret: (secret: string) => void
+) => Effect.Effect<Effect.Effect<Readonly<Record<string, string>>, MlflowError>>
 
 export interface Experiment {
   readonly experimentId: string
@@ -92,8 +136,17 @@ export interface RequestOptions {
   readonly bytes?: { readonly body: Uint8Array; readonly contentType: string } | undefined
   readonly query?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** `application/x-www-form-urlencoded` (an OAuth token request) */
+  readonly form?: Readonly<Record<string, string>> | undefined
   /** the largest answer read; default 8 MiB */
   readonly maxAnswerBytes?: number | undefined
+  /**
+   * sent without the client's credentials, headers and transformation: a URL signed for cloud storage
+   * or an identity provider's, which must not see the server's credentials
+   */
+  readonly anonymous?: boolean | undefined
+  /** a success answer's body is not read as JSON (cloud storage answers XML or nothing) */
+  readonly ignoreAnswer?: boolean | undefined
 }
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
@@ -135,10 +188,14 @@ export interface Service {
   readonly isHealthy: Effect.Effect<boolean>
   /** OTLP protobuf to `/v1/traces`. */
   readonly logSpans: (experimentId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, MlflowError>
-  /** Uploads `traces.json` to a trace's artifact location (`mlflow-artifacts:` or `http(s)`). */
+  /**
+   * Uploads `traces.json` to a trace's artifact location (`mlflow-artifacts:` or `http(s)`; on a
+   * Databricks workspace, `dbfs:`, through a credential for the trace `traceId`, its MLflow id).
+   */
   readonly uploadTraceData: (
     artifactLocation: string,
-    spans: ReadonlyArray<SpanData>
+    spans: ReadonlyArray<SpanData>,
+    traceId?: string
   ) => Effect.Effect<void, MlflowError>
   /** Uploads one file under an artifact location (`mlflow-artifacts:` or `http(s)`). */
   readonly uploadArtifact: (

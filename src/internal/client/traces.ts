@@ -4,6 +4,7 @@ import * as Otlp from "../format/otlp.js"
 import { traceDataToJson, traceInfoToProtoJson } from "../format/traceJson.js"
 import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "../format/traceRead.js"
 import * as Answers from "./answers.js"
+import * as CloudUpload from "./cloudUpload.js"
 import { type MlflowError, MlflowTransportError } from "./errors.js"
 import type { Request, Service } from "./model.js"
 import { artifactUrl } from "./url.js"
@@ -61,13 +62,13 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
     return Effect.asVoid(request("PUT", url, { bytes: { body, contentType } }))
   }
 
-  const uploadTraceData = (artifactLocation: string, spans: ReadonlyArray<SpanData>) =>
-    uploadArtifact(
-      artifactLocation,
-      "traces.json",
-      new TextEncoder().encode(traceDataToJson(spans)),
-      "application/json"
-    )
+  const uploadTraceData = (artifactLocation: string, spans: ReadonlyArray<SpanData>, traceId?: string) => {
+    const body = new TextEncoder().encode(traceDataToJson(spans))
+    // a Databricks workspace keeps trace data in its cloud storage, written through signed URLs
+    return artifactLocation.startsWith("dbfs:") && traceId !== undefined
+      ? Effect.asVoid(CloudUpload.uploadTraceFile(request, traceId, undefined, body))
+      : uploadArtifact(artifactLocation, "traces.json", body, "application/json")
+  }
 
   const infoPath = (traceId: string) => `${TRACES}/${encodeURIComponent(traceId)}`
   const getTraceInfo = (traceId: string) =>

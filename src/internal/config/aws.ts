@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import { parseIni, type Sections } from "./ini.js"
 
 /** What the resolution reads: the variables, and the files' text (`undefined` when missing). */
 export interface AwsSources {
@@ -25,30 +26,6 @@ export interface ResolvedCredentials {
 export type Resolution<A> = { readonly _tag: "Found"; readonly value: A } | {
   readonly _tag: "Missing"
   readonly detail: string
-}
-
-type Sections = ReadonlyMap<string, ReadonlyMap<string, string>>
-
-/** An INI file as botocore reads it: `[section]`, `key = value`; comments and nested blocks left out. */
-export const parseIni = (text: string): Sections => {
-  const sections = new Map<string, Map<string, string>>()
-  let current: Map<string, string> | undefined
-  for (const raw of text.split(/\r?\n/)) {
-    if (/^\s*([#;]|$)/.test(raw)) continue
-    const header = /^\s*\[([^\]]*)\]\s*$/.exec(raw)
-    if (header !== null) {
-      const name = header[1].trim()
-      current = sections.get(name) ?? new Map()
-      sections.set(name, current)
-      continue
-    }
-    // an indented line continues the value above (a nested block such as `s3 =`): not a setting
-    if (current === undefined || /^\s/.test(raw)) continue
-    const at = raw.search(/[=:]/)
-    if (at <= 0) continue
-    current.set(raw.slice(0, at).trim().toLowerCase(), raw.slice(at + 1).trim())
-  }
-  return sections
 }
 
 const nonEmpty = (value: string | undefined) => value === undefined || value.trim() === "" ? undefined : value.trim()

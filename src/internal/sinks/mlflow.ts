@@ -57,18 +57,21 @@ const otlpUnsupported = (error: MlflowError): error is MlflowApiError =>
  * `StartTraceV3` for the trace info of the traces that need it (see `TraceInfoDelivery`); the others
  * are built by the server from their spans, which carry on the root what it reads there. When the
  * server cannot store spans (404/501 from `/v1/traces`), `traces.json` is uploaded to the trace's
- * artifact location instead, for the rest of the process.
+ * artifact location instead, for the rest of the process. A Databricks workspace takes no OTLP
+ * for an experiment (`spansOverOtlp: false`): every trace goes as its info and `traces.json`, as
+ * MLflow's client sends it there.
  *
  * @internal
  */
 export const make = (
   client: MlflowClientService,
   experiment: ExperimentRef,
-  traceInfo: TraceInfoDelivery
+  traceInfo: TraceInfoDelivery,
+  options: { readonly spansOverOtlp?: boolean | undefined } = {}
 ): Effect.Effect<Sink> =>
   Effect.gen(function*() {
     const resolved = yield* Ref.make(Option.none<string>())
-    const otlp = yield* Ref.make(true)
+    const otlp = yield* Ref.make(options.spansOverOtlp !== false)
 
     const resolve: Effect.Effect<string, MlflowError | ExportError> = experiment._tag === "Id"
       ? Effect.succeed(experiment.id)
@@ -140,7 +143,9 @@ export const make = (
         Effect.flatMap((tags) => {
           if (tags[TraceTagKey.SPANS_LOCATION] === "TRACKING_STORE") return Effect.void
           const location = tags[TraceTagKey.ARTIFACT_LOCATION]
-          return location === undefined ? Effect.void : client.uploadTraceData(location, located.spans)
+          return location === undefined
+            ? Effect.void
+            : client.uploadTraceData(location, located.spans, located.info.traceId)
         }),
         Effect.tap(() => Effect.sync(() => infoStored.add(trace)))
       )
