@@ -125,8 +125,10 @@ const ADLS_PATCH = new Set([
   "x-ms-version"
 ])
 
-const only = (headers: Credential["headers"], allowed: ReadonlySet<string>) =>
-  Object.fromEntries(Object.entries(headers).filter(([name]) => allowed.has(name)))
+const only = (headers: Credential["headers"], allowed: ReadonlySet<string>, metadata = false) =>
+  Object.fromEntries(
+    Object.entries(headers).filter(([name]) => allowed.has(name) || (metadata && name.startsWith("x-ms-meta-")))
+  )
 
 /** The signed URL with more query parameters (a parameter it already has is replaced). */
 export const withQuery = (signedUri: string, parameters: Readonly<Record<string, string>>): string => {
@@ -189,7 +191,8 @@ export const upload = (request: Request, credential: Credential, body: Uint8Arra
         yield* send(
           "PUT",
           withQuery(signedUri, { comp: "blocklist" }),
-          only(headers, PUT_BLOCK_LIST),
+          // the blob's metadata goes with the list that commits it
+          only(headers, PUT_BLOCK_LIST, true),
           new TextEncoder().encode(list),
           "application/xml"
         )

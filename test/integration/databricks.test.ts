@@ -1,0 +1,269 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect } from "effect"
+import { Mlflow, MlflowTracing } from "../../src/index.js"
+import { type RunningWorkspace, startWorkspace, type WorkspaceOptions } from "../support/databricksWorkspace.js"
+import { captureLogs, mlflowUrl, python, uniqueName } from "./helpers.js"
+
+const PAT = "dapi-PLANTED-workspace-token"
+
+/** A stand-in workspace in front of the suite's MLflow server, stopped with the scope. */
+const workspaceOf = (options: WorkspaceOptions) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startWorkspace({ upstream: mlflowUrl(), pats: [PAT], ...options })),
+    (running) => Effect.promise(running.stop)
+  )
+
+/** A trace per name: a CHAIN root over a RETRIEVER child. */
+const traceEach = (names: ReadonlyArray<string>) =>
+  Effect.forEach(
+    names,
+    (name) =>
+      Effect.succeed(["doc"]).pipe(
+        Mlflow.span("retrieve", { spanType: "RETRIEVER", inputs: { query: name } }),
+        Effect.as(`answer ${name}`),
+        Mlflow.span(name, { spanType: "CHAIN", inputs: { question: name } })
+      ),
+    { discard: true }
+  )
+
+/** Traces `work` makes through the layer configured from these variables alone; its stats after release. */
+const exportWith = <E>(
+  env: Readonly<Record<string, string>>,
+  work: Effect.Effect<void, E, MlflowTracing.MlflowTracing>
+) => {
+  const logs = captureLogs()
+  return Effect.gen(function*() {
+    const tracing = yield* MlflowTracing.MlflowTracing
+    yield* work
+    return tracing
+  }).pipe(
+    Effect.provide(MlflowTracing.layerConfig()),
+    Effect.flatMap((tracing) => tracing.stats),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+    Effect.provide(logs.layer),
+    Effect.map((stats) => ({ stats, logs: logs.lines }))
+  )
+}
+
+/** Name and span count of every trace of the experiment, read back with MLflow's Python client. */
+const storedTraces = (experimentName: string): Effect.Effect<Array<[string, number]>> =>
+  python(
+    `
+import json, mlflow
+exp = mlflow.get_experiment_by_name(${JSON.stringify(experimentName)})
+traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list") if exp else []
+print(json.dumps(sorted([t.info.tags.get("mlflow.traceName"), len(t.data.spans)] for t in traces)))
+`,
+    { MLFLOW_TRACKING_URI: mlflowUrl() }
+  )
+
+const experiment = () => `/Users/alice@example.com/${uniqueName("databricks")}`
+
+const envFor = (workspace: RunningWorkspace, experimentName: string, auth: Readonly<Record<string, string>>) => ({
+  MLFLOW_TRACKING_URI: "databricks",
+  DATABRICKS_HOST: workspace.url,
+  MLFLOW_EXPERIMENT_NAME: experimentName,
+  ...auth
+})
+
+const CREDENTIAL_TYPES = ["AWS_PRESIGNED_URL", "GCP_SIGNED_URL", "AZURE_SAS_URI", "AZURE_ADLS_GEN2_SAS_URI"] as const
+
+const storageRequests = (workspace: RunningWorkspace) =>
+  workspace.requests.filter((request) => request.path.startsWith("/storage/"))
+
+describe("Databricks workspaces (a loopback stand-in in front of a real MLflow server)", () => {
+  it.scopedLive(
+    "traces go as StartTraceV3 and traces.json in the workspace's storage, for each kind of storage",
+    () =>
+      Effect.gen(function*() {
+        for (
+          const credentialType of [
+            "AWS_PRESIGNED_URL",
+            "GCP_SIGNED_URL",
+            "AZURE_SAS_URI",
+            "AZURE_ADLS_GEN2_SAS_URI"
+          ] as const
+        ) {
+          const workspace = yield* workspaceOf({
+            credentialType,
+            workspaceId: "1234567890",
+            credentialHeaders: credentialType.startsWith("AZURE")
+              ? { "x-ms-version": "2023-11-03", "x-ms-meta-owner": "effect-mlflow", "x-ms-encryption-scope": "scope1" }
+              : { "x-amz-server-side-encryption": "aws:kms" }
+          })
+          const experimentName = experiment()
+          const names = ["first", "second", "third"]
+          const { logs, stats } = yield* exportWith(
+            envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT }),
+            traceEach(names)
+          )
+          const label = `${credentialType}\n${logs.join("\n")}\n${workspace.problems.join("\n")}`
+          expect(stats.exported, label).toBe(3)
+          expect(stats.failed, label).toBe(0)
+          expect(workspace.problems, label).toEqual([])
+          expect(yield* storedTraces(experimentName), label).toEqual(names.map((name) => [name, 2]).sort())
+          // the REST API got the workspace's token and id; storage got neither (checked by the stand-in)
+          const api = workspace.requests.filter((request) => request.path.startsWith("/api/"))
+          expect(api.every((request) => request.headers.authorization === `Bearer ${PAT}`)).toBe(true)
+          expect(api.every((request) => request.headers["x-databricks-org-id"] === "1234567890")).toBe(true)
+          expect(api.filter((request) => request.path === "/api/3.0/mlflow/traces")).toHaveLength(3)
+          const storage = storageRequests(workspace)
+          if (credentialType === "AZURE_SAS_URI") {
+            // each operation takes the credential's headers it accepts, as MLflow's client sends them
+            const [block, list] = [
+              storage.find((r) => r.query.comp === "block")!,
+              storage.find((r) => r.query.comp === "blocklist")!
+            ]
+            expect(block.headers["x-ms-version"]).toBe("2023-11-03")
+            expect(block.headers["x-ms-encryption-scope"]).toBe("scope1")
+            expect(block.headers["x-ms-meta-owner"]).toBeUndefined()
+            expect(list.headers["x-ms-meta-owner"]).toBe("effect-mlflow")
+            expect(storage).toHaveLength(6)
+          } else if (credentialType === "AZURE_ADLS_GEN2_SAS_URI") {
+            // create, then one append that flushes
+            expect(
+              storage.map((r) => `${r.method} ${r.query.resource ?? r.query.action}${r.query.flush ? "+flush" : ""}`)
+            )
+              .toEqual(Array(3).fill(["PUT file", "PATCH append+flush"]).flat())
+          } else {
+            expect(storage.map((r) => r.method)).toEqual(["PUT", "PUT", "PUT"])
+            expect(storage.every((r) => r.headers["x-amz-server-side-encryption"] === "aws:kms")).toBe(true)
+          }
+        }
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "a trace larger than one block goes in parts (Azure blocks, ADLS appends)",
+    () =>
+      Effect.gen(function*() {
+        for (const credentialType of ["AZURE_SAS_URI", "AZURE_ADLS_GEN2_SAS_URI"] as const) {
+          const workspace = yield* workspaceOf({ credentialType })
+          const experimentName = experiment()
+          // 12 spans of 1 MB outputs: about 12 MB of traces.json, two parts of 10 MiB at most
+          const big = Effect.forEach(
+            Array.from({ length: 12 }, (_, i) => i),
+            (i) => Effect.succeed(`${i}`.padEnd(900_000, "x")).pipe(Mlflow.span(`part-${i}`)),
+            { discard: true }
+          ).pipe(Mlflow.span("big"))
+          const { logs, stats } = yield* exportWith(envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT }), big)
+          expect(stats.exported, logs.join("\n")).toBe(1)
+          expect(workspace.problems).toEqual([])
+          const stored = [...workspace.stored.values()]
+          expect(stored).toHaveLength(1)
+          expect(stored[0].length).toBeGreaterThan(10 * 1024 * 1024)
+          const parts = storageRequests(workspace).filter((r) =>
+            r.query.comp === "block" || r.query.action === "append"
+          )
+          expect(parts).toHaveLength(2)
+          if (credentialType === "AZURE_ADLS_GEN2_SAS_URI") {
+            expect(storageRequests(workspace).at(-1)?.query).toMatchObject({
+              action: "flush",
+              position: String(stored[0].length)
+            })
+          }
+          expect(yield* storedTraces(experimentName)).toEqual([["big", 13]])
+        }
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "OAuth machine-to-machine: a token from the workspace's OIDC endpoints, asked again when it expires",
+    () =>
+      Effect.gen(function*() {
+        // a token lives 61 s and is asked again a minute before it expires: each is used for 1 s
+        const workspace = yield* workspaceOf({
+          clients: { "sp-tracing": "sp-PLANTED-secret" },
+          workspaceId: "5150",
+          tokenLifetimeSeconds: 61
+        })
+        const experimentName = experiment()
+        const twoRounds = Effect.gen(function*() {
+          yield* traceEach(["early"])
+          const tracing = yield* MlflowTracing.MlflowTracing
+          yield* tracing.flush()
+          yield* Effect.sleep("1500 millis")
+          yield* traceEach(["late"])
+        })
+        const { logs, stats } = yield* exportWith(
+          envFor(workspace, experimentName, {
+            DATABRICKS_CLIENT_ID: "sp-tracing",
+            DATABRICKS_CLIENT_SECRET: "sp-PLANTED-secret"
+          }),
+          twoRounds
+        )
+        expect(stats.exported, logs.join("\n")).toBe(2)
+        expect(workspace.problems).toEqual([])
+        expect(workspace.issued.length).toBeGreaterThanOrEqual(2)
+        const api = workspace.requests.filter((request) => request.path.startsWith("/api/"))
+        // the org id came from the host's metadata
+        expect(api.every((request) => request.headers["x-databricks-org-id"] === "5150")).toBe(true)
+        expect(new Set(api.map((request) => request.headers.authorization)).size).toBeGreaterThanOrEqual(2)
+        expect(yield* storedTraces(experimentName)).toEqual([["early", 2], ["late", 2]])
+        expect(logs.join("\n")).not.toContain("sp-PLANTED-secret")
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "refused credentials: one clear error per trace, no retry, nothing stored, no secret shown",
+    () =>
+      Effect.gen(function*() {
+        const workspace = yield* workspaceOf({ clients: { "sp-tracing": "right-secret" } })
+        for (
+          const auth of [{ DATABRICKS_TOKEN: "dapi-PLANTED-wrong" }, {
+            DATABRICKS_CLIENT_ID: "sp-tracing",
+            DATABRICKS_CLIENT_SECRET: "wrong-PLANTED-secret"
+          }]
+        ) {
+          const experimentName = experiment()
+          const { logs, stats } = yield* exportWith(
+            { ...envFor(workspace, experimentName, auth), MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT: "30" },
+            traceEach(["refused"])
+          )
+          expect(stats.exported).toBe(0)
+          expect(stats.failed, logs.join("\n")).toBe(1)
+          expect(stats.retried).toBe(0)
+          const text = logs.join("\n")
+          expect(text).toMatch(/401/)
+          expect(text).not.toContain("PLANTED")
+          expect(yield* storedTraces(experimentName)).toEqual([])
+        }
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "the stand-in speaks what MLflow's own client sends a workspace, for each kind of storage",
+    () =>
+      Effect.gen(function*() {
+        for (const credentialType of CREDENTIAL_TYPES) {
+          const workspace = yield* workspaceOf({ credentialType, workspaceId: "99" })
+          const experimentName = experiment()
+          yield* python(
+            `
+import json, mlflow
+mlflow.set_experiment(${JSON.stringify(experimentName)})
+@mlflow.trace(name="from-python", span_type="CHAIN")
+def answer(question):
+    with mlflow.start_span("retrieve", span_type="RETRIEVER"):
+        return "42"
+answer("what?")
+mlflow.flush_trace_async_logging()
+print(json.dumps("ok"))
+`,
+            { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: workspace.url, DATABRICKS_TOKEN: PAT }
+          )
+          expect(workspace.problems, credentialType).toEqual([])
+          expect(yield* storedTraces(experimentName), credentialType).toEqual([["from-python", 2]])
+          const paths = workspace.requests.map((request) => `${request.method} ${request.path}`)
+          expect(paths).toContain("POST /api/3.0/mlflow/traces")
+          expect(paths.some((p) => /credentials-for-data-upload$/.test(p))).toBe(true)
+          expect(storageRequests(workspace).length).toBeGreaterThan(0)
+        }
+      }),
+    300_000
+  )
+})
