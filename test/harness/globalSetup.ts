@@ -1,9 +1,20 @@
 import type { TestProject } from "vitest/node"
+import { ensureChromium } from "./chromium.js"
+import { ensureCollector } from "./collector.js"
 import { ensureMlflow, type RunningServer, startServer } from "./mlflow.js"
+import { ensureNginx } from "./nginx.js"
 
-/** Installs MLflow if needed, starts a default and a Flask-only server, and stops both afterwards. */
+/**
+ * Installs MLflow, nginx and Chromium and builds the collector if needed, starts a default and a
+ * Flask-only server, and stops both afterwards. The installs run here, before any test file: in a
+ * test worker, minutes of a synchronous install or build keep it from answering vitest (whose calls
+ * to a worker time out after 60 seconds) and fail the run.
+ */
 export default async function setup(project: TestProject) {
   ensureMlflow()
+  ensureNginx()
+  ensureChromium()
+  ensureCollector()
   const servers: Array<RunningServer> = []
   try {
     const [main, flaskOnly] = await Promise.all([startServer(), startServer({ flaskOnly: true })])

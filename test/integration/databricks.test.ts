@@ -170,6 +170,39 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
   )
 
   it.scopedLive(
+    "inline images become trace attachments in the workspace's storage, before traces.json",
+    () =>
+      Effect.gen(function*() {
+        const workspace = yield* workspaceOf({ credentialType: "AZURE_SAS_URI" })
+        const experimentName = experiment()
+        const png = Buffer.from("89504e470d0a1a0a" + "00".repeat(64), "hex")
+        const describe = Effect.succeed("a cat").pipe(
+          Mlflow.span("describe", {
+            spanType: "CHAT_MODEL",
+            inputs: { image: `data:image/png;base64,${png.toString("base64")}` }
+          })
+        )
+        const { logs, stats } = yield* exportWith(
+          envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT }),
+          describe
+        )
+        expect(stats.exported, logs.join("\n")).toBe(1)
+        expect(workspace.problems).toEqual([])
+        const files = [...workspace.stored.keys()].map((key) => key.split("/").slice(1).join("/"))
+        expect(files).toHaveLength(2)
+        expect(files[1]).toBe("traces.json")
+        const attachment = [...workspace.stored.entries()].find(([key]) => key.includes("/attachments/"))!
+        expect(attachment[1].equals(png)).toBe(true)
+        const attachmentId = attachment[0].split("/attachments/")[1]
+        const traceJson = workspace.stored.get(attachment[0].replace(/attachments\/.*$/, "traces.json"))!.toString()
+        expect(traceJson).toContain(`mlflow-attachment://${attachmentId}?content_type=image%2Fpng`)
+        expect(traceJson).not.toContain(png.toString("base64"))
+        expect(yield* storedTraces(experimentName)).toEqual([["describe", 1]])
+      }),
+    300_000
+  )
+
+  it.scopedLive(
     "OAuth machine-to-machine: a token from the workspace's OIDC endpoints, asked again when it expires",
     () =>
       Effect.gen(function*() {
@@ -250,7 +283,7 @@ mlflow.set_experiment(${JSON.stringify(experimentName)})
 def answer(question):
     with mlflow.start_span("retrieve", span_type="RETRIEVER"):
         return "42"
-answer("what?")
+answer("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==")
 mlflow.flush_trace_async_logging()
 print(json.dumps("ok"))
 `,
@@ -262,6 +295,8 @@ print(json.dumps("ok"))
           expect(paths).toContain("POST /api/3.0/mlflow/traces")
           expect(paths.some((p) => /credentials-for-data-upload$/.test(p))).toBe(true)
           expect(storageRequests(workspace).length).toBeGreaterThan(0)
+          // MLflow's client stores the image as an attachment through the same endpoint, as we do
+          expect([...workspace.stored.keys()].some((key) => key.includes("/attachments/"))).toBe(true)
         }
       }),
     300_000

@@ -197,12 +197,16 @@ export interface Service {
     spans: ReadonlyArray<SpanData>,
     traceId?: string
   ) => Effect.Effect<void, MlflowError>
-  /** Uploads one file under an artifact location (`mlflow-artifacts:` or `http(s)`). */
+  /**
+   * Uploads one file under an artifact location (`mlflow-artifacts:` or `http(s)`; on a Databricks
+   * workspace, a trace's `dbfs:` one, through a credential for the trace `traceId`).
+   */
   readonly uploadArtifact: (
     artifactLocation: string,
     file: string,
     body: Uint8Array,
-    contentType: string
+    contentType: string,
+    traceId?: string
   ) => Effect.Effect<void, MlflowError>
   /** `GET /api/3.0/mlflow/traces/{id}`: the trace info. */
   readonly getTraceInfo: (traceId: string) => Effect.Effect<StoredTraceInfo, MlflowError>

@@ -45,7 +45,19 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
       headers: { "x-mlflow-experiment-id": experimentId }
     }))
 
-  const uploadArtifact = (artifactLocation: string, file: string, body: Uint8Array, contentType: string) => {
+  const uploadArtifact = (
+    artifactLocation: string,
+    file: string,
+    body: Uint8Array,
+    contentType: string,
+    traceId?: string
+  ) => {
+    // a Databricks workspace keeps trace data in its cloud storage, written through signed URLs
+    if (artifactLocation.startsWith("dbfs:") && traceId !== undefined) {
+      return Effect.asVoid(
+        CloudUpload.uploadTraceFile(request, traceId, file === "traces.json" ? undefined : file, body)
+      )
+    }
     const url = artifactUrl(trackingUri, artifactLocation, file)
     if (url === undefined) {
       return Effect.fail<MlflowError>(
@@ -62,13 +74,14 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
     return Effect.asVoid(request("PUT", url, { bytes: { body, contentType } }))
   }
 
-  const uploadTraceData = (artifactLocation: string, spans: ReadonlyArray<SpanData>, traceId?: string) => {
-    const body = new TextEncoder().encode(traceDataToJson(spans))
-    // a Databricks workspace keeps trace data in its cloud storage, written through signed URLs
-    return artifactLocation.startsWith("dbfs:") && traceId !== undefined
-      ? Effect.asVoid(CloudUpload.uploadTraceFile(request, traceId, undefined, body))
-      : uploadArtifact(artifactLocation, "traces.json", body, "application/json")
-  }
+  const uploadTraceData = (artifactLocation: string, spans: ReadonlyArray<SpanData>, traceId?: string) =>
+    uploadArtifact(
+      artifactLocation,
+      "traces.json",
+      new TextEncoder().encode(traceDataToJson(spans)),
+      "application/json",
+      traceId
+    )
 
   const infoPath = (traceId: string) => `${TRACES}/${encodeURIComponent(traceId)}`
   const getTraceInfo = (traceId: string) =>

@@ -15,7 +15,11 @@ import { inlineAttachments } from "../format/attachments.js"
  *
  * @internal
  */
-export const make = (client: MlflowClientService, experimentId: Effect.Effect<string, MlflowError | ExportError>) => {
+export const make = (
+  client: MlflowClientService,
+  experimentId: Effect.Effect<string, MlflowError | ExportError>,
+  options: { readonly afterTraceInfo?: boolean | undefined } = {}
+) => {
   let knownRoot: Option.Option<string> | undefined
   const root = Effect.suspend(() =>
     knownRoot !== undefined ? Effect.succeed(knownRoot) : Effect.flatMap(experimentId, client.getExperiment).pipe(
@@ -44,22 +48,22 @@ export const make = (client: MlflowClientService, experimentId: Effect.Effect<st
         "its images and audio stay inline"
     ).pipe(Effect.zipRight(Effect.sync(() => done.set(trace, "inline"))))
 
-  const store = (trace: Trace): Effect.Effect<void, MlflowError | ExportError> =>
+  const storeIn = (trace: Trace, location: Effect.Effect<Option.Option<string>, MlflowError | ExportError>) =>
     Effect.gen(function*() {
       const attachments = trace.attachments ?? []
       if (attachments.length === 0 || done.has(trace)) return
-      const found = yield* root
+      const found = yield* location
       if (Option.isNone(found)) return void done.set(trace, "inline")
-      const location = `${found.value}/traces/${trace.info.traceId}/artifacts`
       yield* Effect.forEach(
         attachments,
         (attachment) =>
           // as MLflow's client: the type guessed from the file name, which has no extension
           client.uploadArtifact(
-            location,
+            found.value,
             `attachments/${attachment.id}`,
             attachment.content(),
-            "application/octet-stream"
+            "application/octet-stream",
+            trace.info.traceId
           ),
         { concurrency: 4, discard: true }
       )
@@ -69,9 +73,25 @@ export const make = (client: MlflowClientService, experimentId: Effect.Effect<st
       (error) => inline(trace, error)
     ))
 
+  /** Before the trace's spans: its location is known from the experiment's. */
+  const store = (trace: Trace): Effect.Effect<void, MlflowError | ExportError> =>
+    options.afterTraceInfo === true
+      ? Effect.void
+      : storeIn(
+        trace,
+        Effect.map(root, Option.map((found) => `${found}/traces/${trace.info.traceId}/artifacts`))
+      )
+
+  /**
+   * A Databricks workspace hands out storage for a trace only once its info is there: the attachments
+   * go between `StartTraceV3` and `traces.json`, into the trace's artifact location.
+   */
+  const storeAt = (trace: Trace, location: string): Effect.Effect<void, MlflowError | ExportError> =>
+    options.afterTraceInfo === true ? storeIn(trace, Effect.succeed(Option.some(location))) : Effect.void
+
   /** The trace as it goes out: its content back inline where its attachments could not be stored. */
   const outgoing = (trace: Trace): Trace =>
     done.get(trace) === "inline" ? { ...trace, spans: inlineAttachments(trace.spans, trace.attachments ?? []) } : trace
 
-  return { store, outgoing }
+  return { store, storeAt, outgoing }
 }

@@ -136,18 +136,23 @@ export const make = (
       return decided
     }
 
-    const attachments = Attachments.make(client, experimentId)
+    const attachments = Attachments.make(client, experimentId, { afterTraceInfo: options.spansOverOtlp === false })
 
     const storeTrace = ({ located, trace }: { readonly trace: Trace; readonly located: Trace }) =>
       infoStored.has(trace) ? Effect.void : client.startTrace(located.info).pipe(
         Effect.flatMap((tags) => {
           if (tags[TraceTagKey.SPANS_LOCATION] === "TRACKING_STORE") return Effect.void
           const location = tags[TraceTagKey.ARTIFACT_LOCATION]
-          return location === undefined
-            ? Effect.void
-            : client.uploadTraceData(location, located.spans, located.info.traceId)
+          return location === undefined ? Effect.void : attachments.storeAt(trace, location).pipe(
+            // their content back inline where the attachments could not be stored
+            Effect.zipRight(Effect.suspend(() =>
+              client.uploadTraceData(location, attachments.outgoing(trace).spans, located.info.traceId)
+            ))
+          )
         }),
-        Effect.tap(() => Effect.sync(() => infoStored.add(trace)))
+        Effect.tap(() =>
+          Effect.sync(() => infoStored.add(trace))
+        )
       )
 
     const logSpansIsolating = (id: string, traces: ReadonlyArray<Trace>) =>
