@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
+import { Effect } from "effect"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import { type RunningWorkspace, startWorkspace, type WorkspaceOptions } from "../support/databricksWorkspace.js"
-import { captureLogs, mlflowUrl, python, uniqueName } from "./helpers.js"
+import { mlflowUrl, python, traceWithEnv, uniqueName } from "./helpers.js"
 
 const PAT = "dapi-PLANTED-workspace-token"
 
@@ -25,25 +25,6 @@ const traceEach = (names: ReadonlyArray<string>) =>
       ),
     { discard: true }
   )
-
-/** Traces `work` makes through the layer configured from these variables alone; its stats after release. */
-const exportWith = <E>(
-  env: Readonly<Record<string, string>>,
-  work: Effect.Effect<void, E, MlflowTracing.MlflowTracing>
-) => {
-  const logs = captureLogs()
-  return Effect.gen(function*() {
-    const tracing = yield* MlflowTracing.MlflowTracing
-    yield* work
-    return tracing
-  }).pipe(
-    Effect.provide(MlflowTracing.layerConfig()),
-    Effect.flatMap((tracing) => tracing.stats),
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-    Effect.provide(logs.layer),
-    Effect.map((stats) => ({ stats, logs: logs.lines }))
-  )
-}
 
 /** Name and span count of every trace of the experiment, read back with MLflow's Python client. */
 const storedTraces = (experimentName: string): Effect.Effect<Array<[string, number]>> =>
@@ -93,7 +74,7 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
           })
           const experimentName = experiment()
           const names = ["first", "second", "third"]
-          const { logs, stats } = yield* exportWith(
+          const { logs, stats } = yield* traceWithEnv(
             envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT }),
             traceEach(names)
           )
@@ -147,7 +128,7 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
             (i) => Effect.succeed(`${i}`.padEnd(900_000, "x")).pipe(Mlflow.span(`part-${i}`)),
             { discard: true }
           ).pipe(Mlflow.span("big"))
-          const { logs, stats } = yield* exportWith(envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT }), big)
+          const { logs, stats } = yield* traceWithEnv(envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT }), big)
           expect(stats.exported, logs.join("\n")).toBe(1)
           expect(workspace.problems).toEqual([])
           const stored = [...workspace.stored.values()]
@@ -182,7 +163,7 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
             inputs: { image: `data:image/png;base64,${png.toString("base64")}` }
           })
         )
-        const { logs, stats } = yield* exportWith(
+        const { logs, stats } = yield* traceWithEnv(
           envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT }),
           describe
         )
@@ -220,7 +201,7 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
           yield* Effect.sleep("1500 millis")
           yield* traceEach(["late"])
         })
-        const { logs, stats } = yield* exportWith(
+        const { logs, stats } = yield* traceWithEnv(
           envFor(workspace, experimentName, {
             DATABRICKS_CLIENT_ID: "sp-tracing",
             DATABRICKS_CLIENT_SECRET: "sp-PLANTED-secret"
@@ -252,7 +233,7 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
           }]
         ) {
           const experimentName = experiment()
-          const { logs, stats } = yield* exportWith(
+          const { logs, stats } = yield* traceWithEnv(
             { ...envFor(workspace, experimentName, auth), MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT: "30" },
             traceEach(["refused"])
           )

@@ -1,4 +1,4 @@
-import { Effect, Logger, Option, type Scope } from "effect"
+import { ConfigProvider, Effect, Logger, Option, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -162,3 +162,24 @@ export const captureLogs = () => {
   const logger = Logger.make(({ cause, message }) => void lines.push(`${String(message)} ${String(cause)}`))
   return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
+
+/**
+ * What `work` traces through the layer configured from these variables alone: the stats after the
+ * layer's release, and the log lines.
+ */
+export const traceWithEnv = <E>(
+  env: Readonly<Record<string, string>>,
+  work: Effect.Effect<void, E, MlflowTracing.MlflowTracing>,
+  logs = captureLogs()
+) =>
+  Effect.gen(function*() {
+    const tracing = yield* MlflowTracing.MlflowTracing
+    yield* work
+    return tracing
+  }).pipe(
+    Effect.provide(MlflowTracing.layerConfig()),
+    Effect.flatMap((tracing) => tracing.stats),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+    Effect.provide(logs.layer),
+    Effect.map((stats) => ({ stats, logs: logs.lines }))
+  )

@@ -6,7 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import { scopedProxy, type Seen } from "../support/proxy.js"
-import { captureLogs, mlflowUrl, python, storedNames, uniqueName } from "./helpers.js"
+import { mlflowUrl, python, storedNames, traceWithEnv, uniqueName } from "./helpers.js"
 
 const JUDGE = path.resolve(import.meta.dirname, "../support/judges/sigv4.py")
 const ARN = "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/effect-mlflow-test"
@@ -90,20 +90,15 @@ const judgeRecorded = (url: string, requests: ReadonlyArray<Seen>, service: stri
     cases.forEach(({ input, ours }, i) => expect(ours, `${input.method} ${input.url}`).toBe(verdicts[i]))
   })
 
-const traceTwo = (env: Readonly<Record<string, string>>) => {
-  const logs = captureLogs()
-  return Effect.gen(function*() {
-    const tracing = yield* MlflowTracing.MlflowTracing
-    for (const name of ["ask", "answer"]) yield* Effect.void.pipe(Mlflow.span(name, { inputs: { q: "x y+z" } }))
-    return tracing
-  }).pipe(
-    Effect.provide(MlflowTracing.layerConfig()),
-    Effect.flatMap((tracing) => tracing.stats),
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-    Effect.provide(logs.layer),
-    Effect.map((stats) => ({ stats, lines: logs.lines }))
-  )
-}
+const askAnswer = Effect.forEach(
+  ["ask", "answer"],
+  (name) => Effect.void.pipe(Mlflow.span(name, { inputs: { q: "x y+z" } })),
+  { discard: true }
+)
+
+/** Two traces through the layer configured from these variables alone. */
+const traceTwo = (env: Readonly<Record<string, string>>) =>
+  Effect.map(traceWithEnv(env, askAnswer), ({ logs, stats }) => ({ stats, lines: logs }))
 
 describe("AWS-signed servers (a loopback stand-in that checks every request, in front of a real MLflow server)", () => {
   it.scopedLive(

@@ -5,20 +5,15 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Mlflow, MlflowConfig, MlflowTracing } from "../../src/index.js"
 import { BEARER_TOKEN, makePki, type Pki, startNginx } from "../harness/nginx.js"
-import { captureLogs, ownServer, storedNames, uniqueName } from "./helpers.js"
+import { captureLogs, ownServer, storedNames, traceWithEnv, uniqueName } from "./helpers.js"
+
+const firstAndSecond = Effect.forEach(["first", "second"], (name) => Effect.void.pipe(Mlflow.span(name)), {
+  discard: true
+})
 
 /** Two traces through the layer configured from these environment variables alone; its stats after release. */
 const traceTwoWithEnv = (env: Readonly<Record<string, string>>, logs = captureLogs()) =>
-  Effect.gen(function*() {
-    const tracing = yield* MlflowTracing.MlflowTracing
-    for (const name of ["first", "second"]) yield* Effect.void.pipe(Mlflow.span(name))
-    return tracing
-  }).pipe(
-    Effect.provide(MlflowTracing.layerConfig()),
-    Effect.flatMap((tracing) => tracing.stats),
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-    Effect.provide(logs.layer)
-  )
+  Effect.map(traceWithEnv(env, firstAndSecond, logs), ({ stats }) => stats)
 
 const proxied = Effect.gen(function*() {
   const server = yield* ownServer()

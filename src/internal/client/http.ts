@@ -24,6 +24,14 @@ const TRUST_HINT =
 /** How long a refused server certificate is taken as refused without asking again. */
 const UNTRUSTED_FOR_MILLIS = 60_000
 
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
+
 /** Success answers read at most this much (a trace's data is read with a larger cap). */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024
 /** Error answers: enough for any message MLflow writes. */
@@ -86,16 +94,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     : (request: HttpClientRequest.HttpClientRequest) => request
   const permits = yield* Effect.makeSemaphore(options.maxConcurrentRequests ?? 8)
   const base = yield* HttpClient.HttpClient
-  const client = (options.transformClient === undefined ? base : options.transformClient(base)).pipe(
-    HttpClient.withTracerDisabledWhen(() => true),
-    HttpClient.withTracerPropagation(false)
-  )
-
+  const untraced = (client: HttpClient.HttpClient) =>
+    client.pipe(HttpClient.withTracerDisabledWhen(() => true), HttpClient.withTracerPropagation(false))
+  const client = untraced(options.transformClient === undefined ? base : options.transformClient(base))
   // calls that must not carry the server's credentials, headers or the caller's transformation
-  const anonymousClient = base.pipe(
-    HttpClient.withTracerDisabledWhen(() => true),
-    HttpClient.withTracerPropagation(false)
-  )
+  const anonymousClient = untraced(base)
 
   // our own credentials never leave in an error, even when a server or proxy echoes them back
   const secrets = [
@@ -113,7 +116,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const scrub = (text: string): string =>
     scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))
 
-  let untrustedServer: { readonly until: number; readonly detail: string; readonly description: string } | undefined
+  // by origin: the tracking server, and the storage or identity provider anonymous calls go to
+  const refusedCertificates = new Map<
+    string,
+    { readonly until: number; readonly detail: string; readonly description: string }
+  >()
   const send = (
     method: Method,
     path: string,
@@ -141,18 +148,19 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       req = HttpClientRequest.bodyUrlParams(req, UrlParams.fromInput(requestOptions.form))
     }
     const shownUrl = scrubUrlCredentials(url)
+    const origin = originOf(url)
     const transport = (reason: MlflowTransportError["reason"], detail: string, description: string) =>
       new MlflowTransportError({ reason, method, url: shownUrl, detail: scrub(detail), description })
     const failed = (error: { readonly message: string; readonly cause?: unknown }) => {
       const { description, detail, untrusted } = describeTransportError(error)
       if (!untrusted) return Effect.fail(transport("Transport", detail, description))
       const refused = transport("Certificate", `${detail} (${TRUST_HINT})`, description)
-      untrustedServer = { until: Date.now() + UNTRUSTED_FOR_MILLIS, detail: refused.detail, description }
+      refusedCertificates.set(origin, { until: Date.now() + UNTRUSTED_FOR_MILLIS, detail: refused.detail, description })
       return Effect.fail(refused)
     }
     // the server's certificate was refused a moment ago: the same answer at once, without a new
     // handshake for every batch
-    const known = untrustedServer
+    const known = refusedCertificates.get(origin)
     if (known !== undefined && Date.now() < known.until) {
       return Effect.fail(transport("Certificate", known.detail, known.description))
     }
