@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -17,11 +17,10 @@ import * as Errors from "./internal/client/errors.js"
 import * as Experiments from "./internal/client/experiments.js"
 import * as Http from "./internal/client/http.js"
 import type * as Model from "./internal/client/model.js"
+import * as NodeHttps from "./internal/client/nodeHttps.js"
 import * as Sigv4 from "./internal/client/sigv4.js"
 import * as Traces from "./internal/client/traces.js"
 import * as MlflowConfig from "./MlflowConfig.js"
-
-type NodeHttpClientModule = typeof import("@effect/platform-node/NodeHttpClient")
 
 /**
  * The server answered with an error status (`reason: "Status"`), or with an answer larger than
@@ -263,24 +262,13 @@ export const fromConfig = (
   }).pipe(Effect.provide(httpClientLayer(config.tls)))
 }
 
-const NODE_HTTP_CLIENT = "@effect/platform-node/NodeHttpClient"
-
-/**
- * Loads a module that brings the npm `undici`. At load, that package installs an Agent of its own as
- * the process's `fetch` dispatcher when Node has not made one yet, and every later `fetch` of the
- * program (ours included) would run on a foreign undici version. Node makes its own when its web
- * globals are first touched, so `Response` is touched first.
- */
-const keepingFetchDispatcher = <A>(load: () => Promise<A>): Promise<A> => {
-  void globalThis.Response
-  return load()
-}
+// names in variables: bundlers for runtimes without them leave them alone
+const NODE_MODULES = ["node:http", "node:https", "node:stream"] as const
 
 /**
  * The `HttpClient` for these TLS settings (`MlflowConfig`'s `tls`): `fetch` without any; with a CA
- * bundle, a client certificate or `insecureTls`, `node:https` with them, through
- * `@effect/platform-node` (an optional peer: `npm install @effect/platform-node@^0.108`), as `fetch`
- * takes no such options.
+ * bundle, a client certificate or `insecureTls`, `node:https` with them (Node, Bun and Deno have
+ * it), as `fetch` takes no such options.
  *
  * @since 0.2.0
  * @category layers
@@ -288,23 +276,22 @@ const keepingFetchDispatcher = <A>(load: () => Promise<A>): Promise<A> => {
 export const httpClientLayer = (
   tls: MlflowConfig.TlsSettings | undefined
 ): Layer.Layer<HttpClient.HttpClient, MlflowConfig.MlflowConfigError> =>
-  tls === undefined ? FetchHttpClient.layer : Layer.unwrapEffect(
+  tls === undefined ? FetchHttpClient.layer : Layer.scoped(
+    HttpClient.HttpClient,
     Effect.tryPromise({
-      // a name in a variable: bundlers for other runtimes leave the optional peer alone
-      try: () =>
-        keepingFetchDispatcher(() => import(/* @vite-ignore */ NODE_HTTP_CLIENT) as Promise<NodeHttpClientModule>),
+      try: () => Promise.all(NODE_MODULES.map((name) => import(/* @vite-ignore */ name))),
       catch: () =>
         new MlflowConfig.MlflowConfigError({
           setting:
             "TLS (MLFLOW_TRACKING_SERVER_CERT_PATH, MLFLOW_TRACKING_CLIENT_CERT_PATH, MLFLOW_TRACKING_INSECURE_TLS)",
-          detail: "TLS settings need @effect/platform-node: npm install @effect/platform-node@^0.108"
+          detail: "TLS settings need node:https, which this runtime does not have"
         })
-    }).pipe(Effect.map((Node) => {
+    }).pipe(Effect.flatMap(([http, https, stream]) => {
       const clientCert = tls.clientCert === undefined ? undefined : Redacted.value(tls.clientCert)
-      return Node.layerWithoutAgent.pipe(Layer.provide(Node.makeAgentLayer({
+      return NodeHttps.make({ http, https, stream }, {
         ...(tls.ca === undefined ? {} : { ca: tls.ca }),
         ...(clientCert === undefined ? {} : { cert: clientCert, key: clientCert }),
         rejectUnauthorized: tls.rejectUnauthorized
-      })))
+      })
     }))
   )

@@ -228,7 +228,7 @@ export interface DirectoryBounds {
 
 /**
  * TLS settings of the connection to a tracking server, read from the files they name: with them,
- * requests go through `node:https` (`@effect/platform-node`) instead of `fetch`.
+ * requests go through `node:https` instead of `fetch`.
  *
  * @since 0.2.0
  * @category models

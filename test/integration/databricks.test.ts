@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { Mlflow, MlflowTracing } from "../../src/index.js"
+import { ConfigProvider, Effect, Option } from "effect"
+import { Mlflow, MlflowClient, MlflowConfig, MlflowTracing } from "../../src/index.js"
 import { type RunningWorkspace, startWorkspace, type WorkspaceOptions } from "../support/databricksWorkspace.js"
 import { mlflowUrl, python, traceWithEnv, uniqueName } from "./helpers.js"
 
@@ -101,16 +101,51 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
             expect(list.headers["x-ms-meta-owner"]).toBe("effect-mlflow")
             expect(storage).toHaveLength(6)
           } else if (credentialType === "AZURE_ADLS_GEN2_SAS_URI") {
-            // create, then one append that flushes
-            expect(
-              storage.map((r) => `${r.method} ${r.query.resource ?? r.query.action}${r.query.flush ? "+flush" : ""}`)
-            )
-              .toEqual(Array(3).fill(["PUT file", "PATCH append+flush"]).flat())
+            // each file: created, then one append that flushes (the traces go concurrently)
+            const operations = new Map<string, Array<string>>()
+            for (const r of storage) {
+              const done = operations.get(r.path) ?? []
+              done.push(`${r.method} ${r.query.resource ?? r.query.action}${r.query.flush ? "+flush" : ""}`)
+              operations.set(r.path, done)
+            }
+            expect([...operations.values()]).toEqual(Array(3).fill(["PUT file", "PATCH append+flush"]))
           } else {
             expect(storage.map((r) => r.method)).toEqual(["PUT", "PUT", "PUT"])
             expect(storage.every((r) => r.headers["x-amz-server-side-encryption"] === "aws:kms")).toBe(true)
           }
         }
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "traces read back through the workspace: search, then the data through a signed URL",
+    () =>
+      Effect.gen(function*() {
+        const workspace = yield* workspaceOf({ credentialType: "GCP_SIGNED_URL" })
+        const experimentName = experiment()
+        const env = envFor(workspace, experimentName, { DATABRICKS_TOKEN: PAT })
+        const { stats } = yield* traceWithEnv(env, traceEach(["read-me"]))
+        expect(stats.exported).toBe(1)
+        const config = yield* MlflowConfig.fromEnv.pipe(
+          Effect.flatMap(MlflowConfig.make),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+        )
+        const destination = config.destination as Extract<MlflowConfig.Destination, { readonly _tag: "Server" }>
+        const client = yield* MlflowClient.fromConfig(config, destination)
+        const experimentId = Option.getOrThrow(yield* client.getExperimentByName(experimentName)).experimentId
+        const { traces } = yield* client.searchTraces({ experimentIds: [experimentId] })
+        expect(traces.map((info) => info.tags["mlflow.artifactLocation"])).toEqual([
+          `dbfs:/databricks/mlflow-tracking/${experimentId}/${traces[0].traceId}/artifacts`
+        ])
+        const trace = yield* client.getTrace(traces[0].traceId)
+        expect(trace.spans.map((span) => span.name)).toEqual(["read-me", "retrieve"])
+        expect(workspace.problems).toEqual([])
+        const read = workspace.requests.filter((request) =>
+          request.method === "GET" && request.path.startsWith("/storage/")
+        )
+        expect(read).toHaveLength(1)
+        expect(read[0].headers.authorization).toBeUndefined()
       }),
     300_000
   )

@@ -76,6 +76,7 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
   const issued: Array<string> = []
   const stored = new Map<string, Buffer>()
   const locations = new Map<string, string>()
+  const shown = new Map<string, string>()
   const blocks = new Map<string, Buffer>()
   const appends = new Map<string, Buffer>()
   const credentialType = options.credentialType ?? "AWS_PRESIGNED_URL"
@@ -157,6 +158,12 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
     if (request.headers["x-databricks-org-id"] !== undefined) problems.push(`X-Databricks-Org-Id went to storage`)
     const key = `${traceId}/${file}`
     const query = target.searchParams
+    if (request.method === "GET") {
+      const content = stored.get(key)
+      if (content === undefined) return void response.writeHead(404).end("<Error><Code>BlobNotFound</Code></Error>")
+      response.writeHead(200, { "content-type": "application/octet-stream" })
+      return void response.end(content)
+    }
     const missingHeader = (names: ReadonlyArray<string>) => names.find((name) => request.headers[name] === undefined)
     switch (credentialType) {
       case "AWS_PRESIGNED_URL":
@@ -216,7 +223,7 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
     response.writeHead(400).end()
   }
 
-  const credentials = (response: http.ServerResponse, traceId: string, path: string | null) => {
+  const credentials = (response: http.ServerResponse, traceId: string, path: string | null, download: boolean) => {
     if (!locations.has(traceId)) {
       return json(response, 404, { error_code: "RESOURCE_DOES_NOT_EXIST", message: `Trace ${traceId} not found` })
     }
@@ -228,7 +235,7 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
       credential_info: {
         signed_uri: signedUri,
         type: credentialType,
-        headers: Object.entries(credentialHeaders).map(([name, value]) => ({ name, value }))
+        headers: download ? [] : Object.entries(credentialHeaders).map(([name, value]) => ({ name, value }))
       }
     })
   }
@@ -240,22 +247,32 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
     }
     const orgId = request.headers["x-databricks-org-id"]
     if (orgId !== undefined && orgId !== options.workspaceId) problems.push(`X-Databricks-Org-Id ${orgId}`)
-    const upload = /^\/api\/2\.0\/mlflow\/traces\/([^/]+)\/credentials-for-data-upload$/.exec(target.pathname)
-    if (upload !== null && request.method === "GET") {
-      return credentials(response, decodeURIComponent(upload[1]), target.searchParams.get("path"))
+    const data = /^\/api\/2\.0\/mlflow\/traces\/([^/]+)\/credentials-for-data-(upload|download)$/.exec(
+      target.pathname
+    )
+    if (data !== null && request.method === "GET") {
+      return credentials(response, decodeURIComponent(data[1]), target.searchParams.get("path"), data[2] === "download")
     }
-    if (options.upstream === undefined) return json(response, 404, { error_code: "ENDPOINT_NOT_FOUND" })
+    // MLflow's client does not ask a workspace for a trace with its spans: it reads the info, then the data
+    if (options.upstream === undefined || target.pathname === "/api/3.0/mlflow/traces/get") {
+      return json(response, 404, { error_code: "ENDPOINT_NOT_FOUND" })
+    }
     const answer = await forward(request, `${target.pathname}${target.search}`, body)
     if (target.pathname === "/api/3.0/mlflow/traces" && request.method === "POST" && answer.status === 200) {
       const parsed = JSON.parse(answer.text)
       const info = parsed.trace.trace_info
-      locations.set(info.trace_id, info.tags["mlflow.artifactLocation"])
-      info.tags["mlflow.artifactLocation"] =
+      const workspaceLocation =
         `dbfs:/databricks/mlflow-tracking/${info.trace_location.mlflow_experiment.experiment_id}/${info.trace_id}/artifacts`
+      locations.set(info.trace_id, info.tags["mlflow.artifactLocation"])
+      shown.set(info.tags["mlflow.artifactLocation"], workspaceLocation)
+      info.tags["mlflow.artifactLocation"] = workspaceLocation
       return json(response, 200, parsed)
     }
+    // every answer shows a trace's artifacts where the workspace keeps them
+    let text = answer.text
+    for (const [original, workspaceLocation] of shown) text = text.replaceAll(original, workspaceLocation)
     response.writeHead(answer.status, { "content-type": "application/json" })
-    response.end(answer.text)
+    response.end(text)
   }
 
   const handle = async (request: http.IncomingMessage, response: http.ServerResponse) => {

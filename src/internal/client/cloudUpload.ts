@@ -254,14 +254,28 @@ const decodeCredential = (answer: JsonObject, url: string): Effect.Effect<Creden
   return Effect.succeed({ signedUri: info.signed_uri, type: info.type, headers })
 }
 
+const credentialsPath = (traceId: string, direction: "upload" | "download") =>
+  `/api/2.0/mlflow/traces/${encodeURIComponent(traceId)}/credentials-for-data-${direction}`
+
 /**
  * Writes a file of a trace's data (`traces.json`, or `path` such as `attachments/<id>`) through a
  * credential the workspace hands out for it.
  */
 export const uploadTraceFile = (request: Request, traceId: string, path: string | undefined, body: Uint8Array) => {
-  const endpoint = `/api/2.0/mlflow/traces/${encodeURIComponent(traceId)}/credentials-for-data-upload`
+  const endpoint = credentialsPath(traceId, "upload")
   return request("GET", endpoint, path === undefined ? {} : { query: { path } }).pipe(
     Effect.flatMap((answer) => decodeCredential(answer, endpoint)),
     Effect.flatMap((credential) => upload(request, credential, body))
+  )
+}
+
+/** Reads a trace's `traces.json` through a credential the workspace hands out for it: one `GET`, whatever the storage. */
+export const downloadTraceData = (request: Request, traceId: string, maxAnswerBytes: number) => {
+  const endpoint = credentialsPath(traceId, "download")
+  return request("GET", endpoint).pipe(
+    Effect.flatMap((answer) => decodeCredential(answer, endpoint)),
+    Effect.flatMap((credential) =>
+      request("GET", credential.signedUri, { anonymous: true, headers: credential.headers, maxAnswerBytes })
+    )
   )
 }

@@ -92,10 +92,15 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
 
   const fromArtifact = (info: StoredTrace["info"]): Effect.Effect<StoredTrace, MlflowError> => {
     const location = info.tags["mlflow.artifactLocation"]
-    const url = location === undefined ? undefined : artifactUrl(trackingUri, location, "traces.json")
-    if (url === undefined) return Effect.succeed({ info, spans: [] })
-    return request("GET", url, { maxAnswerBytes: TRACE_READ_CAP }).pipe(
-      Effect.flatMap(decoder(Answers.TraceData, "GET", url)),
+    // a Databricks workspace's: read through a signed URL it hands out
+    const dbfs = location?.startsWith("dbfs:") === true
+    const url = location === undefined || dbfs ? undefined : artifactUrl(trackingUri, location, "traces.json")
+    if (url === undefined && !dbfs) return Effect.succeed({ info, spans: [] })
+    const read = url === undefined
+      ? CloudUpload.downloadTraceData(request, info.traceId, TRACE_READ_CAP)
+      : request("GET", url, { maxAnswerBytes: TRACE_READ_CAP })
+    return read.pipe(
+      Effect.flatMap(decoder(Answers.TraceData, "GET", url ?? `${trackingUri}/(trace ${info.traceId} data)`)),
       Effect.map((body) => ({ info, spans: rootFirst((body.spans ?? []).map(decodeDictSpan)) }))
     )
   }
