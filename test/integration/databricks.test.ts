@@ -257,6 +257,26 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
   )
 
   it.scopedLive(
+    "an identity provider that is down for a moment: the token is asked for again on retry",
+    () =>
+      Effect.gen(function*() {
+        const workspace = yield* workspaceOf({ clients: { "sp-tracing": "sp-secret" }, discoveryOutages: 1 })
+        const experimentName = experiment()
+        const { logs, stats } = yield* traceWithEnv(
+          envFor(workspace, experimentName, {
+            DATABRICKS_CLIENT_ID: "sp-tracing",
+            DATABRICKS_CLIENT_SECRET: "sp-secret"
+          }),
+          traceEach(["after-outage"])
+        )
+        expect(stats.exported, logs.join("\n")).toBe(1)
+        expect(stats.retried).toBeGreaterThanOrEqual(1)
+        expect(yield* storedTraces(experimentName)).toEqual([["after-outage", 2]])
+      }),
+    300_000
+  )
+
+  it.scopedLive(
     "refused credentials: one clear error per trace, no retry, nothing stored, no secret shown",
     () =>
       Effect.gen(function*() {

@@ -28,6 +28,8 @@ export interface WorkspaceOptions {
   readonly workspaceId?: string | undefined
   /** access tokens expire after this many seconds */
   readonly tokenLifetimeSeconds?: number | undefined
+  /** the first this many OIDC discovery requests are answered 503 (an identity provider's outage) */
+  readonly discoveryOutages?: number | undefined
 }
 
 export interface Recorded {
@@ -82,6 +84,7 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
   const credentialType = options.credentialType ?? "AWS_PRESIGNED_URL"
   const credentialHeaders = options.credentialHeaders ?? {}
   let url = ""
+  let outages = options.discoveryOutages ?? 0
 
   const issue = (clientId: string, scope: string, prefix: string) => {
     const token = `${prefix}-${clientId}-${scope.replace(/\W+/g, "_")}-${issued.length}`
@@ -292,6 +295,10 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
     }
     for (const [prefix, base] of [["oidc", "/oidc/v1/token"], ["alt", "/alt/token"]] as const) {
       if (target.pathname === `/${prefix}/.well-known/oauth-authorization-server`) {
+        if (outages > 0) {
+          outages--
+          return json(response, 503, { error: "temporarily_unavailable" })
+        }
         return json(response, 200, {
           issuer: `${url}/${prefix}`,
           authorization_endpoint: `${url}/${prefix}/v1/authorize`,

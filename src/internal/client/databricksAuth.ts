@@ -93,10 +93,11 @@ export const headers = (settings: DatabricksSettings): DynamicHeaders => (reques
           const header = `${text(answer.token_type) ?? "Bearer"} ${token}`
           current = { header, until: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_MILLIS) }
           return Effect.succeed(header)
-        }),
-        // a discovery document fetched long ago may name an endpoint that moved
+        })
+      )).pipe(
+        // asked again after a failure: a failed discovery is not kept, and an endpoint may have moved
         Effect.tapError(() => tokenEndpoint[1])
-      ))
+      )
     const lock = yield* Effect.makeSemaphore(1)
     const bearer: Effect.Effect<string, MlflowError> = Effect.suspend(() => {
       const known = current
