@@ -257,10 +257,15 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
   )
 
   it.scopedLive(
-    "an identity provider that is down for a moment: the token is asked for again on retry",
+    "an identity provider and host metadata down for a moment: both asked again on retry",
     () =>
       Effect.gen(function*() {
-        const workspace = yield* workspaceOf({ clients: { "sp-tracing": "sp-secret" }, discoveryOutages: 1 })
+        const workspace = yield* workspaceOf({
+          clients: { "sp-tracing": "sp-secret" },
+          workspaceId: "77",
+          discoveryOutages: 1,
+          metadataOutages: 1
+        })
         const experimentName = experiment()
         const { logs, stats } = yield* traceWithEnv(
           envFor(workspace, experimentName, {
@@ -272,6 +277,9 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
         expect(stats.exported, logs.join("\n")).toBe(1)
         expect(stats.retried).toBeGreaterThanOrEqual(1)
         expect(yield* storedTraces(experimentName)).toEqual([["after-outage", 2]])
+        // the host's metadata, not there at first, was asked again: its org id went with the last requests
+        const api = workspace.requests.filter((request) => request.path.startsWith("/api/"))
+        expect(api.at(-1)?.headers["x-databricks-org-id"]).toBe("77")
       }),
     300_000
   )

@@ -30,6 +30,8 @@ export interface WorkspaceOptions {
   readonly tokenLifetimeSeconds?: number | undefined
   /** the first this many OIDC discovery requests are answered 503 (an identity provider's outage) */
   readonly discoveryOutages?: number | undefined
+  /** the first this many host metadata requests are answered 503 */
+  readonly metadataOutages?: number | undefined
 }
 
 export interface Recorded {
@@ -85,6 +87,7 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
   const credentialHeaders = options.credentialHeaders ?? {}
   let url = ""
   let outages = options.discoveryOutages ?? 0
+  let metadataOutages = options.metadataOutages ?? 0
 
   const issue = (clientId: string, scope: string, prefix: string) => {
     const token = `${prefix}-${clientId}-${scope.replace(/\W+/g, "_")}-${issued.length}`
@@ -288,6 +291,10 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
     })
     const body = await readBody(request)
     if (target.pathname === "/.well-known/databricks-config") {
+      if (metadataOutages > 0) {
+        metadataOutages--
+        return json(response, 503, { error_code: "TEMPORARILY_UNAVAILABLE" })
+      }
       return json(response, 200, {
         oidc_endpoint: `${url}/oidc`,
         ...(options.workspaceId === undefined ? {} : { workspace_id: options.workspaceId })

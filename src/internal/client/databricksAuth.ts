@@ -13,12 +13,16 @@ const text = (value: unknown): string | undefined => typeof value === "string" &
 
 /**
  * What the workspace says of itself at `/.well-known/databricks-config` (its id, where its OIDC
- * endpoints are), as Databricks' SDKs read it; best effort: a host without it answers nothing.
+ * endpoints are), as Databricks' SDKs read it. A host without it (an answer short of a server error)
+ * has none; a failure on the way is asked again next time.
  */
 const hostMetadata = (request: Request, host: string) =>
   request("GET", `${host}/.well-known/databricks-config`, { anonymous: true }).pipe(
     Effect.timeout(Duration.seconds(10)),
-    Effect.orElseSucceed((): JsonObject => ({}))
+    Effect.catchIf(
+      (error) => error._tag === "MlflowApiError" && error.status < 500 && error.status !== 429,
+      (): Effect.Effect<JsonObject> => Effect.succeed({})
+    )
   )
 
 /** An identity provider's answer without what OAuth says it holds: not retried, as it stays so. */
@@ -35,7 +39,12 @@ const unusable = (method: string, url: string, detail: string) =>
  */
 export const headers = (settings: DatabricksSettings): DynamicHeaders => (request, addSecret) =>
   Effect.gen(function*() {
-    const metadata = yield* Effect.cached(hostMetadata(request, settings.host))
+    const [known, forget] = yield* Effect.cachedInvalidateWithTTL(
+      hostMetadata(request, settings.host),
+      Duration.infinity
+    )
+    // best effort: without it, no org id this time, and the OIDC endpoints where workspaces have them
+    const metadata = Effect.catchAll(known, () => Effect.as(forget, {} as JsonObject))
     const workspaceId = settings.workspaceId !== undefined
       ? Effect.succeed(settings.workspaceId)
       : Effect.map(metadata, (meta) =>
