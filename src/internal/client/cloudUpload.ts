@@ -14,9 +14,9 @@ import type { JsonObject, Request } from "./model.js"
  */
 
 /** Blocks and appends of at most this many bytes (MLflow's `MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE` default). */
-export const CHUNK_BYTES = 10 * 1024 * 1024
+const CHUNK_BYTES = 10 * 1024 * 1024
 
-export interface Credential {
+interface Credential {
   readonly signedUri: string
   readonly type: string
   readonly headers: Readonly<Record<string, string>>
@@ -131,7 +131,7 @@ const only = (headers: Credential["headers"], allowed: ReadonlySet<string>, meta
   )
 
 /** The signed URL with more query parameters (a parameter it already has is replaced). */
-export const withQuery = (signedUri: string, parameters: Readonly<Record<string, string>>): string => {
+const withQuery = (signedUri: string, parameters: Readonly<Record<string, string>>): string => {
   const url = new URL(signedUri)
   for (const [name, value] of Object.entries(parameters)) url.searchParams.set(name, value)
   return url.toString()
