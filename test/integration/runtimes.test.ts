@@ -37,8 +37,8 @@ const runToEnd = (binary: string, args: ReadonlyArray<string>, env: Record<strin
 
 const lastLine = (output: string): Report => JSON.parse(output.trim().split("\n").at(-1)!)
 
-/** workerd serving the bundled worker on a loopback port; the settings go in a request, the report comes back. */
-const onWorkerd = async (binary: string, settings: Settings): Promise<Report> => {
+/** Runs `f` with workerd serving the bundled worker on a loopback port (its URL given to `f`). */
+const withWorkerd = async <A>(binary: string, f: (url: string) => Promise<A>): Promise<A> => {
   const port = await freePort()
   const child = spawn(binary, ["serve", "workerd.capnp", "--socket-addr", `http=127.0.0.1:${port}`], {
     cwd: app,
@@ -52,17 +52,24 @@ const onWorkerd = async (binary: string, settings: Settings): Promise<Report> =>
       if (child.exitCode !== null || i > 300) throw new Error(`workerd did not start:\n${output}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    const response = await fetch(`http://127.0.0.1:${port}/`, {
-      method: "POST",
-      body: JSON.stringify(settings),
-      signal: AbortSignal.timeout(60_000)
+    return await f(`http://127.0.0.1:${port}`).catch((error) => {
+      throw new Error(`${error}\nworkerd said:\n${output}`)
     })
-    const body = await response.text()
-    if (!response.ok) throw new Error(`the worker answered ${response.status}: ${body}\n${output}`)
-    return JSON.parse(body)
   } finally {
     await stopGroup(child)
   }
+}
+
+/** POSTs the settings to the worker; answers its JSON answer. */
+const ask = async (url: string, settings: Settings): Promise<any> => {
+  const response = await fetch(url, {
+    method: "POST",
+    body: JSON.stringify(settings),
+    signal: AbortSignal.timeout(60_000)
+  })
+  const body = await response.text()
+  if (!response.ok) throw new Error(`the worker answered ${response.status}: ${body}`)
+  return JSON.parse(body)
 }
 
 const programOn: Record<RuntimeName, (binary: string, settings: Settings) => Promise<Report>> = {
@@ -73,7 +80,14 @@ const programOn: Record<RuntimeName, (binary: string, settings: Settings) => Pro
       DENO_DIR: path.join(path.dirname(app), "deno"),
       DENO_NO_UPDATE_CHECK: "1"
     }).then(lastLine),
-  workerd: onWorkerd
+  // the settings go in a request, the report comes back
+  workerd: (binary, settings) => withWorkerd(binary, (url) => ask(url, settings))
+}
+
+const ready = (runtime: RuntimeName): string => {
+  const installed = inject("runtimes")[runtime]
+  if (installed._tag === "Missing") throw new Error(`the test set-up could not install ${installed.reason}`)
+  return installed.binary
 }
 
 const byName = (trace: any): Record<string, any> =>
@@ -81,8 +95,7 @@ const byName = (trace: any): Record<string, any> =>
 
 describe.each(["bun", "deno", "workerd"] as const)("the packed library on %s", (runtime) => {
   it("traces a pipeline into MLflow through a refused export, a flush and the end of the program", async () => {
-    const installed = inject("runtimes")[runtime]
-    if (installed._tag === "Missing") throw new Error(`the test set-up could not install ${installed.reason}`)
+    const binary = ready(runtime)
     let refused = 0
     // the first export is refused as by a server that is busy: the exporter must retry it
     const proxy = await interceptingProxy(mlflowUrl(), (request) => {
@@ -92,7 +105,7 @@ describe.each(["bun", "deno", "workerd"] as const)("the packed library on %s", (
     })
     try {
       const settings: Settings = { trackingUri: proxy.url, experimentName: uniqueName(`runtime-${runtime}`), runtime }
-      const report = await programOn[runtime](installed.binary, settings)
+      const report = await programOn[runtime](binary, settings)
 
       expect(report.answer).toBe("From 1 document: MLflow stores traces.")
       expect(report.flushed).toBe(true)
@@ -125,6 +138,24 @@ describe.each(["bun", "deno", "workerd"] as const)("the packed library on %s", (
       expect(epilogue.data.spans.map((span: any) => [span.name, span.parent_span_id])).toEqual([["epilogue", null]])
     } finally {
       await proxy.close()
+    }
+  })
+})
+
+describe("the packed library on workerd, the layer kept across requests", () => {
+  it("each request's trace is stored whole when the request flushes before it answers", async () => {
+    const settings: Settings = { trackingUri: mlflowUrl(), experimentName: uniqueName("runtime-kept"), runtime: "kept" }
+    const [first, second] = await withWorkerd(ready("workerd"), async (url) => [
+      await ask(`${url}/kept`, settings),
+      await ask(`${url}/kept`, settings)
+    ])
+    expect([first.flushed, second.flushed]).toEqual([true, true])
+    // one layer: the second request's stats count the first's trace too
+    expect(second.stats).toMatchObject({ exported: 2, failed: 0, queued: 0, inFlight: 0 })
+    const traces = await pythonGetTraces(mlflowUrl(), [first.traceId, second.traceId])
+    for (const trace of traces) {
+      expect(trace.info.state).toBe("OK")
+      expect(trace.data.spans.map((span: any) => [span.name, span.parent_span_id])).toEqual([["request", null]])
     }
   })
 })
