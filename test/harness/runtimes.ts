@@ -87,9 +87,14 @@ export const ensureRuntime = (name: RuntimeName): Installed => {
           .concat(`${pkg}@${version}`),
         { encoding: "utf8", timeout: 600_000 }
       )
-      if (npm.status !== 0) throw new Error(`npm install ${pkg}@${version} failed: ${npm.stderr.trim().slice(-2000)}`)
+      if (npm.status !== 0) {
+        throw new Error(`npm install ${pkg}@${version} failed: ${npm.error?.message ?? npm.stderr.trim().slice(-2000)}`)
+      }
       const installed = reportedVersion(bin)
-      if (installed === undefined) throw new Error(`${bin} was installed but does not run (${bin} --version)`)
+      if (installed === undefined) {
+        const tried = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 })
+        throw new Error(`${bin} was installed but does not run: ${tried.error?.message ?? tried.stderr}`)
+      }
       fs.writeFileSync(path.join(dir, ".effect-mlflow-ready"), new Date().toISOString())
       return installed
     })
