@@ -98,6 +98,9 @@ const backgroundScheduler = Scheduler.make(
   (fiber) => fiber.currentOpCount > 256 ? 0 : false
 )
 
+/** Lets an effect be interrupted within an uninterruptible region (`Effect.uninterruptibleMask`). */
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
 /** A trace that waited longer than this in the queue means the destination does not keep up. */
 const BACKLOG_WAIT_MILLIS = 1000
 
@@ -279,8 +282,13 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         }).pipe(retrying)
       })
 
-    const exportTraces = (traces: ReadonlyArray<Trace>, context: ExportContext, within: Watchdog.Runner) =>
-      attempt(sink.export(traces, context), within).pipe(
+    const exportTraces = (
+      traces: ReadonlyArray<Trace>,
+      context: ExportContext,
+      within: Watchdog.Runner,
+      restore: Restore
+    ) =>
+      restore(attempt(sink.export(traces, context), within)).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.flatMap(
@@ -312,8 +320,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         })
       )
 
-    const exportLate = (item: CompletedTrace, within: Watchdog.Runner) =>
-      attempt(sink.exportLateSpans(mlflowTraceId(item.otelTraceId), item.spans), within).pipe(
+    const exportLate = (item: CompletedTrace, within: Watchdog.Runner, restore: Restore) =>
+      restore(attempt(sink.exportLateSpans(mlflowTraceId(item.otelTraceId), item.spans), within)).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.zipRight(
@@ -345,22 +353,27 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           traces.push(trace)
         }
       }
-      const counted = (items: ReadonlyArray<CompletedTrace>) =>
-        Effect.sync(() => items.forEach((item) => uncounted.delete(item)))
-      const whole = batch.filter((item) => !item.late)
-      return Effect.zipRight(
-        prepare.reportFailures,
-        Effect.zipRight(
-          traces.length === 0 ? Effect.void : exportTraces(traces, context, within).pipe(
-            Effect.zipRight(counted(whole)),
-            // spooled instead, they are completed from there
-            Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
-          ),
-          Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted, within), counted([item])), {
-            discard: true
-          })
+      /**
+       * Interruptible only while it waits on the destination: once answered, what became of the items
+       * (stored, spooled, given up) is counted with them, so that shutdown does not count or spool them again.
+       */
+      const counted = (items: ReadonlyArray<CompletedTrace>, exported: (restore: Restore) => Effect.Effect<void>) =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(exported(restore), Effect.sync(() => items.forEach((item) => uncounted.delete(item))))
         )
+      const whole = batch.filter((item) => !item.late)
+      const exportWhole = traces.length === 0
+        ? Effect.void
+        : counted(whole, (restore) => exportTraces(traces, context, within, restore)).pipe(
+          // spooled instead, they are completed from there
+          Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
+        )
+      const exportLateSpans = Effect.forEach(
+        late,
+        ([item, budgeted]) => counted([item], (restore) => exportLate(budgeted, within, restore)),
+        { discard: true }
       )
+      return Effect.zipRight(prepare.reportFailures, Effect.zipRight(exportWhole, exportLateSpans))
     }
 
     const worker = (within: Watchdog.Runner) =>
