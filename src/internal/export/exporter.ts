@@ -179,20 +179,24 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     }
 
     /**
-     * Writes prepared traces to the spool; `false` (after reporting why) when there is none or it
-     * cannot be written, and the caller counts them as it would have without one.
+     * Writes prepared traces to the spool; those it could not write (all of them without a spool,
+     * those after a failure, reported), the caller counts as it would have without one.
      */
-    const spoolTraces = (traces: ReadonlyArray<Trace>): Effect.Effect<boolean> => {
+    const spoolTraces = (traces: ReadonlyArray<Trace>): Effect.Effect<ReadonlyArray<Trace>> => {
       const spool = options.spool
-      if (spool === undefined || traces.length === 0) return Effect.succeed(spool !== undefined)
+      if (spool === undefined || traces.length === 0) return Effect.succeed(traces)
+      const notWritten = (error: ExportError, rest: ReadonlyArray<Trace>) =>
+        Effect.as(reports.once("cannot write to the spool", error), rest)
       return spool.write(traces.map(toEntry)).pipe(
-        Effect.map((written) => {
+        Effect.flatMap((written) => {
           ledger.spooled(written.written)
           if (written.evicted > 0) ledger.dropped("spoolFull", written.evicted)
           if (written.expired > 0) ledger.dropped("spoolExpired", written.expired)
-          return true
+          return written.unwritten === undefined
+            ? Effect.succeed([])
+            : notWritten(written.unwritten.error, traces.slice(written.written))
         }),
-        Effect.catchAll((error) => Effect.as(reports.once("cannot write to the spool", error), false)),
+        Effect.catchAll((error) => notWritten(error, traces)),
         Effect.uninterruptible
       )
     }
@@ -213,11 +217,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           if (reason === "shutdown") dropAtShutdown(late)
           else ledger.dropped(reason, late.length)
         }
-        const spooled = options.spool === undefined || whole.length === 0
-          ? Effect.succeed(false)
-          : spoolTraces(whole.map((item) => prepared?.get(item) ?? prepare.trace(item)))
-        return Effect.map(spooled, (done) => {
-          if (!done && whole.length > 0) ledger.dropped(reason, whole.length)
+        if (options.spool === undefined || whole.length === 0) {
+          if (whole.length > 0) ledger.dropped(reason, whole.length)
+          return Effect.void
+        }
+        return Effect.map(spoolTraces(whole.map((item) => prepared?.get(item) ?? prepare.trace(item))), (rest) => {
+          if (rest.length > 0) ledger.dropped(reason, rest.length)
         })
       })
 
@@ -292,12 +297,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.flatMap(
-              error.retryable ? spoolTraces(traces) : Effect.succeed(false),
-              (spooled) =>
-                spooled ? Effect.void : Effect.zipRight(
+              error.retryable ? spoolTraces(traces) : Effect.succeed(traces),
+              (given) =>
+                given.length === 0 ? Effect.void : Effect.zipRight(
                   Effect.sync(() => {
-                    ledger.failed(traces.length)
-                    countIncomplete(traces)
+                    ledger.failed(given.length)
+                    countIncomplete(given)
                   }),
                   error.retryable
                     ? reports.throttled("gave up exporting trace(s) after retrying", error)
