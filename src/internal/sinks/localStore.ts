@@ -94,7 +94,7 @@ export const makeSink = (
           const existing = await fs.readFile(file, "utf8").catch(() => undefined)
           const text = existing === undefined ? traceToJson(trace) : withSpans(file, existing, trace.spans)
           await writeAtomically(file, text)
-          written += text.length
+          written += Buffer.byteLength(text)
         }).catch((error) => {
           rejected.push({ traceId: trace.info.traceId, error: fail(`cannot write trace ${trace.info.traceId}`)(error) })
         })
