@@ -157,6 +157,41 @@ describe("the exporter with a spool", () => {
     }))
 })
 
+describe("the warning at shutdown", () => {
+  /** The warning of a layer released with 5 traces not exported (the server down), with or without a spool. */
+  const warningAtShutdown = (spoolDirectory: string | undefined) =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const port = yield* closedPort
+      yield* Effect.forEach(names(5), (name) => Effect.void.pipe(Effect.withSpan(name)), { discard: true }).pipe(
+        Effect.provide(MlflowTracing.layer({
+          trackingUri: `http://127.0.0.1:${port}`,
+          experimentId: "1",
+          workers: 1,
+          batchSize: 1,
+          retryTimeout: "1 hour",
+          shutdownTimeout: "100 millis",
+          spoolDirectory
+        })),
+        Effect.provide(Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ message }) => lines.push([message].flat().map(String).join(" ")))
+        ))
+      )
+      return lines.find((line) => line.includes("shut down before the export queue drained"))
+    })
+
+  it.live("says the traces go to the spool when there is one, lost when there is none", () =>
+    Effect.gen(function*() {
+      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+      const spooled = yield* warningAtShutdown(spool)
+      assert.include(spooled, "written to the spool")
+      assert.notInclude(spooled, "lost")
+      assert.deepStrictEqual(spooledNames(spool), names(5))
+      assert.include(yield* warningAtShutdown(undefined), "those traces are lost")
+    }))
+})
+
 describe.skipIf(fullDiskUnavailable !== undefined)("the exporter with a spool on a disk that fills up", () => {
   afterAll(unmountAll)
 
