@@ -102,6 +102,10 @@ const settleAcross = (destinations: number): ((item: CompletedTrace) => void) | 
   }
 }
 
+/** What becomes of a destination's traces not exported at shutdown (the spool is written after the warning). */
+const fateAtShutdown = (destination: Destination): string =>
+  destination.spool === undefined ? "lost" : "written to the spool (any it cannot take are counted as dropped)"
+
 const makeDestinations = (
   destinations: ReadonlyArray<Destination>,
   config: MlflowConfig.MlflowConfig
@@ -209,10 +213,14 @@ const makeDestinations = (
                 `${current.inFlight} in flight${
                   current.destinations === undefined
                     ? ""
-                    : Object.entries(current.destinations).map(([name, of]) =>
-                      `; ${name}: ${of.queued} queued, ${of.inFlight} in flight`
+                    : Object.entries(current.destinations).map(([name, of], i) =>
+                      `; ${name}: ${of.queued} queued, ${of.inFlight} in flight, ${fateAtShutdown(destinations[i])}`
                     ).join("")
-                }); those traces are lost`
+                })${
+                  multiple
+                    ? ""
+                    : `; those traces are ${fateAtShutdown(destinations[0])}`
+                }`
             ))
         ),
         Effect.zipRight(Effect.forEach(exporters, (exporter) => exporter.close, { discard: true })),

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
@@ -7,6 +7,7 @@ import * as path from "node:path"
 import * as Harness from "../harness/mlflow.js"
 import { scopedProxy, type Seen } from "../support/proxy.js"
 import { bin, root, run, spawned } from "../support/spawn.js"
+import { fullDiskUnavailable, mountTmpfs, unmountAll } from "../support/tmpfs.js"
 import { postJson, python, uniqueName } from "./helpers.js"
 
 const tsx = path.join(root, "node_modules/.bin/tsx")
@@ -69,6 +70,10 @@ const waitingFiles = (spool: string) =>
   fs.readdirSync(spool, { withFileTypes: true }).filter((entry) => entry.isDirectory()).flatMap((entry) =>
     fs.readdirSync(path.join(spool, entry.name)).filter((name) => /^\d+-tr-[0-9a-f]+\.json$/.test(name))
   )
+
+/** The trace ids of the waiting files (`<spooled-at>-<trace id>.json`). */
+const waitingIds = (spool: string) =>
+  waitingFiles(spool).map((name) => name.slice(name.indexOf("-") + 1, -".json".length))
 
 const claimFiles = (spool: string) =>
   fs.readdirSync(spool, { recursive: true }).map(String).filter((name) => name.includes(".claim."))
@@ -194,5 +199,38 @@ describe("the durable spool against a real server that goes away", () => {
     "a push stopped with Ctrl-C (SIGINT) in the middle: exits 130, claims back, the next push completes",
     () => stoppedPush("SIGINT"),
     300_000
+  )
+})
+
+describe.skipIf(fullDiskUnavailable !== undefined)("the durable spool on a disk that fills up", () => {
+  afterAll(unmountAll)
+
+  it.scopedLive(
+    "the traces written before the disk filled are counted as spooled, and a later process stores exactly those",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* restartable
+        const { env: base, experimentId } = yield* fresh(server, server.url, "spool-full")
+        const spool = mountTmpfs(72 * 1024)
+        const env = { ...base, EFFECT_MLFLOW_SPOOL_DIR: spool }
+        yield* Effect.promise(server.stop)
+        const produced = yield* service({ ...env, MODE: "produce", COUNT: "100" })
+        const written = waitingIds(spool)
+        expect(written.length).toBeGreaterThan(5)
+        expect(written.length).toBeLessThan(100)
+        expect(produced.stats.spooled).toBe(written.length)
+        const dropped = Object.values(produced.stats.dropped).reduce((a: number, b: any) => a + b, 0)
+        expect(produced.stats.spooled + produced.stats.failed + dropped).toBe(100)
+        expect(fs.readdirSync(path.join(spool, fs.readdirSync(spool)[0])).filter((name) => name.startsWith(".")))
+          .toEqual([])
+
+        yield* Effect.promise(server.start)
+        const replayer = yield* service({ ...env, MODE: "replay", EXPECT: String(written.length) })
+        expect(replayer.stats.replayed).toBe(written.length)
+        expect(waitingFiles(spool)).toEqual([])
+        exactlyOnce(yield* stored(server.url, experimentId), written)
+      }),
+    // a server stopped and started again, three processes: slow on a loaded machine
+    600_000
   )
 })

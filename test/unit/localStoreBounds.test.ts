@@ -3,6 +3,8 @@ import { Duration, Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { toEntry } from "../../src/internal/export/spool.js"
+import * as Spool from "../../src/internal/sinks/spool.js"
 import * as LocalStore from "../../src/LocalStore.js"
 import { numberedTrace } from "../support/numberedTraces.js"
 
@@ -50,5 +52,42 @@ describe("the local store's bounds", () => {
       yield* bounded.export([trace(4)])
       assert.deepStrictEqual(traceFiles(dir), [3, 4].map((n) => path.basename(fileOf(dir, n))))
       assert.isTrue(fs.existsSync(path.join(dir, "notes.txt")))
+    }).pipe(Effect.orDie))
+})
+
+/** The bytes of the trace files of a directory. */
+const bytesOf = (dir: string) => traceFiles(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0)
+
+describe("the size bounds count bytes, not characters", () => {
+  // 100,000 CJK characters: 300,000 bytes in UTF-8
+  const wide = (n: number) => numberedTrace(n, { requestPreview: "語".repeat(100_000) })
+  const MB = 1024 * 1024
+
+  it.effect("the local store stays within localMaxBytes after each write, whatever the characters", () =>
+    Effect.gen(function*() {
+      const dir = temporary()
+      const sink = yield* LocalStore.makeSink(dir, { maxBytes: MB, maxAge: undefined })
+      let peak = 0
+      for (let n = 1; n <= 30; n++) {
+        yield* sink.export([wide(n)])
+        peak = Math.max(peak, bytesOf(dir))
+      }
+      assert.isAtMost(peak, MB)
+      assert.isAbove(peak, MB / 2)
+    }).pipe(Effect.orDie))
+
+  it.effect("the spool stays within spoolMaxBytes after each write, whatever the characters", () =>
+    Effect.gen(function*() {
+      const spool = Spool.open(temporary(), Spool.recordFor("http://mlflow:5000", { _tag: "Id", id: "1" }), {
+        maxBytes: MB,
+        maxAgeMillis: 60_000
+      })
+      let peak = 0
+      for (let n = 1; n <= 30; n++) {
+        yield* spool.write([toEntry(wide(n))])
+        peak = Math.max(peak, bytesOf(spool.directory))
+      }
+      assert.isAtMost(peak, MB)
+      assert.isAbove(peak, MB / 2)
     }).pipe(Effect.orDie))
 })

@@ -1,4 +1,4 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Exit, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -8,6 +8,7 @@ import { MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig, Sink } from "../../src/index.js"
 import { readTraceFile } from "../../src/internal/format/traceFile.js"
 import { noDrops } from "../support/stats.js"
+import { fullDiskUnavailable, mountTmpfs, unmountAll } from "../support/tmpfs.js"
 
 /** A loopback port nothing listens on: every request is refused, as by a server that is down. */
 const closedPort = Effect.promise(() =>
@@ -153,5 +154,82 @@ describe("the exporter with a spool", () => {
       assert.strictEqual(stats.spooled, 0)
       assert.strictEqual(stats.failed + stats.dropped.queueFull + stats.dropped.shutdown, 10)
       assert.isAbove(stats.dropped.queueFull, 0)
+    }))
+})
+
+describe("the warning at shutdown", () => {
+  /** The warning of a layer released with 5 traces not exported (the server down), with or without a spool. */
+  const warningAtShutdown = (spoolDirectory: string | undefined) =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const port = yield* closedPort
+      yield* Effect.forEach(names(5), (name) => Effect.void.pipe(Effect.withSpan(name)), { discard: true }).pipe(
+        Effect.provide(MlflowTracing.layer({
+          trackingUri: `http://127.0.0.1:${port}`,
+          experimentId: "1",
+          workers: 1,
+          batchSize: 1,
+          retryTimeout: "1 hour",
+          shutdownTimeout: "100 millis",
+          spoolDirectory
+        })),
+        Effect.provide(Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ message }) => lines.push([message].flat().map(String).join(" ")))
+        ))
+      )
+      return lines.find((line) => line.includes("shut down before the export queue drained"))
+    })
+
+  it.live("says the traces go to the spool when there is one, lost when there is none", () =>
+    Effect.gen(function*() {
+      const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
+      const spooled = yield* warningAtShutdown(spool)
+      assert.include(spooled, "written to the spool")
+      assert.notInclude(spooled, "lost")
+      assert.deepStrictEqual(spooledNames(spool), names(5))
+      assert.include(yield* warningAtShutdown(undefined), "those traces are lost")
+    }))
+})
+
+describe.skipIf(fullDiskUnavailable !== undefined)("the exporter with a spool on a disk that fills up", () => {
+  afterAll(unmountAll)
+
+  /** Every file of the spool a whole trace (no partial write left to be replayed); how many. */
+  const wholeSpooled = (spool: string) => {
+    const all = fs.readdirSync(spool, { withFileTypes: true }).filter((entry) => entry.isDirectory()).flatMap(
+      (entry) => fs.readdirSync(path.join(spool, entry.name)).filter((name) => name !== "destination.json")
+    )
+    assert.deepStrictEqual(all.filter((name) => !/^\d+-tr-[0-9a-f]+\.json$/.test(name)), [])
+    return spooledNames(spool).length
+  }
+
+  it.live("at shutdown: the traces written are counted as spooled, the rest as dropped", () =>
+    Effect.gen(function*() {
+      const spoolDirectory = mountTmpfs(64 * 1024)
+      const { stats } = yield* produceWhileDown(100, { retryTimeout: "1 hour", queueCapacity: 200, spoolDirectory })
+      const files = wholeSpooled(spoolDirectory)
+      assert.isAbove(files, 5)
+      assert.isBelow(files, 100)
+      assert.strictEqual(stats.spooled, files)
+      assert.strictEqual(stats.dropped.shutdown, 100 - files)
+      assert.deepStrictEqual({ ...stats.dropped, shutdown: 0 }, noDrops)
+      assert.strictEqual(stats.failed, 0)
+    }))
+
+  it.live("retry budget spent: the traces of a batch written are counted as spooled, the rest as failed", () =>
+    Effect.gen(function*() {
+      const spoolDirectory = mountTmpfs(64 * 1024)
+      const { stats } = yield* produceWhileDown(
+        100,
+        { retryTimeout: "50 millis", queueCapacity: 200, batchSize: 10, spoolDirectory },
+        (stats) => stats.spooled + stats.failed === 100
+      )
+      const files = wholeSpooled(spoolDirectory)
+      assert.isAbove(files, 5)
+      assert.isBelow(files, 100)
+      assert.strictEqual(stats.spooled, files)
+      assert.strictEqual(stats.failed, 100 - files)
+      assert.deepStrictEqual(stats.dropped, noDrops)
     }))
 })

@@ -98,6 +98,9 @@ const backgroundScheduler = Scheduler.make(
   (fiber) => fiber.currentOpCount > 256 ? 0 : false
 )
 
+/** Lets an effect be interrupted within an uninterruptible region (`Effect.uninterruptibleMask`). */
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
 /** A trace that waited longer than this in the queue means the destination does not keep up. */
 const BACKLOG_WAIT_MILLIS = 1000
 
@@ -176,20 +179,24 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     }
 
     /**
-     * Writes prepared traces to the spool; `false` (after reporting why) when there is none or it
-     * cannot be written, and the caller counts them as it would have without one.
+     * Writes prepared traces to the spool; those it could not write (all of them without a spool,
+     * those after a failure, reported), the caller counts as it would have without one.
      */
-    const spoolTraces = (traces: ReadonlyArray<Trace>): Effect.Effect<boolean> => {
+    const spoolTraces = (traces: ReadonlyArray<Trace>): Effect.Effect<ReadonlyArray<Trace>> => {
       const spool = options.spool
-      if (spool === undefined || traces.length === 0) return Effect.succeed(spool !== undefined)
+      if (spool === undefined || traces.length === 0) return Effect.succeed(traces)
+      const notWritten = (error: ExportError, rest: ReadonlyArray<Trace>) =>
+        Effect.as(reports.once("cannot write to the spool", error), rest)
       return spool.write(traces.map(toEntry)).pipe(
-        Effect.map((written) => {
+        Effect.flatMap((written) => {
           ledger.spooled(written.written)
           if (written.evicted > 0) ledger.dropped("spoolFull", written.evicted)
           if (written.expired > 0) ledger.dropped("spoolExpired", written.expired)
-          return true
+          return written.unwritten === undefined
+            ? Effect.succeed([])
+            : notWritten(written.unwritten.error, traces.slice(written.written))
         }),
-        Effect.catchAll((error) => Effect.as(reports.once("cannot write to the spool", error), false)),
+        Effect.catchAll((error) => notWritten(error, traces)),
         Effect.uninterruptible
       )
     }
@@ -210,11 +217,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           if (reason === "shutdown") dropAtShutdown(late)
           else ledger.dropped(reason, late.length)
         }
-        const spooled = options.spool === undefined || whole.length === 0
-          ? Effect.succeed(false)
-          : spoolTraces(whole.map((item) => prepared?.get(item) ?? prepare.trace(item)))
-        return Effect.map(spooled, (done) => {
-          if (!done && whole.length > 0) ledger.dropped(reason, whole.length)
+        if (options.spool === undefined || whole.length === 0) {
+          if (whole.length > 0) ledger.dropped(reason, whole.length)
+          return Effect.void
+        }
+        return Effect.map(spoolTraces(whole.map((item) => prepared?.get(item) ?? prepare.trace(item))), (rest) => {
+          if (rest.length > 0) ledger.dropped(reason, rest.length)
         })
       })
 
@@ -279,17 +287,22 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         }).pipe(retrying)
       })
 
-    const exportTraces = (traces: ReadonlyArray<Trace>, context: ExportContext, within: Watchdog.Runner) =>
-      attempt(sink.export(traces, context), within).pipe(
+    const exportTraces = (
+      traces: ReadonlyArray<Trace>,
+      context: ExportContext,
+      within: Watchdog.Runner,
+      restore: Restore
+    ) =>
+      restore(attempt(sink.export(traces, context), within)).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.flatMap(
-              error.retryable ? spoolTraces(traces) : Effect.succeed(false),
-              (spooled) =>
-                spooled ? Effect.void : Effect.zipRight(
+              error.retryable ? spoolTraces(traces) : Effect.succeed(traces),
+              (given) =>
+                given.length === 0 ? Effect.void : Effect.zipRight(
                   Effect.sync(() => {
-                    ledger.failed(traces.length)
-                    countIncomplete(traces)
+                    ledger.failed(given.length)
+                    countIncomplete(given)
                   }),
                   error.retryable
                     ? reports.throttled("gave up exporting trace(s) after retrying", error)
@@ -312,8 +325,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         })
       )
 
-    const exportLate = (item: CompletedTrace, within: Watchdog.Runner) =>
-      attempt(sink.exportLateSpans(mlflowTraceId(item.otelTraceId), item.spans), within).pipe(
+    const exportLate = (item: CompletedTrace, within: Watchdog.Runner, restore: Restore) =>
+      restore(attempt(sink.exportLateSpans(mlflowTraceId(item.otelTraceId), item.spans), within)).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.zipRight(
@@ -345,22 +358,27 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           traces.push(trace)
         }
       }
-      const counted = (items: ReadonlyArray<CompletedTrace>) =>
-        Effect.sync(() => items.forEach((item) => uncounted.delete(item)))
-      const whole = batch.filter((item) => !item.late)
-      return Effect.zipRight(
-        prepare.reportFailures,
-        Effect.zipRight(
-          traces.length === 0 ? Effect.void : exportTraces(traces, context, within).pipe(
-            Effect.zipRight(counted(whole)),
-            // spooled instead, they are completed from there
-            Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
-          ),
-          Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted, within), counted([item])), {
-            discard: true
-          })
+      /**
+       * Interruptible only while it waits on the destination: once answered, what became of the items
+       * (stored, spooled, given up) is counted with them, so that shutdown does not count or spool them again.
+       */
+      const counted = (items: ReadonlyArray<CompletedTrace>, exported: (restore: Restore) => Effect.Effect<void>) =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(exported(restore), Effect.sync(() => items.forEach((item) => uncounted.delete(item))))
         )
+      const whole = batch.filter((item) => !item.late)
+      const exportWhole = traces.length === 0
+        ? Effect.void
+        : counted(whole, (restore) => exportTraces(traces, context, within, restore)).pipe(
+          // spooled instead, they are completed from there
+          Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
+        )
+      const exportLateSpans = Effect.forEach(
+        late,
+        ([item, budgeted]) => counted([item], (restore) => exportLate(budgeted, within, restore)),
+        { discard: true }
       )
+      return Effect.zipRight(prepare.reportFailures, Effect.zipRight(exportWhole, exportLateSpans))
     }
 
     const worker = (within: Watchdog.Runner) =>

@@ -12,7 +12,10 @@ import type { ExportError } from "./sink.js"
  */
 export interface Spool {
   readonly directory: string
-  /** writes the entries for this destination, then keeps the spool within its bounds */
+  /**
+   * writes the entries for this destination, in order, then keeps the spool within its bounds; fails
+   * when none could be written, and says how many of the last could not be when only the first were
+   */
   readonly write: (entries: ReadonlyArray<SpoolEntry>) => Effect.Effect<SpoolWrite, ExportError>
   /** takes up to `max` waiting traces (oldest first) for this process alone */
   readonly claim: (max: number) => Effect.Effect<ReadonlyArray<Claimed>, ExportError>
@@ -26,7 +29,10 @@ export interface SpoolEntry {
 
 /** What a write did: traces written, and traces removed to keep the spool within its bounds. */
 export interface SpoolWrite {
+  /** the first `written` entries are in the spool */
   readonly written: number
+  /** the entries after those, not written (the disk filled up, say), and why */
+  readonly unwritten?: { readonly count: number; readonly error: ExportError } | undefined
   /** the oldest waiting traces, removed because the spool was over its size */
   readonly evicted: number
   /** waiting traces older than the spool's age limit, removed */

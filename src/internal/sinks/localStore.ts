@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { DirectoryBounds } from "../../MlflowConfig.js"
-import type { SpanData } from "../../Trace.js"
+import type { SpanData, Trace } from "../../Trace.js"
 import { hexToBase64 } from "../common/ids.js"
 import { ExportError, type Sink } from "../export/sink.js"
 import { spanToJson, traceToJson } from "../format/traceJson.js"
@@ -82,32 +82,42 @@ export const makeSink = (
       measured = { bytes, at: now }
     }
 
+    /** Writes each trace, the others still when one cannot be (the disk filled up, say); those not written, and why. */
+    const writeEach = async (traces: ReadonlyArray<Trace>) => {
+      await fs.mkdir(absolute, { recursive: true })
+      let written = 0
+      const rejected: Array<{ readonly traceId: string; readonly error: ExportError }> = []
+      for (const trace of traces) {
+        const file = fileOf(trace.info.traceId)
+        await serialized(file, async () => {
+          // a trace continued by another process may be there already: its spans are kept
+          const existing = await fs.readFile(file, "utf8").catch(() => undefined)
+          const text = existing === undefined ? traceToJson(trace) : withSpans(file, existing, trace.spans)
+          await writeAtomically(file, text)
+          written += Buffer.byteLength(text)
+        }).catch((error) => {
+          rejected.push({ traceId: trace.info.traceId, error: fail(`cannot write trace ${trace.info.traceId}`)(error) })
+        })
+      }
+      await cleanUp(written)
+      return rejected
+    }
+
     const exportTraces: Sink["export"] = (traces) =>
       Effect.gen(function*() {
-        yield* Effect.tryPromise({
-          try: async () => {
-            await fs.mkdir(absolute, { recursive: true })
-            let written = 0
-            for (const trace of traces) {
-              const file = fileOf(trace.info.traceId)
-              await serialized(file, async () => {
-                // a trace continued by another process may be there already: its spans are kept
-                const existing = await fs.readFile(file, "utf8").catch(() => undefined)
-                const text = existing === undefined ? traceToJson(trace) : withSpans(file, existing, trace.spans)
-                written += text.length
-                await writeAtomically(file, text)
-              })
-            }
-            await cleanUp(written)
-          },
+        const rejected = yield* Effect.tryPromise({
+          try: () => writeEach(traces),
           catch: fail(`cannot write traces to ${absolute}`)
         })
+        // none written: the batch failed (reported as such), else those not written are counted as failed
+        if (rejected.length > 0 && rejected.length === traces.length) return yield* Effect.fail(rejected[0].error)
         if (!announced) {
           announced = true
           yield* Effect.logInfo(
             `effect-mlflow: traces are written to ${absolute} (set MLFLOW_TRACKING_URI to send them to an MLflow server)`
           )
         }
+        return rejected.length === 0 ? undefined : { rejected }
       })
 
     const exportLateSpans: Sink["exportLateSpans"] = (traceId, spans) =>

@@ -199,15 +199,32 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
         await fs.mkdir(directory, { recursive: true })
         await fs.writeFile(path.join(directory, "destination.json"), JSON.stringify(record))
         let bytes = 0
+        let written = 0
+        let failure: unknown = undefined
         for (const entry of entries) {
           const text = entryToJson(entry)
+          try {
+            await writeAtomically(path.join(directory, fileName(entry)), text)
+          } catch (error) {
+            // the disk is full, say: the rest is not tried, and the caller counts it as not written
+            if (written === 0) throw error
+            failure = error
+            break
+          }
+          written++
           bytes += Buffer.byteLength(text)
-          await writeAtomically(path.join(directory, fileName(entry)), text)
         }
         if (known !== undefined) known.bytes += bytes
         const measured = known === undefined || known.bytes > bounds.maxBytes || Date.now() - known.at > RESCAN_MILLIS
         const kept = measured ? await enforce() : { expired: 0, evicted: 0 }
-        return { written: entries.length, ...kept }
+        return failure === undefined ? { written, ...kept } : {
+          written,
+          ...kept,
+          unwritten: {
+            count: entries.length - written,
+            error: fail(`cannot write traces to the spool ${directory}`)(failure)
+          }
+        }
       },
       catch: fail(`cannot write traces to the spool ${directory}`)
     })
