@@ -39,6 +39,17 @@ describe("the spool on disk", () => {
         Spool.recordFor("http://rotated:pw@mlflow.internal:5000", { _tag: "IdAndName", id: "1", name: "x" })
       )
     )
+    // the workspace the requests name is part of where a trace belongs; without one, the key is as it was
+    const inWorkspace = (workspace: string) =>
+      Spool.destinationKey(Spool.recordFor("http://mlflow.internal:5000", { _tag: "Id", id: "1" }, { workspace }))
+    assert.notStrictEqual(inWorkspace("team-a"), inWorkspace("team-b"))
+    assert.notStrictEqual(inWorkspace("team-a"), Spool.destinationKey(record))
+    assert.strictEqual(Spool.destinationKey(record), "9f632a1ed9dcf906")
+    const databricks = (databricksWorkspaceId: string) =>
+      Spool.destinationKey(
+        Spool.recordFor("https://dbc.example.com", { _tag: "Name", name: "/Shared/x" }, { databricksWorkspaceId })
+      )
+    assert.notStrictEqual(databricks("1"), databricks("2"))
   })
 
   it.live("writes trace files MLflow can read, and claims them in the order they were spooled, once", () =>

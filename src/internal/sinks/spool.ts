@@ -4,6 +4,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { Destination, MlflowConfig } from "../../MlflowConfig.js"
 import { scrubUrlCredentials } from "../client/url.js"
 import { ExportError } from "../export/sink.js"
 import type { Claimed, Spool, SpoolEntry, SpoolWrite } from "../export/spool.js"
@@ -37,6 +38,8 @@ const CLAIM = /^(.+\.json)\.claim\.([^.]*)\.(\d+)\.(\d+)$/
 const WAITING = /^\d+-[0-9a-zA-Z_-]+\.json$/
 const TEMPORARY_MAX_AGE_MILLIS = 60 * 60_000
 
+type ServerDestination = Extract<Destination, { readonly _tag: "Server" }>
+
 export interface Bounds {
   /** total bytes of the destination's spool directory */
   readonly maxBytes: number
@@ -47,6 +50,10 @@ export interface Bounds {
 export interface DestinationRecord {
   readonly tracking_uri: string
   readonly experiment: string
+  /** `MLFLOW_WORKSPACE` */
+  readonly workspace?: string
+  /** `DATABRICKS_WORKSPACE_ID`: the workspace a Databricks host serves the requests of */
+  readonly databricks_workspace_id?: string
 }
 
 const host = os.hostname().replace(/[^0-9a-zA-Z_-]/g, "_")
@@ -77,9 +84,21 @@ export const abandoned = (name: string, now: number): boolean => {
 /** The waiting file a claim was made from. */
 export const claimedFrom = (name: string): string | undefined => CLAIM.exec(name)?.[1]
 
-/** The key of a destination's folder in a spool: stable for the same server and experiment. */
+/**
+ * The key of a destination's folder in a spool: stable for the same server, workspace and experiment
+ * (without a workspace, the key that spools had before workspaces were part of it).
+ */
 export const destinationKey = (record: DestinationRecord): string =>
-  createHash("sha256").update(`${record.tracking_uri}\n${record.experiment}`).digest("hex").slice(0, 16)
+  createHash("sha256").update(
+    [
+      record.tracking_uri,
+      record.experiment,
+      ...(record.workspace === undefined ? [] : [`workspace:${record.workspace}`]),
+      ...(record.databricks_workspace_id === undefined
+        ? []
+        : [`databricks-workspace:${record.databricks_workspace_id}`])
+    ].join("\n")
+  ).digest("hex").slice(0, 16)
 
 /** The destinations a spool holds traces for. */
 export const destinations = (
@@ -265,17 +284,30 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
   return { directory, write, claim }
 }
 
-/** What a spool records of a destination: its server (without credentials) and experiment. */
+/** What a spool records of a destination: its server (without credentials), workspace and experiment. */
 export const recordFor = (
   trackingUri: string,
-  experiment:
-    | { readonly _tag: "Id"; readonly id: string }
-    | { readonly _tag: "Name"; readonly name: string }
-    | { readonly _tag: "IdAndName"; readonly id: string; readonly name: string }
+  experiment: ServerDestination["experiment"],
+  place: { readonly workspace?: string | undefined; readonly databricksWorkspaceId?: string | undefined } = {}
 ): DestinationRecord => ({
   tracking_uri: scrubUrlCredentials(trackingUri).replace(/\/+$/, ""),
-  experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`
+  experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`,
+  ...(place.workspace === undefined ? {} : { workspace: place.workspace }),
+  ...(place.databricksWorkspaceId === undefined ? {} : { databricks_workspace_id: place.databricksWorkspaceId })
 })
+
+/**
+ * The record of a configured server: a SageMaker server by its ARN (servers of one region share their
+ * endpoint), with the MLflow workspace and the Databricks workspace the requests name.
+ */
+export const recordOf = (
+  config: Pick<MlflowConfig, "workspace" | "databricks">,
+  destination: ServerDestination
+): DestinationRecord =>
+  recordFor(destination.sagemakerArn ?? destination.trackingUri, destination.experiment, {
+    workspace: config.workspace,
+    databricksWorkspaceId: config.databricks?.workspaceId
+  })
 
 /** How many traces wait in a destination's folder of a spool (claims abandoned by their process included). */
 export const waitingCount = (directory: string): Promise<number> => {
