@@ -326,6 +326,26 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
     rejected.push(name)
   }
 
+  /** Claims one waiting trace: `undefined` when someone else took it first, or it is not to be sent now. */
+  const claimOne = async (candidate: Candidate, until: number): Promise<Claimed | undefined> => {
+    const waitingFile = path.join(directory, candidate.name)
+    const claimFile = `${waitingFile}.claim.${host}.${process.pid}.${until}`
+    if (!await move(path.join(directory, candidate.file), claimFile)) return undefined
+    const text = await fs.readFile(claimFile, "utf8").catch(() => undefined)
+    if (text === undefined) {
+      // cannot be read now (not damaged, as far as anyone knows): waiting again, for a later claim
+      await move(claimFile, waitingFile)
+      return undefined
+    }
+    const entry = claimed(candidate.name, claimFile, text)
+    if (typeof entry === "string") {
+      // not a trace file (written by something else, or damaged): set aside, not sent
+      await setAside(candidate.name, claimFile)
+      return undefined
+    }
+    return entry
+  }
+
   const claim: Spool["claim"] = (max) =>
     Effect.tryPromise({
       try: async () => {
@@ -333,37 +353,30 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
         const out: Array<Claimed> = []
         let listed = queue === undefined || performance.now() - listedAt > RESCAN_MILLIS
         if (listed) await view(await names(directory))
-        try {
-          while (out.length < max) {
-            const next = queue!.take()
-            if (next === undefined) {
-              // none left in view: once per claim, the folder is listed again for what others wrote
-              if (listed) break
-              listed = true
-              await view(await names(directory))
-              continue
-            }
-            if (next.file !== next.name && !abandoned(next.file, Date.now())) continue
-            const waitingFile = path.join(directory, next.name)
-            const claimFile = `${waitingFile}.claim.${host}.${process.pid}.${until}`
-            if (!await move(path.join(directory, next.file), claimFile)) continue
-            const text = await fs.readFile(claimFile, "utf8").catch(() => undefined)
-            if (text === undefined) {
-              // cannot be read now (not damaged, as far as anyone knows): waiting again, for a later claim
-              await move(claimFile, waitingFile)
-              continue
-            }
-            const entry = claimed(next.name, claimFile, text)
-            if (typeof entry === "string") {
-              // not a trace file (written by something else, or damaged): set aside, not sent
-              await setAside(next.name, claimFile)
-              continue
-            }
-            out.push(entry)
+        while (out.length < max) {
+          const now = Date.now()
+          const batch: Array<Candidate> = []
+          for (let next = queue!.take(); next !== undefined; next = queue!.take()) {
+            if (next.file === next.name || abandoned(next.file, now)) batch.push(next)
+            if (batch.length === max - out.length) break
           }
-        } catch (error) {
+          if (batch.length === 0) {
+            // none left in view: once per claim, the folder is listed again for what others wrote
+            if (listed) break
+            listed = true
+            await view(await names(directory))
+            continue
+          }
+          const results = await Promise.allSettled(batch.map((candidate) => claimOne(candidate, until)))
+          for (const result of results) {
+            if (result.status === "fulfilled" && result.value !== undefined) out.push(result.value)
+          }
+          const failed = results.find((result) => result.status === "rejected")
           // what was claimed already is sent; the failure shows on the next claim, if it lasts
-          if (out.length === 0) throw error
+          if (failed !== undefined) {
+            if (out.length === 0) throw failed.reason
+            break
+          }
         }
         return out
       },
