@@ -97,7 +97,7 @@ describe("MLflow workspaces (a server run with --enable-workspaces)", () => {
         yield* Effect.promise(start)
 
         // a process of team-b, same server, experiment name and spool, leaves them alone
-        const other = yield* service({ MLFLOW_WORKSPACE: teamB, MODE: "replay", EXPECT: "1", WAIT_MILLIS: "8000" })
+        const other = yield* service({ MLFLOW_WORKSPACE: teamB, MODE: "replay", EXPECT: "1", WAIT_MILLIS: "30000" })
         expect(other.stats.replayed).toBe(0)
         // team-a's own process sends them
         const own = yield* service({ MLFLOW_WORKSPACE: teamA, MODE: "replay", EXPECT: "20" })
@@ -116,6 +116,6 @@ print(json.dumps(sorted(t.info.trace_id for t in traces)))
         expect(yield* found(teamA)).toEqual([...produced.traceIds].sort())
         expect(yield* found(teamB)).toEqual([])
       }),
-    600_000
+    900_000
   )
 })

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import type * as FsPromises from "node:fs/promises"
 import * as os from "node:os"
@@ -9,6 +10,7 @@ import { toEntry } from "../../src/internal/export/spool.js"
 import * as Spool from "../../src/internal/sinks/spool.js"
 import type { Trace } from "../../src/Trace.js"
 import { numberedTrace } from "../support/numberedTraces.js"
+import { root as repository } from "../support/spawn.js"
 
 /** The spool's calls that look at every file of a folder: listings, and the size of one file. */
 const calls = vi.hoisted(() => ({ readdir: 0, stat: 0 }))
@@ -118,5 +120,52 @@ describe("claims of the spool", () => {
       // not a damaged trace: it waits for a later claim
       assert.isTrue(fs.existsSync(unreadable))
       fs.rmSync(unreadable)
+    }))
+
+  it.live(
+    "a host whose clock is hours ahead does not take over the live claims of another",
+    () =>
+      Effect.gen(function*() {
+        const root = temporary()
+        const spool = Spool.open(root, record, roomy)
+        yield* spool.write(entries(1, 2, 3))
+        const held = yield* spool.claim(10)
+        assert.strictEqual(held.length, 3)
+        const other = spawnSync(
+          path.join(repository, "node_modules/.bin/tsx"),
+          [path.join(repository, "test/support/services/skewedClaim.ts")],
+          {
+            cwd: repository,
+            encoding: "utf8",
+            env: { ...process.env, SPOOL_DIR: root, SKEW_MILLIS: String(3 * 3_600_000) }
+          }
+        )
+        assert.strictEqual(other.status, 0, other.stderr)
+        assert.deepStrictEqual(JSON.parse(other.stdout.trim().split("\n").at(-1)!), { claimed: 0 })
+        yield* Effect.forEach(held, (item) => item.done)
+      }),
+    120_000
+  )
+
+  it.live("another host's claim is taken over once this process has seen it unchanged for the lease", () =>
+    Effect.gen(function*() {
+      const spool = Spool.open(temporary(), record, roomy)
+      yield* spool.write(entries(1))
+      const [name] = fs.readdirSync(spool.directory).filter((file) =>
+        file.endsWith(".json") && file !== "destination.json"
+      )
+      // its lease, by its own clock, runs for hours yet: a clock behind this one's
+      fs.renameSync(
+        path.join(spool.directory, name),
+        path.join(spool.directory, `${name}.claim.another-host.1.${Date.now() + 5 * 3_600_000}`)
+      )
+      assert.deepStrictEqual(yield* spool.claim(10), [])
+      const now = performance.now()
+      const later = vi.spyOn(performance, "now").mockImplementation(() => now + 10 * 60_000 + 1)
+      try {
+        assert.deepStrictEqual(traceNames(yield* spool.claim(10)), ["trace-1"])
+      } finally {
+        later.mockRestore()
+      }
     }))
 })

@@ -31,7 +31,7 @@ import { type Candidate, inSlices, mapLimited, OldestFirst } from "./spoolIndex.
  * @internal
  */
 
-/** A claim not finished within this time is taken to be abandoned (a process frozen, or on another host). */
+/** A claim not finished within this time is taken to be abandoned (a process frozen, or on another host that died). */
 const LEASE_MILLIS = 10 * 60_000
 /** How often a process lists the folder again for what other processes did (claims list it too when out of traces). */
 const RESCAN_MILLIS = 10_000
@@ -74,12 +74,17 @@ const alive = (pid: number): boolean => {
   }
 }
 
-/** Whether a claim was abandoned: its lease ran out, or its process on this host is gone. */
-export const abandoned = (name: string, now: number): boolean => {
+/**
+ * Whether a claim was abandoned. A claim of this host: its lease ran out (by this host's clock, which
+ * set it), or its process is gone. A claim of another host is judged by no clock of that host's (hosts'
+ * clocks differ, by hours at times), but by how long this process has seen it unchanged (`seenFor`,
+ * by its own monotonic clock): a whole lease.
+ */
+export const abandoned = (name: string, now: number, seenFor = 0): boolean => {
   const match = CLAIM.exec(name)
   if (match === null) return false
   const [, , claimHost, pid, until] = match
-  return Number(until) < now || (claimHost === host && !alive(Number(pid)))
+  return claimHost === host ? Number(until) < now || !alive(Number(pid)) : seenFor > LEASE_MILLIS
 }
 
 /** The waiting file a claim was made from. */
@@ -188,14 +193,26 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
     sizes?.delete(key)
   }
 
+  /** The claims in the last listing, by when this process first saw each (`performance.now()`). */
+  let claimsSeen = new Map<string, number>()
+  const isAbandoned = (claim: string, now: number, mono: number) =>
+    abandoned(claim, now, mono - (claimsSeen.get(claim) ?? mono))
+
   /** Puts what a listing of the folder shows in view: its waiting traces and the claims abandoned. */
   const view = async (listed: ReadonlyArray<string>) => {
     const now = Date.now()
+    const mono = performance.now()
     const candidates: Array<Candidate> = []
+    const seen = new Map<string, number>()
     await inSlices(listed, (name) => {
+      const from = claimedFrom(name)
       if (WAITING.test(name)) candidates.push({ name, file: name })
-      else if (abandoned(name, now)) candidates.push({ name: claimedFrom(name)!, file: name })
+      else if (from !== undefined) {
+        seen.set(name, claimsSeen.get(name) ?? mono)
+        if (abandoned(name, now, mono - seen.get(name)!)) candidates.push({ name: from, file: name })
+      }
     })
+    claimsSeen = seen
     queue = new OldestFirst(candidates)
     listedAt = performance.now()
   }
@@ -355,9 +372,10 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
         if (listed) await view(await names(directory))
         while (out.length < max) {
           const now = Date.now()
+          const mono = performance.now()
           const batch: Array<Candidate> = []
           for (let next = queue!.take(); next !== undefined; next = queue!.take()) {
-            if (next.file === next.name || abandoned(next.file, now)) batch.push(next)
+            if (next.file === next.name || isAbandoned(next.file, now, mono)) batch.push(next)
             if (batch.length === max - out.length) break
           }
           if (batch.length === 0) {
