@@ -6,7 +6,9 @@
  * - drain: traces per second moved out of the spool into a loopback sink (in this process, storing
  *   nothing: what is measured is the spool's own cost), through the replay's `deliver` as the
  *   exporter runs it, for at most DRAIN_SECONDS;
- * - the event loop's delay meanwhile (`perf_hooks.monitorEventLoopDelay`): p50, p99 and max, ms.
+ * - the event loop's delay meanwhile (`perf_hooks.monitorEventLoopDelay`): p50, p99 and max, ms; and
+ *   first, the same for an idle second of this process: the machine's own noise (a loaded machine
+ *   delays every loop).
  *
  * "before" is `src/internal/sinks/spool.ts` of BEFORE_REF (default `main`), copied beside the current
  * one for the run and removed after; "after" is the working tree's. Both run in one process, the
@@ -128,8 +130,20 @@ const measure = (open: Open, count: number): Effect.Effect<Row> =>
     }
   })
 
+/** The event loop's delay over `millis` of doing nothing. */
+const idle = (millis: number) =>
+  Effect.gen(function*() {
+    const delay = monitorEventLoopDelay({ resolution: 10 })
+    delay.enable()
+    yield* Effect.sleep(Duration.millis(millis))
+    delay.disable()
+    return [50, 99].map((p) => (delay.percentile(p) / 1e6).toFixed(1)).join(" / ") +
+      ` / ${(delay.max / 1e6).toFixed(1)}`
+  })
+
 const main = Effect.gen(function*() {
   const before = yield* Effect.promise(loadBefore)
+  console.log(`Idle event loop, p50 / p99 / max ms: ${yield* idle(2000)}`)
   const sides: ReadonlyArray<readonly [string, Open]> = [
     ...(before === undefined ? [] : [[`before (${BEFORE_REF})`, before] as const]),
     ["after", After.open]
