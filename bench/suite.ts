@@ -18,7 +18,8 @@ const scripts: ReadonlyArray<readonly [string, string, string]> = [
     "Traces stored per second, event-loop delay, memory while the server is down."
   ],
   ["Traced language model", "llm.ts", "The cost of the traced model layer per call."],
-  ["Faults", "faults.ts", "What is stored through an outage and against a hostile server."]
+  ["Faults", "faults.ts", "What is stored through an outage and against a hostile server."],
+  ["Spool drain", "spool.ts", "Claim cost, drain rate and event-loop delay with 1k, 10k and 40k traces waiting."]
 ]
 
 const git = (args: ReadonlyArray<string>) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()

@@ -328,10 +328,9 @@ const spoolFor = (config: MlflowConfig.MlflowConfig): Effect.Effect<Spool | unde
   return Effect.map(
     Effect.promise(() => import("./internal/sinks/spool.js")),
     (Spool) =>
-      // a SageMaker server by its ARN: servers of one region share their endpoint
       Spool.open(
         spoolDirectory,
-        Spool.recordFor(destination.sagemakerArn ?? destination.trackingUri, destination.experiment),
+        Spool.recordOf(config, destination),
         {
           maxBytes: spool.maxBytes,
           maxAgeMillis: Duration.toMillis(spool.maxAge)

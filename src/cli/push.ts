@@ -93,7 +93,7 @@ export const push = Command.make(
       const sink: Sink = yield* MlflowSink.make(service, destination.experiment, "always", {
         spansOverOtlp: destination.databricks !== true
       })
-      const record = Spool.recordFor(destination.sagemakerArn ?? destination.trackingUri, destination.experiment)
+      const record = Spool.recordOf(config, destination)
       const bounds = {
         maxBytes: config.spool.maxBytes,
         maxAgeMillis: Duration.toMillis(config.spool.maxAge)

@@ -39,6 +39,17 @@ describe("the spool on disk", () => {
         Spool.recordFor("http://rotated:pw@mlflow.internal:5000", { _tag: "IdAndName", id: "1", name: "x" })
       )
     )
+    // the workspace the requests name is part of where a trace belongs; without one, the key is as it was
+    const inWorkspace = (workspace: string) =>
+      Spool.destinationKey(Spool.recordFor("http://mlflow.internal:5000", { _tag: "Id", id: "1" }, { workspace }))
+    assert.notStrictEqual(inWorkspace("team-a"), inWorkspace("team-b"))
+    assert.notStrictEqual(inWorkspace("team-a"), Spool.destinationKey(record))
+    assert.strictEqual(Spool.destinationKey(record), "9f632a1ed9dcf906")
+    const databricks = (databricksWorkspaceId: string) =>
+      Spool.destinationKey(
+        Spool.recordFor("https://dbc.example.com", { _tag: "Name", name: "/Shared/x" }, { databricksWorkspaceId })
+      )
+    assert.notStrictEqual(databricks("1"), databricks("2"))
   })
 
   it.live("writes trace files MLflow can read, and claims them in the order they were spooled, once", () =>
@@ -92,7 +103,8 @@ describe("the spool on disk", () => {
           path.join(spool.directory, `${name}.claim.${claimHost}.${pid}.${until}`)
         )
       claim(one, host, gone, later)
-      claim(two, "another-host", 1, Date.now() - 1)
+      // (another host's lease is judged by how long this process has seen it: see spoolClaim.test.ts)
+      claim(two, host, process.ppid, Date.now() - 1)
       claim(three, host, process.ppid, later)
       assert.isTrue(Spool.abandoned(`${one}.claim.${host}.${gone}.${later}`, Date.now()))
       assert.isFalse(Spool.abandoned(`${three}.claim.${host}.${process.ppid}.${later}`, Date.now()))
@@ -122,8 +134,13 @@ describe("the spool on disk", () => {
       const root = temporary()
       const spool = Spool.open(root, record, roomy)
       yield* spool.write(entries(trace(1), trace(2)))
-      const old = new Date(Date.now() - 120_000)
-      fs.utimesSync(path.join(spool.directory, names(spool.directory)[0]), old, old)
+      // a trace's age is told by its name (when it was spooled), not by the file's times
+      const [first] = names(spool.directory)
+      const spooledAt = Number(first.slice(0, 16)) - 120_000_000
+      fs.renameSync(
+        path.join(spool.directory, first),
+        path.join(spool.directory, `${String(spooledAt).padStart(16, "0")}${first.slice(16)}`)
+      )
       // a fresh process measures the spool on its first write
       const written = yield* Spool.open(root, record, roomy).write(entries(trace(3)))
       assert.deepStrictEqual(written, { written: 1, evicted: 0, expired: 1 })

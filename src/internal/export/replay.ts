@@ -48,6 +48,9 @@ const withAttachments = (claimed: Claimed, options: AttachmentOptions | undefine
     : { ...claimed.trace, spans: extracted.spans, attachments: extracted.attachments }
 }
 
+/** How many files of a batch are removed, set aside or put back at once (each is one step of the file system). */
+const SETTLE_CONCURRENCY = 16
+
 /** What became of claimed traces that were delivered. */
 export interface Delivered {
   /** sent, and stored by the destination */
@@ -71,6 +74,7 @@ export const deliver = (
   const settled = new Set<Claimed>()
   const settle = (items: ReadonlyArray<Claimed>, how: "done" | "reject") =>
     Effect.forEach(items, (item) => Effect.zipRight(item[how], Effect.sync(() => settled.add(item))), {
+      concurrency: SETTLE_CONCURRENCY,
       discard: true
     })
   const { sink } = options
@@ -102,7 +106,10 @@ export const deliver = (
   return restore(body).pipe(
     Effect.ensuring(
       Effect.suspend(() =>
-        Effect.forEach(claimed.filter((item) => !settled.has(item)), (item) => item.release, { discard: true })
+        Effect.forEach(claimed.filter((item) => !settled.has(item)), (item) => item.release, {
+          concurrency: SETTLE_CONCURRENCY,
+          discard: true
+        })
       )
     )
   )

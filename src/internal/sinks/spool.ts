@@ -4,12 +4,14 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { Destination, MlflowConfig } from "../../MlflowConfig.js"
 import { scrubUrlCredentials } from "../client/url.js"
 import { ExportError } from "../export/sink.js"
 import type { Claimed, Spool, SpoolEntry, SpoolWrite } from "../export/spool.js"
 import { readTraceFile } from "../format/traceFile.js"
 import { traceToJson } from "../format/traceJson.js"
 import { writeAtomically } from "./files.js"
+import { type Candidate, inSlices, mapLimited, OldestFirst } from "./spoolIndex.js"
 
 /**
  * The durable spool on disk. Layout (documented in the README):
@@ -29,13 +31,15 @@ import { writeAtomically } from "./files.js"
  * @internal
  */
 
-/** A claim not finished within this time is taken to be abandoned (a process frozen, or on another host). */
+/** A claim not finished within this time is taken to be abandoned (a process frozen, or on another host that died). */
 const LEASE_MILLIS = 10 * 60_000
-/** How often the spool's size is measured from the directory, between writes that keep a running count. */
+/** How often a process lists the folder again for what other processes did (claims list it too when out of traces). */
 const RESCAN_MILLIS = 10_000
 const CLAIM = /^(.+\.json)\.claim\.([^.]*)\.(\d+)\.(\d+)$/
 const WAITING = /^\d+-[0-9a-zA-Z_-]+\.json$/
 const TEMPORARY_MAX_AGE_MILLIS = 60 * 60_000
+
+type ServerDestination = Extract<Destination, { readonly _tag: "Server" }>
 
 export interface Bounds {
   /** total bytes of the destination's spool directory */
@@ -47,6 +51,10 @@ export interface Bounds {
 export interface DestinationRecord {
   readonly tracking_uri: string
   readonly experiment: string
+  /** `MLFLOW_WORKSPACE` */
+  readonly workspace?: string
+  /** `DATABRICKS_WORKSPACE_ID`: the workspace a Databricks host serves the requests of */
+  readonly databricks_workspace_id?: string
 }
 
 const host = os.hostname().replace(/[^0-9a-zA-Z_-]/g, "_")
@@ -66,20 +74,37 @@ const alive = (pid: number): boolean => {
   }
 }
 
-/** Whether a claim was abandoned: its lease ran out, or its process on this host is gone. */
-export const abandoned = (name: string, now: number): boolean => {
+/**
+ * Whether a claim was abandoned. A claim of this host: its lease ran out (by this host's clock, which
+ * set it), or its process is gone. A claim of another host is judged by no clock of that host's (hosts'
+ * clocks differ, by hours at times), but by how long this process has seen it unchanged (`seenFor`,
+ * by its own monotonic clock): a whole lease.
+ */
+export const abandoned = (name: string, now: number, seenFor = 0): boolean => {
   const match = CLAIM.exec(name)
   if (match === null) return false
   const [, , claimHost, pid, until] = match
-  return Number(until) < now || (claimHost === host && !alive(Number(pid)))
+  return claimHost === host ? Number(until) < now || !alive(Number(pid)) : seenFor > LEASE_MILLIS
 }
 
 /** The waiting file a claim was made from. */
 export const claimedFrom = (name: string): string | undefined => CLAIM.exec(name)?.[1]
 
-/** The key of a destination's folder in a spool: stable for the same server and experiment. */
+/**
+ * The key of a destination's folder in a spool: stable for the same server, workspace and experiment
+ * (without a workspace, the key that spools had before workspaces were part of it).
+ */
 export const destinationKey = (record: DestinationRecord): string =>
-  createHash("sha256").update(`${record.tracking_uri}\n${record.experiment}`).digest("hex").slice(0, 16)
+  createHash("sha256").update(
+    [
+      record.tracking_uri,
+      record.experiment,
+      ...(record.workspace === undefined ? [] : [`workspace:${record.workspace}`]),
+      ...(record.databricks_workspace_id === undefined
+        ? []
+        : [`databricks-workspace:${record.databricks_workspace_id}`])
+    ].join("\n")
+  ).digest("hex").slice(0, 16)
 
 /** The destinations a spool holds traces for. */
 export const destinations = (
@@ -121,25 +146,12 @@ export const entryToJson = (entry: SpoolEntry): string => {
     : `${text.slice(0, -1)}, "effect_mlflow": ${JSON.stringify({ attachment_ids: entry.attachmentIds })}}`
 }
 
-interface Listed {
-  readonly name: string
-  readonly file: string
-  readonly size: number
-  readonly mtimeMs: number
-}
+/** When a file of the spool was spooled, in milliseconds, from its name (NaN for a name without the time). */
+const spooledAtOf = (name: string): number => Number(/^\.?(\d+)-/.exec(name)?.[1]) / 1000
 
-const list = async (directory: string): Promise<ReadonlyArray<Listed>> => {
-  const names = await fs.readdir(directory).catch((error) => isMissing(error) ? [] : Promise.reject(error))
-  const listed = await Promise.all(names.map(async (name) => {
-    const file = path.join(directory, name)
-    const stat = await fs.stat(file).catch(() => undefined)
-    return stat === undefined || !stat.isFile() ? undefined : { name, file, size: stat.size, mtimeMs: stat.mtimeMs }
-  }))
-  return listed.filter((item): item is Listed => item !== undefined)
-}
-
-/** In the order traces were spooled, which starts every name (a claim's name starts with its waiting name). */
-const oldestFirst = (a: Listed, b: Listed) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+/** What a file's size is kept under: a claim's and a set-aside trace's under the name it waited with. */
+const sizeKey = (name: string): string => claimedFrom(name) ?? name
+const REJECTED = "rejected/"
 
 /** Removes a file; `false` when someone else took it first (claimed or removed it). */
 const remove = (file: string): Promise<boolean> =>
@@ -149,47 +161,140 @@ const remove = (file: string): Promise<boolean> =>
 const move = (from: string, to: string): Promise<boolean> =>
   fs.rename(from, to).then(() => true, (error) => isMissing(error) ? false : Promise.reject(error))
 
-/** The spool of one destination, in `<spool>/<key of the destination>/`. */
+/**
+ * The spool of one destination, in `<spool>/<key of the destination>/`.
+ *
+ * A process lists the folder's names (never the files' sizes) when it has no waiting trace left in
+ * view or its view is older than `RESCAN_MILLIS`, and takes the oldest from that view: a claim costs
+ * the same in a folder of 40,000 traces as of 100. Sizes are kept as a running total: each file's
+ * size is asked once, when the process first sees it.
+ */
 export const open = (spool: string, record: DestinationRecord, bounds: Bounds): Spool => {
   const directory = path.join(path.resolve(spool), destinationKey(record))
   const rejectedDirectory = path.join(directory, "rejected")
-  let known: { bytes: number; at: number } | undefined
+  /** the waiting traces in view, oldest first; `undefined` before the folder is first listed */
+  let queue: OldestFirst | undefined
+  let listedAt = 0
+  /** the files' sizes (a set-aside trace's under `rejected/<name>`), and their sum */
+  let sizes: Map<string, number> | undefined
+  let bytes = 0
+  let measuredAt = 0
+  /** the set-aside traces in view, oldest first: the first to go when the spool is over its size */
+  let rejected: Array<string> = []
+
+  const names = (folder: string): Promise<Array<string>> =>
+    fs.readdir(folder).catch((error) => isMissing(error) ? [] : Promise.reject(error))
+  const sized = (key: string, size: number) => {
+    bytes += size - (sizes?.get(key) ?? 0)
+    sizes?.set(key, size)
+  }
+  const forget = (key: string) => {
+    bytes -= sizes?.get(key) ?? 0
+    sizes?.delete(key)
+  }
+
+  /** The claims in the last listing, by when this process first saw each (`performance.now()`). */
+  let claimsSeen = new Map<string, number>()
+  const isAbandoned = (claim: string, now: number, mono: number) =>
+    abandoned(claim, now, mono - (claimsSeen.get(claim) ?? mono))
+
+  /** Puts what a listing of the folder shows in view: its waiting traces and the claims abandoned. */
+  const view = async (listed: ReadonlyArray<string>) => {
+    const now = Date.now()
+    const mono = performance.now()
+    const candidates: Array<Candidate> = []
+    const seen = new Map<string, number>()
+    await inSlices(listed, (name) => {
+      const from = claimedFrom(name)
+      if (WAITING.test(name)) candidates.push({ name, file: name })
+      else if (from !== undefined) {
+        seen.set(name, claimsSeen.get(name) ?? mono)
+        if (abandoned(name, now, mono - seen.get(name)!)) candidates.push({ name: from, file: name })
+      }
+    })
+    claimsSeen = seen
+    queue = new OldestFirst(candidates)
+    listedAt = performance.now()
+  }
+
+  /**
+   * Lists the folder and its set-aside traces again: files already known keep their size, the others
+   * (written by another process, or all of them the first time) are asked theirs, a few at a time.
+   */
+  const measure = async () => {
+    const [listed, listedRejected] = await Promise.all([names(directory), names(rejectedDirectory)])
+    const known = sizes ?? new Map<string, number>()
+    const next = new Map<string, number>()
+    const unknown: Array<{ readonly key: string; readonly file: string }> = []
+    const see = (key: string, name: string, file: string) => {
+      const size = known.get(key) ?? known.get(name)
+      if (size === undefined) unknown.push({ key, file })
+      else next.set(key, size)
+    }
+    await inSlices(listed, (name) => name === "rejected" ? undefined : see(sizeKey(name), name, name))
+    await inSlices(listedRejected, (name) => see(REJECTED + name, name, REJECTED + name))
+    const stats = await mapLimited(
+      unknown,
+      32,
+      ({ file }) =>
+        fs.stat(path.join(directory, file)).then((stat) => stat.isFile() ? stat.size : undefined, () => undefined)
+    )
+    unknown.forEach(({ key }, i) => stats[i] !== undefined && next.set(key, stats[i]))
+    sizes = next
+    bytes = 0
+    for (const size of next.values()) bytes += size
+    rejected = listedRejected.filter((name) => next.has(REJECTED + name)).sort()
+    measuredAt = performance.now()
+    await view(listed)
+    const now = Date.now()
+    // temporary files left by a process that died while writing them
+    for (const name of listed) {
+      if (name.startsWith(".") && spooledAtOf(name) < now - TEMPORARY_MAX_AGE_MILLIS) {
+        await remove(path.join(directory, name))
+        forget(name)
+      }
+    }
+  }
 
   /** Keeps the spool within its bounds: expired and then the oldest waiting traces are removed. */
-  const enforce = async (): Promise<Omit<SpoolWrite, "written">> => {
-    const now = Date.now()
-    const files = await list(directory)
-    const rejected = [...await list(rejectedDirectory)].sort(oldestFirst)
+  const keep = async (): Promise<Omit<SpoolWrite, "written">> => {
+    if (sizes === undefined || performance.now() - measuredAt > RESCAN_MILLIS) await measure()
+    const oldest = queue!
+    const cutoff = Date.now() - bounds.maxAgeMillis
     let expired = 0
     let evicted = 0
-    let bytes = 0
-    const waiting: Array<Listed> = []
-    for (const item of files) {
-      if (item.name.startsWith(".")) {
-        // a temporary file left by a process that died while writing it
-        if (item.mtimeMs < now - TEMPORARY_MAX_AGE_MILLIS) await remove(item.file)
-        else bytes += item.size
-      } else if (WAITING.test(item.name) && item.mtimeMs < now - bounds.maxAgeMillis) {
-        if (await remove(item.file)) expired++
-      } else {
-        bytes += item.size
-        if (WAITING.test(item.name)) waiting.push(item)
-      }
+    while (rejected.length > 0 && spooledAtOf(rejected[0]) < cutoff) {
+      const name = rejected.shift()!
+      await remove(path.join(rejectedDirectory, name))
+      forget(REJECTED + name)
     }
-    for (const item of rejected) {
-      if (item.mtimeMs < now - bounds.maxAgeMillis) await remove(item.file)
-      else bytes += item.size
+    // claims abandoned are in view for the next claim, never removed here
+    const claims: Array<Candidate> = []
+    const oldestWaiting = (before: number) => {
+      for (let next = oldest.peek(); next !== undefined && spooledAtOf(next.name) < before; next = oldest.peek()) {
+        oldest.take()
+        if (next.file === next.name) return next
+        claims.push(next)
+      }
+      return undefined
+    }
+    for (let item = oldestWaiting(cutoff); item !== undefined; item = oldestWaiting(cutoff)) {
+      if (await remove(path.join(directory, item.name))) expired++
+      forget(item.name)
     }
     // traces refused already go first, then the oldest waiting ones
-    for (const item of [...rejected, ...waiting.sort(oldestFirst)]) {
-      if (bytes <= bounds.maxBytes) break
-      if (await remove(item.file)) {
-        bytes -= item.size
-        if (item.file.startsWith(rejectedDirectory)) continue
-        evicted++
-      }
+    while (bytes > bounds.maxBytes && rejected.length > 0) {
+      const name = rejected.shift()!
+      await remove(path.join(rejectedDirectory, name))
+      forget(REJECTED + name)
     }
-    known = { bytes, at: now }
+    while (bytes > bounds.maxBytes) {
+      const item = oldestWaiting(Infinity)
+      if (item === undefined) break
+      if (await remove(path.join(directory, item.name))) evicted++
+      forget(item.name)
+    }
+    claims.forEach((candidate) => oldest.add(candidate))
     return { expired, evicted }
   }
 
@@ -198,13 +303,13 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
       try: async (): Promise<SpoolWrite> => {
         await fs.mkdir(directory, { recursive: true })
         await fs.writeFile(path.join(directory, "destination.json"), JSON.stringify(record))
-        let bytes = 0
         let written = 0
         let failure: unknown = undefined
         for (const entry of entries) {
           const text = entryToJson(entry)
+          const name = fileName(entry)
           try {
-            await writeAtomically(path.join(directory, fileName(entry)), text)
+            await writeAtomically(path.join(directory, name), text)
           } catch (error) {
             // the disk is full, say: the rest is not tried, and the caller counts it as not written
             if (written === 0) throw error
@@ -212,11 +317,11 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
             break
           }
           written++
-          bytes += Buffer.byteLength(text)
+          sized(name, Buffer.byteLength(text))
+          queue?.add({ name, file: name })
         }
-        if (known !== undefined) known.bytes += bytes
-        const measured = known === undefined || known.bytes > bounds.maxBytes || Date.now() - known.at > RESCAN_MILLIS
-        const kept = measured ? await enforce() : { expired: 0, evicted: 0 }
+        sized("destination.json", Buffer.byteLength(JSON.stringify(record)))
+        const kept = await keep()
         return failure === undefined ? { written, ...kept } : {
           written,
           ...kept,
@@ -229,50 +334,84 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
       catch: fail(`cannot write traces to the spool ${directory}`)
     })
 
-  const claimed = (waitingFile: string, claimFile: string, text: string): Claimed | string => {
+  const claimed = (name: string, claimFile: string, text: string): Claimed | string => {
     const read = readTraceFile(text)
     if (Either.isLeft(read)) return read.left
-    const back = (to: string) => Effect.promise(() => move(claimFile, to).catch(() => false)).pipe(Effect.asVoid)
+    const waitingFile = path.join(directory, name)
     return {
       ...read.right,
       file: waitingFile,
-      done: Effect.promise(() => remove(claimFile).catch(() => false)).pipe(Effect.asVoid),
-      release: back(waitingFile),
-      reject: Effect.promise(() =>
-        fs.mkdir(rejectedDirectory, { recursive: true }).then(() =>
-          move(claimFile, path.join(rejectedDirectory, path.basename(waitingFile)))
-        ).catch(() => false)
-      ).pipe(Effect.asVoid)
+      done: Effect.promise(() => remove(claimFile).then((removed) => removed && forget(name)).catch(() => false))
+        .pipe(Effect.asVoid),
+      release: Effect.promise(() =>
+        move(claimFile, waitingFile).then((moved) => moved && queue?.add({ name, file: name })).catch(() => false)
+      ).pipe(Effect.asVoid),
+      reject: Effect.promise(() => setAside(name, claimFile).catch(() => false)).pipe(Effect.asVoid)
     }
+  }
+
+  /** Moves a claimed file to `rejected/`, never to be sent. */
+  const setAside = async (name: string, claimFile: string) => {
+    await fs.mkdir(rejectedDirectory, { recursive: true })
+    if (!await move(claimFile, path.join(rejectedDirectory, name))) return
+    const size = sizes?.get(name)
+    forget(name)
+    if (size !== undefined) sized(REJECTED + name, size)
+    rejected.push(name)
+  }
+
+  /** Claims one waiting trace: `undefined` when someone else took it first, or it is not to be sent now. */
+  const claimOne = async (candidate: Candidate, until: number): Promise<Claimed | undefined> => {
+    const waitingFile = path.join(directory, candidate.name)
+    const claimFile = `${waitingFile}.claim.${host}.${process.pid}.${until}`
+    if (!await move(path.join(directory, candidate.file), claimFile)) return undefined
+    const text = await fs.readFile(claimFile, "utf8").catch(() => undefined)
+    if (text === undefined) {
+      // cannot be read now (not damaged, as far as anyone knows): waiting again, for a later claim
+      await move(claimFile, waitingFile)
+      return undefined
+    }
+    const entry = claimed(candidate.name, claimFile, text)
+    if (typeof entry === "string") {
+      // not a trace file (written by something else, or damaged): set aside, not sent
+      await setAside(candidate.name, claimFile)
+      return undefined
+    }
+    return entry
   }
 
   const claim: Spool["claim"] = (max) =>
     Effect.tryPromise({
       try: async () => {
-        const now = Date.now()
-        const until = now + LEASE_MILLIS
+        const until = Date.now() + LEASE_MILLIS
         const out: Array<Claimed> = []
-        const files = [...await list(directory)].sort(oldestFirst)
-        for (const item of files) {
-          if (out.length >= max) break
-          const waiting = WAITING.test(item.name)
-            ? item.name
-            : abandoned(item.name, now)
-            ? claimedFrom(item.name)
-            : undefined
-          if (waiting === undefined) continue
-          const waitingFile = path.join(directory, waiting)
-          const claimFile = `${waitingFile}.claim.${host}.${process.pid}.${until}`
-          if (!await move(item.file, claimFile)) continue
-          const text = await fs.readFile(claimFile, "utf8")
-          const entry = claimed(waitingFile, claimFile, text)
-          if (typeof entry === "string") {
-            // not a trace file (written by something else, or damaged): set aside, not sent
-            await fs.mkdir(rejectedDirectory, { recursive: true })
-            await move(claimFile, path.join(rejectedDirectory, waiting))
+        let listed = queue === undefined || performance.now() - listedAt > RESCAN_MILLIS
+        if (listed) await view(await names(directory))
+        while (out.length < max) {
+          const now = Date.now()
+          const mono = performance.now()
+          const batch: Array<Candidate> = []
+          for (let next = queue!.take(); next !== undefined; next = queue!.take()) {
+            if (next.file === next.name || isAbandoned(next.file, now, mono)) batch.push(next)
+            if (batch.length === max - out.length) break
+          }
+          if (batch.length === 0) {
+            // none left in view: once per claim, the folder is listed again for what others wrote
+            if (listed) break
+            listed = true
+            await view(await names(directory))
             continue
           }
-          out.push(entry)
+          const results = await Promise.allSettled(batch.map((candidate) => claimOne(candidate, until)))
+          for (const result of results) {
+            if (result.status === "fulfilled" && result.value !== undefined) out.push(result.value)
+          }
+          const failed = results.find((result) => result.status === "rejected")
+          // what was claimed already is sent; the failure shows on the next claim, if it lasts
+          if (failed !== undefined) {
+            if (out.length === 0) throw failed.reason
+            break
+          }
         }
         return out
       },
@@ -282,17 +421,30 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
   return { directory, write, claim }
 }
 
-/** What a spool records of a destination: its server (without credentials) and experiment. */
+/** What a spool records of a destination: its server (without credentials), workspace and experiment. */
 export const recordFor = (
   trackingUri: string,
-  experiment:
-    | { readonly _tag: "Id"; readonly id: string }
-    | { readonly _tag: "Name"; readonly name: string }
-    | { readonly _tag: "IdAndName"; readonly id: string; readonly name: string }
+  experiment: ServerDestination["experiment"],
+  place: { readonly workspace?: string | undefined; readonly databricksWorkspaceId?: string | undefined } = {}
 ): DestinationRecord => ({
   tracking_uri: scrubUrlCredentials(trackingUri).replace(/\/+$/, ""),
-  experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`
+  experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`,
+  ...(place.workspace === undefined ? {} : { workspace: place.workspace }),
+  ...(place.databricksWorkspaceId === undefined ? {} : { databricks_workspace_id: place.databricksWorkspaceId })
 })
+
+/**
+ * The record of a configured server: a SageMaker server by its ARN (servers of one region share their
+ * endpoint), with the MLflow workspace and the Databricks workspace the requests name.
+ */
+export const recordOf = (
+  config: Pick<MlflowConfig, "workspace" | "databricks">,
+  destination: ServerDestination
+): DestinationRecord =>
+  recordFor(destination.sagemakerArn ?? destination.trackingUri, destination.experiment, {
+    workspace: config.workspace,
+    databricksWorkspaceId: config.databricks?.workspaceId
+  })
 
 /** How many traces wait in a destination's folder of a spool (claims abandoned by their process included). */
 export const waitingCount = (directory: string): Promise<number> => {

@@ -2,7 +2,7 @@
  * A service of the spool test, configured from the environment (MLFLOW_*, EFFECT_MLFLOW_SPOOL_DIR).
  * `produce`: COUNT traces (a root and a child span each), then exits, releasing the layer after at
  * most SHUTDOWN_SECONDS; `replay`: starts, produces nothing, and waits until EXPECT spooled traces
- * were replayed. Prints its trace ids and final stats as one JSON line.
+ * were replayed, or WAIT_MILLIS (default 120 s) passed. Prints its trace ids and final stats as one JSON line.
  */
 import { Effect, Option } from "effect"
 import { Mlflow, MlflowTracing } from "../../../src/index.js"
@@ -10,6 +10,7 @@ import { Mlflow, MlflowTracing } from "../../../src/index.js"
 const mode = process.env.MODE ?? "produce"
 const count = Number(process.env.COUNT ?? "0")
 const expect = Number(process.env.EXPECT ?? "0")
+const waitMillis = Number(process.env.WAIT_MILLIS ?? "120000")
 
 const one = (i: number) =>
   Effect.gen(function*() {
@@ -29,7 +30,7 @@ const main = Effect.gen(function*() {
     }
     return
   }
-  for (let waited = 0; waited < 120_000; waited += 200) {
+  for (let waited = 0; waited < waitMillis; waited += 200) {
     if ((yield* service.stats).replayed >= expect) return
     yield* Effect.sleep("200 millis")
   }
