@@ -337,28 +337,30 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     ) => {
       const traces: Array<Trace> = []
       const late: Array<readonly [CompletedTrace, CompletedTrace]> = []
-      for (const item of batch) {
-        if (item.late) late.push([item, prepare.lateSpans(item)])
-        else {
-          const trace = prepare.trace(item)
-          prepared.set(item, trace)
-          traces.push(trace)
-        }
-      }
       const counted = (items: ReadonlyArray<CompletedTrace>) =>
         Effect.sync(() => items.forEach((item) => uncounted.delete(item)))
       const whole = batch.filter((item) => !item.late)
+      // prepared in slices, yielding between them: a trace of thousands of spans is a long piece of work
+      const prepareAll = Effect.forEach(batch, (item) =>
+        item.late
+          ? Effect.sync(() => void late.push([item, prepare.lateSpans(item)]))
+          : Effect.map(prepare.traceYielding(item), (trace) => {
+            prepared.set(item, trace)
+            traces.push(trace)
+          }), { discard: true })
       return Effect.zipRight(
-        prepare.reportFailures,
-        Effect.zipRight(
-          traces.length === 0 ? Effect.void : exportTraces(traces, context, within).pipe(
-            Effect.zipRight(counted(whole)),
-            // spooled instead, they are completed from there
-            Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
-          ),
-          Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted, within), counted([item])), {
-            discard: true
-          })
+        Effect.zipRight(prepareAll, prepare.reportFailures),
+        Effect.suspend(() =>
+          Effect.zipRight(
+            traces.length === 0 ? Effect.void : exportTraces(traces, context, within).pipe(
+              Effect.zipRight(counted(whole)),
+              // spooled instead, they are completed from there
+              Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
+            ),
+            Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted, within), counted([item])), {
+              discard: true
+            })
+          )
         )
       )
     }
