@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
@@ -285,7 +286,23 @@ const fromPipeline = <E, R>(
             "the other tracer. Provide one tracer, or the other tracer's layer inside this one."
         )
       }
-      return Layer.merge(Layer.setTracer(tracer), Layer.succeed(MlflowTracing, service))
+      const runtime = yield* Effect.runtime<never>()
+      let lateReported = false
+      const releasable = InternalTracer.releasable(tracer, {
+        outer: outer === defaultTracer ? undefined : outer,
+        afterRelease: () => {
+          if (lateReported) return
+          lateReported = true
+          Runtime.runFork(runtime)(Effect.logWarning(
+            "effect-mlflow: a span started after the MLflow tracing layer was released (in a fiber that outlived " +
+              "it): its trace is not exported, and counted in the layer's stats as dropped (shutdown)"
+          ))
+        }
+      })
+      // runs before the pipeline's own release (flush): spans started from now on are the outer tracer's
+      yield* Effect.addFinalizer(() => Effect.sync(releasable.release))
+      // in sequence, not `Layer.merge`: a layer built in parallel restores the tracer in a fiber of its own
+      return Layer.succeed(MlflowTracing, service).pipe(Layer.provideMerge(Layer.setTracer(releasable.tracer)))
     })
   )
 

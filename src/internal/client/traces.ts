@@ -40,10 +40,14 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
     )
 
   const logSpans = (experimentId: string, spans: ReadonlyArray<SpanData>) =>
-    Effect.asVoid(request("POST", "/v1/traces", {
-      bytes: { body: Otlp.encodeTraceRequest(spans, resource), contentType: "application/x-protobuf" },
-      headers: { "x-mlflow-experiment-id": experimentId }
-    }))
+    Effect.flatMap(
+      Otlp.encodeTraceRequestYielding(spans, resource),
+      (body) =>
+        Effect.asVoid(request("POST", "/v1/traces", {
+          bytes: { body, contentType: "application/x-protobuf" },
+          headers: { "x-mlflow-experiment-id": experimentId }
+        }))
+    )
 
   const uploadArtifact = (
     artifactLocation: string,

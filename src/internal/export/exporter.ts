@@ -350,14 +350,14 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     ) => {
       const traces: Array<Trace> = []
       const late: Array<readonly [CompletedTrace, CompletedTrace]> = []
-      for (const item of batch) {
-        if (item.late) late.push([item, prepare.lateSpans(item)])
-        else {
-          const trace = prepare.trace(item)
-          prepared.set(item, trace)
-          traces.push(trace)
-        }
-      }
+      // prepared in slices, yielding between them: a trace of thousands of spans is a long piece of work
+      const prepareAll = Effect.forEach(batch, (item) =>
+        item.late
+          ? Effect.sync(() => void late.push([item, prepare.lateSpans(item)]))
+          : Effect.map(prepare.traceYielding(item), (trace) => {
+            prepared.set(item, trace)
+            traces.push(trace)
+          }), { discard: true })
       /**
        * Interruptible only while it waits on the destination: once answered, what became of the items
        * (stored, spooled, given up) is counted with them, so that shutdown does not count or spool them again.
@@ -367,18 +367,23 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           Effect.zipRight(exported(restore), Effect.sync(() => items.forEach((item) => uncounted.delete(item))))
         )
       const whole = batch.filter((item) => !item.late)
-      const exportWhole = traces.length === 0
-        ? Effect.void
-        : counted(whole, (restore) => exportTraces(traces, context, within, restore)).pipe(
-          // spooled instead, they are completed from there
-          Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
-        )
+      const exportWhole = Effect.suspend(() =>
+        traces.length === 0
+          ? Effect.void
+          : counted(whole, (restore) => exportTraces(traces, context, within, restore)).pipe(
+            // spooled instead, they are completed from there
+            Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
+          )
+      )
       const exportLateSpans = Effect.forEach(
         late,
         ([item, budgeted]) => counted([item], (restore) => exportLate(budgeted, within, restore)),
         { discard: true }
       )
-      return Effect.zipRight(prepare.reportFailures, Effect.zipRight(exportWhole, exportLateSpans))
+      return Effect.zipRight(
+        Effect.zipRight(prepareAll, prepare.reportFailures),
+        Effect.zipRight(exportWhole, exportLateSpans)
+      )
     }
 
     const worker = (within: Watchdog.Runner) =>

@@ -20,14 +20,16 @@ import { spanJsonSize, traceInfoToDict } from "../format/traceJson.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
 
 /**
- * Finalizes a completed trace as MLflow's processor does when the root span ends.
+ * Finalizes a completed trace as MLflow's processor does when the root span ends. `spanSizes`: the
+ * JSON size of each span, when measured already (see `withSizeStats`).
  *
  * @internal
  */
 export const finalize = (
   completed: CompletedTrace,
   environment: Readonly<Record<string, string>>,
-  experimentId: string | undefined
+  experimentId: string | undefined,
+  spanSizes?: ReadonlyArray<number>
 ): Trace => {
   const spans = completed.spans
   const root = spans.find((span) => span.spanId === completed.rootSpanId) ?? spans[0]
@@ -71,7 +73,7 @@ export const finalize = (
     metadata,
     tags
   }
-  return { info: withSizeStats(info, spans), spans }
+  return { info: withSizeStats(info, spans, spanSizes), spans }
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
@@ -88,10 +90,14 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
  * character of every attribute, and a trace stored from its spans alone (or sent over OTLP) never
  * needs them.
  */
-const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceInfo => {
+const withSizeStats = (
+  info: TraceInfo,
+  spans: ReadonlyArray<SpanData>,
+  spanSizes: ReadonlyArray<number> | undefined
+): TraceInfo => {
   const metadata: Record<string, string> = { ...info.metadata }
   let measured: { readonly stats: string; readonly bytes: string } | undefined
-  const measure = () => measured ??= sizeStats(info, spans)
+  const measure = () => measured ??= sizeStats(info, spanSizes ?? spans.map(spanJsonSize))
   Object.defineProperty(metadata, TraceMetadataKey.SIZE_STATS, {
     configurable: true,
     enumerable: true,
@@ -105,8 +111,8 @@ const withSizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>): TraceIn
   return { ...info, metadata }
 }
 
-const sizeStats = (info: TraceInfo, spans: ReadonlyArray<SpanData>) => {
-  const sizes = spans.map(spanJsonSize).sort((a, b) => a - b)
+const sizeStats = (info: TraceInfo, spanSizes: ReadonlyArray<number>) => {
+  const sizes = [...spanSizes].sort((a, b) => a - b)
   // the info's size is measured compactly: a close approximation of MLflow's figure, as MLflow's own is
   const total = sizes.reduce((a, b) => a + b, 0) + jsonSize(traceInfoToDict(info)).bytes +
     Math.max(0, sizes.length - 1) * 2

@@ -1,9 +1,11 @@
 import * as Effect from "effect/Effect"
-import type { SpanData, Trace } from "../../Trace.js"
+import type { SpanData, Trace, TraceAttachment } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
 import { dumps } from "../common/json.js"
 import { TRUNCATION_METADATA } from "../common/keys.js"
-import { type AttachmentOptions, extractAttachments } from "../format/attachments.js"
+import { forEachInSlices } from "../common/slices.js"
+import { type AttachmentOptions, extractFromSpan } from "../format/attachments.js"
+import { spanJsonSize } from "../format/traceJson.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
 import { applyBudgets, type Budgets } from "./budget.js"
 import { finalize } from "./finalize.js"
@@ -14,6 +16,11 @@ import { ExportError } from "./sink.js"
 /** Turns what the assembler handed off into what a sink stores: processors, budgets, finalization. */
 export interface Prepare {
   readonly trace: (item: CompletedTrace) => Trace
+  /**
+   * `trace`, as an effect that yields to the event loop between slices of the work: a trace of
+   * thousands of spans does not hold it for the whole of its preparation
+   */
+  readonly traceYielding: (item: CompletedTrace) => Effect.Effect<Trace>
   readonly lateSpans: (item: CompletedTrace) => CompletedTrace
   /** reports the span processors that failed since the last call (once per reason) */
   readonly reportFailures: Effect.Effect<void>
@@ -21,6 +28,12 @@ export interface Prepare {
 
 const withAttachments = (trace: Trace, attachments: Trace["attachments"]): Trace =>
   attachments === undefined || attachments.length === 0 ? trace : { ...trace, attachments }
+
+/**
+ * From this many spans, a trace prepared in slices also has its spans' JSON sizes measured in
+ * slices (MLflow's size stats), where a smaller one leaves them to be measured when first read.
+ */
+const MEASURED_AHEAD_SPANS = 1000
 
 export const make = (
   options: {
@@ -33,37 +46,55 @@ export const make = (
   reports: Reports
 ): Prepare => {
   let failures: Array<unknown> = []
-  const processSpans = (spans: ReadonlyArray<SpanData>): ReadonlyArray<SpanData> =>
-    spans.map((span) => {
-      const result = process(span, options.processors)
-      if (result.error !== undefined) failures.push(result.error)
-      return result.span
+  const processSpan = (span: SpanData): SpanData => {
+    const result = process(span, options.processors)
+    if (result.error !== undefined) failures.push(result.error)
+    return result.span
+  }
+  const processSpans = (spans: ReadonlyArray<SpanData>): ReadonlyArray<SpanData> => spans.map(processSpan)
+
+  const prepareTrace = (item: CompletedTrace, yielding: boolean): Effect.Effect<Trace> =>
+    Effect.gen(function*() {
+      const spans: Array<SpanData> = new Array(item.spans.length)
+      yield* forEachInSlices(item.spans, (span, i) => spans[i] = processSpan(span), yielding)
+      const attachmentOptions = options.attachments
+      const attachments: Array<TraceAttachment> = []
+      if (attachmentOptions !== undefined) {
+        const traceId = mlflowTraceId(item.otelTraceId)
+        yield* forEachInSlices(
+          spans,
+          (span, i) => spans[i] = extractFromSpan(span, traceId, attachmentOptions, attachments),
+          yielding
+        )
+      }
+      const budgeted = applyBudgets(spans, item.rootSpanId, options.budgets)
+      let sizes: Array<number> | undefined
+      if (yielding && budgeted.spans.length >= MEASURED_AHEAD_SPANS) {
+        const measured: Array<number> = new Array(budgeted.spans.length)
+        yield* forEachInSlices(budgeted.spans, (span, i) => measured[i] = spanJsonSize(span), yielding)
+        sizes = measured
+      }
+      const finalized = withAttachments(
+        finalize({ ...item, spans: budgeted.spans }, options.environment, undefined, sizes),
+        attachments
+      )
+      if (budgeted.truncation === undefined) return finalized
+      const { attributes, bytesRemoved, spansDropped } = budgeted.truncation
+      // copied with its property descriptors: the size stats stay measured on first read
+      const metadata: Record<string, string> = Object.defineProperties(
+        {},
+        Object.getOwnPropertyDescriptors(finalized.info.metadata)
+      )
+      metadata[TRUNCATION_METADATA] = dumps({
+        attributes_truncated: attributes,
+        bytes_removed: bytesRemoved,
+        spans_dropped: spansDropped
+      })
+      return { ...finalized, info: { ...finalized.info, metadata } }
     })
 
-  const trace = (item: CompletedTrace): Trace => {
-    const processed = processSpans(item.spans)
-    const extracted = options.attachments === undefined
-      ? undefined
-      : extractAttachments(processed, mlflowTraceId(item.otelTraceId), options.attachments)
-    const budgeted = applyBudgets(extracted?.spans ?? processed, item.rootSpanId, options.budgets)
-    const finalized = withAttachments(
-      finalize({ ...item, spans: budgeted.spans }, options.environment, undefined),
-      extracted?.attachments
-    )
-    if (budgeted.truncation === undefined) return finalized
-    const { attributes, bytesRemoved, spansDropped } = budgeted.truncation
-    // copied with its property descriptors: the size stats stay measured on first read
-    const metadata: Record<string, string> = Object.defineProperties(
-      {},
-      Object.getOwnPropertyDescriptors(finalized.info.metadata)
-    )
-    metadata[TRUNCATION_METADATA] = dumps({
-      attributes_truncated: attributes,
-      bytes_removed: bytesRemoved,
-      spans_dropped: spansDropped
-    })
-    return { ...finalized, info: { ...finalized.info, metadata } }
-  }
+  const trace = (item: CompletedTrace): Trace => Effect.runSync(prepareTrace(item, false))
+  const traceYielding = (item: CompletedTrace): Effect.Effect<Trace> => prepareTrace(item, true)
 
   const lateSpans = (item: CompletedTrace): CompletedTrace => ({
     ...item,
@@ -82,5 +113,5 @@ export const make = (
     )
   })
 
-  return { trace, lateSpans, reportFailures }
+  return { trace, traceYielding, lateSpans, reportFailures }
 }

@@ -218,6 +218,31 @@ const mayHold = (value: Json): boolean => {
 }
 
 /**
+ * A span with the inline content of its inputs and outputs moved into attachments (pushed onto
+ * `attachments`); the same span when it has none.
+ *
+ * @internal
+ */
+export const extractFromSpan = (
+  span: SpanData,
+  traceId: string,
+  options: AttachmentOptions,
+  attachments: Array<TraceAttachment>
+): SpanData => {
+  let attributes: Record<string, Json> | undefined
+  for (const key of KEYS) {
+    const value = span.attributes[key]
+    if (value === undefined || !mayHold(value)) continue
+    const extracted = extractFromValue(value, traceId, options)
+    if (extracted.value === value) continue
+    attachments.push(...extracted.attachments)
+    attributes ??= { ...span.attributes }
+    attributes[key] = extracted.value
+  }
+  return attributes === undefined ? span : { ...span, attributes }
+}
+
+/**
  * The spans of a trace with the inline content of their inputs and outputs moved into attachments.
  *
  * @internal
@@ -227,25 +252,9 @@ export const extractAttachments = (
   traceId: string,
   options: AttachmentOptions
 ): { readonly spans: ReadonlyArray<SpanData>; readonly attachments: ReadonlyArray<TraceAttachment> } => {
-  let out: Array<SpanData> | undefined
   const attachments: Array<TraceAttachment> = []
-  spans.forEach((span, i) => {
-    let attributes: Record<string, Json> | undefined
-    for (const key of KEYS) {
-      const value = span.attributes[key]
-      if (value === undefined || !mayHold(value)) continue
-      const extracted = extractFromValue(value, traceId, options)
-      if (extracted.value === value) continue
-      attachments.push(...extracted.attachments)
-      attributes ??= { ...span.attributes }
-      attributes[key] = extracted.value
-    }
-    if (attributes !== undefined) {
-      out ??= spans.slice()
-      out[i] = { ...span, attributes }
-    }
-  })
-  return { spans: out ?? spans, attachments }
+  const out = spans.map((span) => extractFromSpan(span, traceId, options, attachments))
+  return { spans: out.every((span, i) => span === spans[i]) ? spans : out, attachments }
 }
 
 /**

@@ -1,6 +1,8 @@
+import * as Effect from "effect/Effect"
 import type { JsonValue, SpanData, SpanEvent, StatusCode } from "../../Trace.js"
 import { hexToBytes } from "../common/bytes.js"
 import type { Json } from "../common/json.js"
+import { forEachInSlices } from "../common/slices.js"
 import { ProtoWriter } from "./protobuf.js"
 
 /** The instrumentation scope name written into every OTLP request. */
@@ -22,15 +24,55 @@ export const STATUS: Record<StatusCode, number> = { UNSET: 0, OK: 1, ERROR: 2 }
 
 /** Encodes spans as an OTLP `ExportTraceServiceRequest` protobuf message. */
 export const encodeTraceRequest = (spans: ReadonlyArray<SpanData>, resource: Resource): Uint8Array =>
+  withSpans(resource, (scopeSpans) => {
+    for (const span of spans) scopeSpans.message(2, (w) => writeSpan(w, span))
+  })
+
+/** The request, its spans written by `write` into its `ScopeSpans` message. */
+const withSpans = (resource: Resource, write: (scopeSpans: ProtoWriter) => void): Uint8Array =>
   new ProtoWriter()
     .message(1, (resourceSpans) =>
       resourceSpans
         .message(1, (res) => writeAttributes(res, 1, resource.attributes, 2))
         .message(2, (scopeSpans) => {
           scopeSpans.message(1, (scope) => scope.string(1, scopeName))
-          for (const span of spans) scopeSpans.message(2, (w) => writeSpan(w, span))
+          write(scopeSpans)
         }))
     .finish()
+
+/** Spans from which encoding is done in slices. */
+const SLICED_FROM_SPANS = 256
+/** The size of the parts a request is encoded in before they are put together. */
+const PART_BYTES = 1024 * 1024
+
+/**
+ * `encodeTraceRequest`, as an effect that yields to the event loop between slices of the spans: a
+ * request of thousands of spans does not hold it for the whole encoding. Each slice of spans is
+ * written whole into a part (the repeated `spans` fields of `ScopeSpans`, concatenated), then the
+ * parts are copied into the request.
+ */
+export const encodeTraceRequestYielding = (
+  spans: ReadonlyArray<SpanData>,
+  resource: Resource
+): Effect.Effect<Uint8Array> => {
+  if (spans.length < SLICED_FROM_SPANS) return Effect.sync(() => encodeTraceRequest(spans, resource))
+  const parts: Array<Uint8Array> = []
+  let writer: ProtoWriter | undefined
+  return forEachInSlices(spans, (span, i) => {
+    writer ??= new ProtoWriter()
+    writer.message(2, (w) => writeSpan(w, span))
+    if (writer.length() >= PART_BYTES || i === spans.length - 1) {
+      parts.push(writer.finish())
+      writer = undefined
+    }
+  }, true).pipe(
+    Effect.zipRight(Effect.sync(() =>
+      withSpans(resource, (scopeSpans) => {
+        for (const part of parts) scopeSpans.raw(part)
+      })
+    ))
+  )
+}
 
 const writeSpan = (w: ProtoWriter, span: SpanData): void => {
   w.bytes(1, hexToBytes(span.traceId))

@@ -132,6 +132,19 @@ export class ProtoWriter {
     return this
   }
 
+  /** Bytes written so far. */
+  length(): number {
+    return this.pos
+  }
+
+  /** Bytes written by another writer (whole fields), as they are. */
+  raw(value: Uint8Array): this {
+    this.ensure(value.length)
+    this.buf.set(value, this.pos)
+    this.pos += value.length
+    return this
+  }
+
   /** A string field that is left out when empty (proto3 default). */
   optionalString(field: number, value: string): this {
     return value === "" ? this : this.string(field, value)

@@ -4,7 +4,7 @@ import * as Redacted from "effect/Redacted"
 import type { OtlpConfig } from "../../MlflowConfig.js"
 import type { SpanData, Trace } from "../../Trace.js"
 import { ExportError, type Sink } from "../export/sink.js"
-import { encodeTraceRequest, type Resource } from "../format/otlp.js"
+import { encodeTraceRequestYielding, type Resource } from "../format/otlp.js"
 import { encodeTraceRequestJson } from "../format/otlpJson.js"
 import type { ExportAnswer } from "../format/otlpResponse.js"
 import { plainAttributes } from "../format/plainAttributes.js"
@@ -66,10 +66,10 @@ export const make = (
   translate: (spans: ReadonlyArray<SpanData>) => ReadonlyArray<SpanData> = (spans) => spans
 ): Sink => {
   const resource = resourceOf(config)
-  const encode = (spans: ReadonlyArray<SpanData>): Uint8Array =>
+  const encode = (spans: ReadonlyArray<SpanData>): Effect.Effect<Uint8Array> =>
     config.protocol === "http/json"
-      ? encoder.encode(encodeTraceRequestJson(spans, resource))
-      : encodeTraceRequest(spans, resource)
+      ? Effect.sync(() => encoder.encode(encodeTraceRequestJson(spans, resource)))
+      : encodeTraceRequestYielding(spans, resource)
 
   const partialSuccess = (answer: ExportAnswer) =>
     answer.rejectedSpans === 0 && answer.errorMessage === ""
@@ -88,10 +88,10 @@ export const make = (
     })
   }
   const sendSpans = (spans: ReadonlyArray<SpanData>) =>
-    Effect.suspend(() => {
-      const body = encode(plainSpans(translate(spans)))
-      return config.compression === "gzip" ? Effect.flatMap(gzip(body), transport.send) : transport.send(body)
-    }).pipe(
+    Effect.suspend(() => encode(plainSpans(translate(spans)))).pipe(
+      Effect.flatMap((body) =>
+        config.compression === "gzip" ? Effect.flatMap(gzip(body), transport.send) : transport.send(body)
+      ),
       Effect.timeoutFail({ duration: config.timeout, onTimeout: () => timedOut }),
       Effect.flatMap(partialSuccess)
     )

@@ -219,6 +219,40 @@ export const withContext = (tracer: Tracer.Tracer, context: Tracer.Tracer["conte
   return wrapped
 }
 
+/**
+ * Our tracer for as long as its layer lives. Restoring the tracer in place before the layer is
+ * Effect's business (a scoped `FiberRef` change), and it does not always happen: a layer built in
+ * parallel with another (`Layer.merge`) restores it in a fiber of its own, so the program keeps the
+ * released tracer, and a fiber forked inside the layer keeps it whatever the composition. So the
+ * tracer itself hands over at `release`: later spans go to `outer`, the tracer the layer replaced,
+ * or, when it replaced none (Effect's own, which exports nothing), stay with the released
+ * pipeline, which counts their traces as dropped at shutdown, after `afterRelease` says so.
+ *
+ * @internal
+ */
+export const releasable = (
+  tracer: Tracer.Tracer,
+  options: { readonly outer: Tracer.Tracer | undefined; readonly afterRelease: () => void }
+): { readonly tracer: Tracer.Tracer; readonly release: () => void } => {
+  let current = tracer
+  let released = false
+  const scoped = Tracer.make({
+    span(name, parent, context, links, startTime, kind, spanOptions) {
+      if (released && current === tracer) options.afterRelease()
+      return current.span(name, parent, context, links, startTime, kind, spanOptions)
+    },
+    context: (f, fiber) => current.context(f, fiber)
+  })
+  mlflowTracers.add(scoped)
+  return {
+    tracer: scoped,
+    release: () => {
+      released = true
+      if (options.outer !== undefined) current = options.outer
+    }
+  }
+}
+
 /** @internal Whether `tracer` is one of ours (another tracing layer of this library). */
 export const isMlflowTracer = (tracer: Tracer.Tracer): boolean => mlflowTracers.has(tracer)
 
@@ -235,7 +269,8 @@ const recordFor = (
 ): TraceRecord => {
   if (parent._tag === "Some") {
     const p = parent.value
-    if (p instanceof MlflowSpan) return p.record
+    // a span of another tracing layer (an outer one) is a parent from elsewhere, as a remote one
+    if (p instanceof MlflowSpan && p.record.assembler === options.assembler) return p.record
     const existing = options.assembler.find(p.traceId)
     if (existing !== undefined) return existing
     if (HEX32.test(p.traceId)) {
