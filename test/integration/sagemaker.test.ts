@@ -160,13 +160,18 @@ describe("AWS-signed servers (a loopback stand-in that checks every request, in 
   )
 
   it.scopedLive(
-    "a server that echoes the session token into its error: the token is scrubbed from every message",
+    "a server that echoes the session token and the secret key into its error: scrubbed from every message, in every form",
     () =>
       Effect.gen(function*() {
+        const forms = (secret: string) =>
+          [secret, encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, "+")].join(" ")
         const echo = yield* scopedProxy(mlflowUrl(), (request) => ({
           status: 403,
           contentType: "application/json",
-          body: JSON.stringify({ message: `denied for token ${String(request.headers["x-amz-security-token"])}` })
+          body: JSON.stringify({
+            message: `denied for token ${forms(String(request.headers["x-amz-security-token"]))}; ` +
+              `your key is ${forms(SECRET)}`
+          })
         }))
         const { lines, stats } = yield* traceTwo({
           MLFLOW_TRACKING_URI: echo.url,

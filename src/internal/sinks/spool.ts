@@ -4,7 +4,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { scrubUrlCredentials } from "../client/url.js"
+import { scrub } from "../common/scrub.js"
 import { ExportError } from "../export/sink.js"
 import type { Claimed, Spool, SpoolEntry, SpoolWrite } from "../export/spool.js"
 import { readTraceFile } from "../format/traceFile.js"
@@ -273,7 +273,7 @@ export const recordFor = (
     | { readonly _tag: "Name"; readonly name: string }
     | { readonly _tag: "IdAndName"; readonly id: string; readonly name: string }
 ): DestinationRecord => ({
-  tracking_uri: scrubUrlCredentials(trackingUri).replace(/\/+$/, ""),
+  tracking_uri: scrub(trackingUri).replace(/\/+$/, ""),
   experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`
 })
 
