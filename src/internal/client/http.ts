@@ -91,7 +91,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const client = untraced(options.transformClient === undefined ? base : options.transformClient(base))
   // calls that must not carry the server's credentials, headers or the caller's transformation
   const anonymousClient = untraced(base)
-  const isAnonymous = (_url: string, requestOptions: RequestOptions) => requestOptions.anonymous === true
+  // the server's credentials go to its own origin only: never to storage, an identity provider, or
+  // an experiment's artifact location on another host (whoever made that experiment would get them)
+  const trackingOrigin = originOf(trackingUri)
+  const isAnonymous = (url: string, requestOptions: RequestOptions) =>
+    requestOptions.anonymous === true || originOf(url) !== trackingOrigin
   const urlOf = (path: string) => /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
 
   // our own credentials never leave in an error, even when a server or proxy echoes them back
