@@ -1,25 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Mlflow } from "../../src/index.js"
+import { echoedForms } from "../support/echoedForms.js"
 import { type Answer, grpcCollector, httpCollector, type Received } from "../support/fakeCollector.js"
 import { recorder } from "../support/recorder.js"
 import { ownServer, postJson, traceWithEnv, uniqueName } from "./helpers.js"
 
 const TOKEN = "tok-PLANTED/9+x&y<z=="
 const API_KEY = "key PLANTED"
-
-/** Every form a server may echo a secret in: as is, percent- and form-encoded, escaped in JSON. */
-const encodedForms = (secret: string): ReadonlyArray<string> => {
-  const json = JSON.stringify(secret).slice(1, -1)
-  return [
-    secret,
-    encodeURIComponent(secret),
-    encodeURIComponent(secret).replace(/%20/g, "+"),
-    json,
-    json.replace(/\//g, "\\/"),
-    json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)
-  ]
-}
 
 /** An answer that echoes the credentials the request carried, in every form. */
 const echo = (received: Received): string => {
@@ -28,8 +16,8 @@ const echo = (received: Received): string => {
   const apiKey = String(received.headers["x-api-key"])
   return [
     `header ${authorization}`,
-    ...encodedForms(token).map((form) => `invalid token ${form}`),
-    ...encodedForms(apiKey).map((form) => `unknown key ${form}`),
+    ...echoedForms(token).map((form) => `invalid token ${form}`),
+    ...echoedForms(apiKey).map((form) => `unknown key ${form}`),
     JSON.stringify({ error: "unauthenticated", token, header: authorization })
   ].join("; ")
 }

@@ -1,26 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { basicSecrets, headerSecrets, makeScrubber, scrub, urlSecrets } from "../../src/internal/common/scrub.js"
+import { echoedForms } from "../support/echoedForms.js"
 
 const TOKEN = "tok-PLANTED/9+x=="
 const PASSWORD = "p@ss w/rd&<PLANTED>"
 
-/** Every form of the secret a server or proxy may echo it in. */
-const echoes = (secret: string): ReadonlyArray<string> => {
-  const json = JSON.stringify(secret).slice(1, -1)
-  return [
-    secret,
-    encodeURIComponent(secret),
-    encodeURIComponent(secret).replace(/%20/g, "+"),
-    json,
-    json.replace(/\//g, "\\/"),
-    json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)
-  ]
-}
-
 describe("the scrubber", () => {
   it("removes a configured header's whole value and the credential inside it, in every echoed form", () => {
     const secrets = headerSecrets(`Bearer ${TOKEN}`)
-    for (const form of echoes(TOKEN)) {
+    for (const form of echoedForms(TOKEN)) {
       for (const text of [`invalid token ${form}`, `{"message":"bad token: ${form}"}`, `token=${form}&x=1`]) {
         const out = scrub(text, secrets)
         expect(out, text).not.toContain("PLANTED")
@@ -39,7 +27,7 @@ describe("the scrubber", () => {
         const text of [
           `Authorization: Basic ${base64}`,
           `got ${base64}`,
-          ...echoes(PASSWORD).map((f) => `pw ${f}`)
+          ...echoedForms(PASSWORD).map((f) => `pw ${f}`)
         ]
       ) {
         expect(scrub(text, secrets), text).not.toContain("PLANTED")
