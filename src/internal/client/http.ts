@@ -136,13 +136,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     } else if (requestOptions.form !== undefined) {
       req = HttpClientRequest.bodyUrlParams(req, UrlParams.fromInput(requestOptions.form))
     }
-    // a signed URL's signature may come back alone (S3 names the one it was given)
-    const signature = urlSecrets(url)
-    const scrub = (text: string) => scrubber.scrub(text, signature)
-    const shownUrl = scrub(url)
+    // on failures only: a signed URL's signature may come back alone (S3 names the one it was given)
+    const scrub = (text: string) => scrubber.scrub(text, urlSecrets(url))
+    const shownUrl = () => scrub(url)
     const origin = originOf(url)
     const transport = (reason: MlflowTransportError["reason"], detail: string, description: string) =>
-      new MlflowTransportError({ reason, method, url: shownUrl, detail: scrub(detail), description })
+      new MlflowTransportError({ reason, method, url: shownUrl(), detail: scrub(detail), description })
     const failed = (error: { readonly message: string; readonly cause?: unknown }) => {
       const { description, detail, untrusted } = describeTransportError(error)
       if (!untrusted) return Effect.fail(transport("Transport", detail, description))
@@ -174,7 +173,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
                 new MlflowApiError({
                   reason: "AnswerTooLarge",
                   method,
-                  url: shownUrl,
+                  url: shownUrl(),
                   status: response.status,
                   errorCode: "ANSWER_TOO_LARGE",
                   detail: `the answer is larger than ${cap} bytes and was not read; is this an MLflow tracking server?`
@@ -189,7 +188,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               })
             }
             return Effect.fail(
-              statusError(method, shownUrl, response.status, text, response.headers["retry-after"], scrub)
+              statusError(method, shownUrl(), response.status, text, response.headers["retry-after"], scrub)
             )
           }
         )
