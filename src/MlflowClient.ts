@@ -20,6 +20,7 @@ import type * as Model from "./internal/client/model.js"
 import * as NodeHttps from "./internal/client/nodeHttps.js"
 import * as Sigv4 from "./internal/client/sigv4.js"
 import * as Traces from "./internal/client/traces.js"
+import { originOf } from "./internal/client/url.js"
 import * as MlflowConfig from "./MlflowConfig.js"
 
 /**
@@ -259,7 +260,7 @@ export const fromConfig = (
       : transformClient === undefined
       ? signed
       : (client) => transformClient(signed(client))
-  }).pipe(Effect.provide(httpClientLayer(config.tls)))
+  }).pipe(Effect.provide(httpClientLayer(config.tls, originOf(destination.trackingUri))))
 }
 
 // names in variables: bundlers for runtimes without them leave them alone
@@ -268,13 +269,16 @@ const NODE_MODULES = ["node:http", "node:https", "node:stream"] as const
 /**
  * The `HttpClient` for these TLS settings (`MlflowConfig`'s `tls`): `fetch` without any; with a CA
  * bundle, a client certificate or `insecureTls`, `node:https` with them (Node, Bun and Deno have
- * it), as `fetch` takes no such options.
+ * it), as `fetch` takes no such options. With `origin` (the tracking server's `scheme://host:port`),
+ * the settings apply to that origin only, as MLflow's client applies them: other hosts (cloud
+ * storage, identity providers) are checked against the system's CAs and get no client certificate.
  *
  * @since 0.2.0
  * @category layers
  */
 export const httpClientLayer = (
-  tls: MlflowConfig.TlsSettings | undefined
+  tls: MlflowConfig.TlsSettings | undefined,
+  origin?: string | undefined
 ): Layer.Layer<HttpClient.HttpClient, MlflowConfig.MlflowConfigError> =>
   tls === undefined ? FetchHttpClient.layer : Layer.scoped(
     HttpClient.HttpClient,
@@ -292,6 +296,6 @@ export const httpClientLayer = (
         ...(tls.ca === undefined ? {} : { ca: tls.ca }),
         ...(clientCert === undefined ? {} : { cert: clientCert, key: clientCert }),
         rejectUnauthorized: tls.rejectUnauthorized
-      })
+      }, origin)
     }))
   )

@@ -13,9 +13,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as ClientModel from "./internal/client/model.js"
 import type * as Sigv4 from "./internal/client/sigv4.js"
-import { scrubUrlCredentials, splitCredentials } from "./internal/client/url.js"
+import { splitCredentials } from "./internal/client/url.js"
 import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
 import { withoutUndefined } from "./internal/common/options.js"
+import { scrub } from "./internal/common/scrub.js"
 import * as Aws from "./internal/config/aws.js"
 import * as Databricks from "./internal/config/databricks.js"
 import * as Otlp from "./internal/config/otlp.js"
@@ -364,7 +365,7 @@ const destination = (
   databricks: DatabricksSettings | undefined
 ): Effect.Effect<Destination, MlflowConfigError> => {
   // credentials in the URI never appear in a message (the client sends them as Basic auth)
-  const uri = given === undefined ? undefined : scrubUrlCredentials(given)
+  const uri = given === undefined ? undefined : scrub(given)
   if (uri === undefined || uri === "") {
     return Effect.succeed({ _tag: "Local", directory: options.localDirectory ?? DEFAULT_LOCAL_DIRECTORY })
   }

@@ -313,6 +313,39 @@ describe("Databricks workspaces (a loopback stand-in in front of a real MLflow s
   )
 
   it.scopedLive(
+    "storage refusing an upload (403 echoing the signed URL): the logged line keeps the path, not the signature",
+    () =>
+      Effect.gen(function*() {
+        for (const credentialType of CREDENTIAL_TYPES) {
+          const workspace = yield* workspaceOf({ credentialType, refuseStorage: true })
+          const { logs, stats } = yield* traceWithEnv(
+            envFor(workspace, experiment(), { DATABRICKS_TOKEN: PAT }),
+            traceEach(["refused-by-storage"])
+          )
+          const text = logs.join("\n")
+          expect(stats.failed, `${credentialType}\n${text}`).toBe(1)
+          expect(workspace.signedUris.length).toBeGreaterThan(0)
+          // the line says which file of which trace storage refused
+          expect(text, credentialType).toMatch(/\/storage\/tr-[0-9a-f]+\/traces\.json\?<redacted>/)
+          expect(text, credentialType).toMatch(/403/)
+          for (const uri of workspace.signedUris) {
+            const query = new URL(uri).search.slice(1)
+            expect(text, credentialType).not.toContain(query)
+            for (const [name, value] of new URLSearchParams(query)) {
+              if (/^(sig|X-(Amz|Goog)-(Signature|Credential)|X-Amz-Security-Token)$/i.test(name)) {
+                for (const form of [value, encodeURIComponent(value)]) {
+                  expect(text, `${credentialType} ${name}`).not.toContain(form)
+                }
+              }
+            }
+          }
+          expect(text, credentialType).not.toContain("PLANTED")
+        }
+      }),
+    300_000
+  )
+
+  it.scopedLive(
     "the stand-in speaks what MLflow's own client sends a workspace, for each kind of storage",
     () =>
       Effect.gen(function*() {

@@ -5,6 +5,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
+import { echoedForms } from "../support/echoedForms.js"
 import { scopedProxy, type Seen } from "../support/proxy.js"
 import { mlflowUrl, python, storedNames, traceWithEnv, uniqueName } from "./helpers.js"
 
@@ -160,13 +161,18 @@ describe("AWS-signed servers (a loopback stand-in that checks every request, in 
   )
 
   it.scopedLive(
-    "a server that echoes the session token into its error: the token is scrubbed from every message",
+    "a server that echoes the session token and the secret key into its error: scrubbed from every message, in every form",
     () =>
       Effect.gen(function*() {
+        // decoded from JSON by the client: the forms that survive decoding
+        const forms = (secret: string) => echoedForms(secret).slice(0, 3).join(" ")
         const echo = yield* scopedProxy(mlflowUrl(), (request) => ({
           status: 403,
           contentType: "application/json",
-          body: JSON.stringify({ message: `denied for token ${String(request.headers["x-amz-security-token"])}` })
+          body: JSON.stringify({
+            message: `denied for token ${forms(String(request.headers["x-amz-security-token"]))}; ` +
+              `your key is ${forms(SECRET)}`
+          })
         }))
         const { lines, stats } = yield* traceTwo({
           MLFLOW_TRACKING_URI: echo.url,

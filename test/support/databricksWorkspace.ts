@@ -32,6 +32,11 @@ export interface WorkspaceOptions {
   readonly discoveryOutages?: number | undefined
   /** the first this many host metadata requests are answered 503 */
   readonly metadataOutages?: number | undefined
+  /**
+   * storage refuses every request with a 403 whose body echoes the signed URL and its signature, as
+   * S3 does for a signature it does not accept
+   */
+  readonly refuseStorage?: boolean | undefined
 }
 
 export interface Recorded {
@@ -49,11 +54,47 @@ export interface RunningWorkspace {
   readonly issued: Array<string>
   /** files written to storage, by `<trace id>/<path>` */
   readonly stored: Map<string, Buffer>
+  /** the signed URLs handed out */
+  readonly signedUris: Array<string>
   readonly stop: () => Promise<void>
 }
 
 const SIGNING_KEY = crypto.randomBytes(32)
-const sign = (path: string) => crypto.createHmac("sha256", SIGNING_KEY).update(path).digest("base64url")
+const hmac = (path: string) => crypto.createHmac("sha256", SIGNING_KEY).update(path)
+
+/** The query parameter that carries a kind of storage's signature, and the signature of a path in it. */
+const SIGNATURE: Record<CredentialType, { readonly parameter: string; readonly sign: (path: string) => string }> = {
+  AWS_PRESIGNED_URL: { parameter: "X-Amz-Signature", sign: (path) => hmac(path).digest("hex") },
+  GCP_SIGNED_URL: { parameter: "X-Goog-Signature", sign: (path) => hmac(path).digest("hex") },
+  AZURE_SAS_URI: { parameter: "sig", sign: (path) => hmac(path).digest("base64") },
+  AZURE_ADLS_GEN2_SAS_URI: { parameter: "sig", sign: (path) => hmac(path).digest("base64") }
+}
+
+/** The query of a signed URL, as each cloud writes one (its credential parameters included). */
+const signedQuery = (type: CredentialType, signature: string): string => {
+  const date = "20300101T000000Z"
+  const query = type === "AWS_PRESIGNED_URL"
+    ? {
+      "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+      "X-Amz-Credential": "ASIAPLANTEDKEYID/20300101/us-west-2/s3/aws4_request",
+      "X-Amz-Date": date,
+      "X-Amz-Expires": "900",
+      "X-Amz-SignedHeaders": "host",
+      "X-Amz-Security-Token": "IQoJb3JpZ2luX2VjEPLANTED-session/token+x==",
+      "X-Amz-Signature": signature
+    }
+    : type === "GCP_SIGNED_URL"
+    ? {
+      "X-Goog-Algorithm": "GOOG4-RSA-SHA256",
+      "X-Goog-Credential": "uploader@PLANTED-project.iam.gserviceaccount.com/20300101/auto/storage/goog4_request",
+      "X-Goog-Date": date,
+      "X-Goog-Expires": "900",
+      "X-Goog-SignedHeaders": "host",
+      "X-Goog-Signature": signature
+    }
+    : { sv: "2024-08-04", se: "2030-01-01T00:00:00Z", sr: "b", sp: "racwd", sig: signature }
+  return new URLSearchParams(query).toString()
+}
 
 const readBody = (request: http.IncomingMessage): Promise<Buffer> =>
   new Promise((resolve, reject) => {
@@ -79,11 +120,13 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
   const problems: Array<string> = []
   const issued: Array<string> = []
   const stored = new Map<string, Buffer>()
+  const signedUris: Array<string> = []
   const locations = new Map<string, string>()
   const shown = new Map<string, string>()
   const blocks = new Map<string, Buffer>()
   const appends = new Map<string, Buffer>()
   const credentialType = options.credentialType ?? "AWS_PRESIGNED_URL"
+  const signature = SIGNATURE[credentialType]
   const credentialHeaders = options.credentialHeaders ?? {}
   let url = ""
   let outages = options.discoveryOutages ?? 0
@@ -155,7 +198,16 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
   ): Promise<void> => {
     const [, , traceId, ...rest] = target.pathname.split("/").map(decodeURIComponent)
     const file = rest.join("/")
-    if (target.searchParams.get("sig") !== sign(`${traceId}/${file}`)) {
+    const given = target.searchParams.get(signature.parameter)
+    if (options.refuseStorage === true) {
+      response.writeHead(403, { "content-type": "application/xml" })
+      return void response.end(
+        `<Error><Code>AccessDenied</Code><Message>Request has expired</Message><SignatureProvided>${given}` +
+          `</SignatureProvided><CanonicalRequest>${request.method} ${target.pathname}\n${target.search.slice(1)}` +
+          `</CanonicalRequest><Url>${target.href.replaceAll("&", "&amp;")}</Url></Error>`
+      )
+    }
+    if (given !== signature.sign(`${traceId}/${file}`)) {
       problems.push(`storage request without a valid signature: ${request.method} ${target.pathname}`)
       response.writeHead(403).end("<Error><Code>AuthenticationFailed</Code></Error>")
       return
@@ -234,9 +286,10 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
       return json(response, 404, { error_code: "RESOURCE_DOES_NOT_EXIST", message: `Trace ${traceId} not found` })
     }
     const file = path ?? "traces.json"
-    const signedUri = `${url}/storage/${encodeURIComponent(traceId)}/${file}?sv=2024-08-04&sig=${
-      sign(`${traceId}/${file}`)
+    const signedUri = `${url}/storage/${encodeURIComponent(traceId)}/${file}?${
+      signedQuery(credentialType, signature.sign(`${traceId}/${file}`))
     }`
+    signedUris.push(signedUri)
     json(response, 200, {
       credential_info: {
         signed_uri: signedUri,
@@ -338,6 +391,7 @@ export const startWorkspace = async (options: WorkspaceOptions = {}): Promise<Ru
     problems,
     issued,
     stored,
+    signedUris,
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections()

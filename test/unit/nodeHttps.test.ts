@@ -7,42 +7,57 @@ import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { MlflowClient } from "../../src/index.js"
+import { MlflowClient, MlflowConfig } from "../../src/index.js"
 
-/** A TLS server with a certificate of its own making: every client that checks certificates refuses it. */
+/** A key and a certificate of their own making, for 127.0.0.1. */
+const makeCertificate = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-selfsigned-"))
+  const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")]
+  execFileSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1"
+  ], { stdio: "ignore" })
+  return { dir, key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") }
+}
+
+/**
+ * A TLS server with a certificate of its own making: every client that checks certificates refuses
+ * it. It asks for a client certificate, and records whether each connection presented one.
+ */
 const selfSigned = Effect.acquireRelease(
   Effect.promise(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-selfsigned-"))
-    const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")]
-    execFileSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1"
-    ], { stdio: "ignore" })
-    const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (_, res) => {
+    const { cert, key } = makeCertificate()
+    const clientCertificates: Array<boolean> = []
+    const server = https.createServer({ key, cert, requestCert: true, rejectUnauthorized: false }, (_, res) => {
       res.writeHead(200, { "content-type": "application/json" })
       res.end("{}")
     })
+    server.on("secureConnection", (socket) => {
+      clientCertificates.push(Object.keys(socket.getPeerCertificate()).length > 0)
+    })
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    return {
-      server,
-      cert: fs.readFileSync(cert, "utf8"),
-      url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`
-    }
+    return { server, cert, clientCertificates, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` }
   }),
-  ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  ({ server }) =>
+    Effect.promise(() =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+    )
 )
 
 const tlsClient = (settings: { readonly ca?: string; readonly rejectUnauthorized: boolean }) =>
@@ -86,4 +101,24 @@ describe("the node:https transport (TLS settings)", () => {
         assert.deepStrictEqual(answer, {})
       }
     }).pipe(Effect.withScheduler(Scheduler.timer(50))))
+
+  // as MLflow's client: the TLS variables are the tracking server's; cloud storage and identity
+  // providers its answers point at are checked as any host is, and never see the client certificate
+  it.scoped("the insecure flag and the client certificate apply to the tracking server's origin only", () =>
+    Effect.gen(function*() {
+      const tracking = yield* selfSigned
+      const storage = yield* selfSigned
+      const client = makeCertificate()
+      const clientCertPath = path.join(client.dir, "client.pem")
+      fs.writeFileSync(clientCertPath, `${client.cert}\n${client.key}`)
+      const config = yield* MlflowConfig.make({ trackingUri: tracking.url, insecureTls: true, clientCertPath })
+      const destination = config.destination as Extract<MlflowConfig.Destination, { readonly _tag: "Server" }>
+      const mlflow = yield* MlflowClient.fromConfig(config, destination)
+      assert.deepStrictEqual(yield* mlflow.request("GET", "/api/2.0/mlflow/experiments/get?experiment_id=0"), {})
+      assert.deepStrictEqual(tracking.clientCertificates, [true])
+      const outcome = yield* Effect.either(mlflow.request("GET", `${storage.url}/bucket/file`, { anonymous: true }))
+      assert.isTrue(Either.isLeft(outcome), "the other host's self-signed certificate was taken")
+      assert.strictEqual((outcome as Either.Left<MlflowClient.MlflowError, unknown>).left.reason, "Certificate")
+      assert.notInclude(storage.clientCertificates, true)
+    }))
 })

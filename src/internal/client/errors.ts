@@ -90,23 +90,28 @@ export const parseRetryAfter = (header: string | undefined, now: number = Date.n
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
-/** The error of an answer with an error status: MLflow's `error_code` and `message` when it sent them. */
+/**
+ * The error of an answer with an error status: MLflow's `error_code` and `message` when it sent
+ * them, scrubbed as they were sent and as they read once decoded (JSON escapes a secret in ways no
+ * list of forms foresees).
+ */
 export const statusError = (
   method: string,
   url: string,
   status: number,
   text: string,
-  retryAfter: string | undefined
+  retryAfter: string | undefined,
+  scrub: (text: string) => string
 ): MlflowApiError => {
   let errorCode = `HTTP_${status}`
-  let detail = text.slice(0, 2000)
+  let detail = scrub(text).slice(0, 2000)
   try {
     const body: unknown = JSON.parse(text)
     if (typeof body === "object" && body !== null) {
       const { detail: bodyDetail, error_code, message } = body as Record<string, unknown>
-      if (typeof error_code === "string") errorCode = error_code
-      if (typeof message === "string") detail = message
-      else if (bodyDetail !== undefined) detail = JSON.stringify(bodyDetail)
+      if (typeof error_code === "string") errorCode = scrub(error_code)
+      if (typeof message === "string") detail = scrub(message)
+      else if (bodyDetail !== undefined) detail = scrub(JSON.stringify(bodyDetail))
     }
   } catch {
     // not JSON: keep the text

@@ -5,8 +5,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { bytesToBase64 } from "../common/bytes.js"
 import { safeStringify } from "../common/json.js"
+import { basicSecrets, makeScrubber, urlSecrets } from "../common/scrub.js"
 import { parseBigJson } from "../format/bigJson.js"
 import {
   describeTransportError,
@@ -16,21 +16,13 @@ import {
   statusError
 } from "./errors.js"
 import type { JsonObject, Method, Options, Request, RequestOptions } from "./model.js"
-import { scrubUrlCredentials, splitCredentials } from "./url.js"
+import { originOf, splitCredentials } from "./url.js"
 
 const TRUST_HINT =
   "give its CA bundle in MLFLOW_TRACKING_SERVER_CERT_PATH, or set MLFLOW_TRACKING_INSECURE_TLS=true to skip the check"
 
 /** How long a refused server certificate is taken as refused without asking again. */
 const UNTRUSTED_FOR_MILLIS = 60_000
-
-const originOf = (url: string) => {
-  try {
-    return new URL(url).origin
-  } catch {
-    return url
-  }
-}
 
 /** Success answers read at most this much (a trace's data is read with a larger cap). */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024
@@ -99,22 +91,19 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const client = untraced(options.transformClient === undefined ? base : options.transformClient(base))
   // calls that must not carry the server's credentials, headers or the caller's transformation
   const anonymousClient = untraced(base)
+  // the server's credentials go to its own origin only: never to storage, an identity provider, or
+  // an experiment's artifact location on another host (whoever made that experiment would get them)
+  const trackingOrigin = originOf(trackingUri)
+  const isAnonymous = (url: string, requestOptions: RequestOptions) =>
+    requestOptions.anonymous === true || originOf(url) !== trackingOrigin
+  const urlOf = (path: string) => /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
 
   // our own credentials never leave in an error, even when a server or proxy echoes them back
-  const secrets = [
-    options.token === undefined ? "" : Redacted.value(options.token),
-    password === undefined ? "" : Redacted.value(password),
-    password === undefined ? "" : encodeURIComponent(Redacted.value(password)),
-    username === undefined || password === undefined
-      ? ""
-      : bytesToBase64(new TextEncoder().encode(`${username}:${Redacted.value(password)}`)),
+  const scrubber = makeScrubber([
+    ...(options.token === undefined ? [] : [Redacted.value(options.token)]),
+    ...(username === undefined || password === undefined ? [] : basicSecrets(username, Redacted.value(password))),
     ...(options.moreSecrets ?? []).map(Redacted.value)
-  ].filter((secret) => secret.length >= 4)
-  const addSecret = (secret: string) => {
-    if (secret.length >= 4 && !secrets.includes(secret)) secrets.push(secret)
-  }
-  const scrub = (text: string): string =>
-    scrubUrlCredentials(secrets.reduce((out, secret) => out.replaceAll(secret, "<redacted>"), text))
+  ])
 
   // by origin: the tracking server, and the storage or identity provider anonymous calls go to
   const refusedCertificates = new Map<
@@ -127,8 +116,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     requestOptions: RequestOptions,
     dynamic: Readonly<Record<string, string>>
   ): Effect.Effect<JsonObject, MlflowError> => {
-    const url = /^https?:\/\//.test(path) ? path : `${trackingUri}${path}`
-    const anonymous = requestOptions.anonymous === true
+    const url = urlOf(path)
+    const anonymous = isAnonymous(url, requestOptions)
     let req = HttpClientRequest.make(method)(url).pipe(
       anonymous ? (request) => request : authorize,
       HttpClientRequest.setHeader("User-Agent", "effect-mlflow/0.1.0"),
@@ -147,10 +136,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     } else if (requestOptions.form !== undefined) {
       req = HttpClientRequest.bodyUrlParams(req, UrlParams.fromInput(requestOptions.form))
     }
-    const shownUrl = scrubUrlCredentials(url)
+    // on failures only: a signed URL's signature may come back alone (S3 names the one it was given)
+    const scrub = (text: string) => scrubber.scrub(text, urlSecrets(url))
+    const shownUrl = () => scrub(url)
     const origin = originOf(url)
     const transport = (reason: MlflowTransportError["reason"], detail: string, description: string) =>
-      new MlflowTransportError({ reason, method, url: shownUrl, detail: scrub(detail), description })
+      new MlflowTransportError({ reason, method, url: shownUrl(), detail: scrub(detail), description })
     const failed = (error: { readonly message: string; readonly cause?: unknown }) => {
       const { description, detail, untrusted } = describeTransportError(error)
       if (!untrusted) return Effect.fail(transport("Transport", detail, description))
@@ -182,7 +173,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
                 new MlflowApiError({
                   reason: "AnswerTooLarge",
                   method,
-                  url: shownUrl,
+                  url: shownUrl(),
                   status: response.status,
                   errorCode: "ANSWER_TOO_LARGE",
                   detail: `the answer is larger than ${cap} bytes and was not read; is this an MLflow tracking server?`
@@ -197,7 +188,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               })
             }
             return Effect.fail(
-              statusError(method, shownUrl, response.status, scrub(text), response.headers["retry-after"])
+              statusError(method, shownUrl(), response.status, text, response.headers["retry-after"], scrub)
             )
           }
         )
@@ -217,10 +208,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   let headers: Effect.Effect<Readonly<Record<string, string>>, MlflowError> = Effect.succeed({})
   const request: Request = (method, path, requestOptions = {}) =>
-    requestOptions.anonymous === true
+    isAnonymous(urlOf(path), requestOptions)
       ? send(method, path, requestOptions, {})
       : Effect.flatMap(headers, (dynamic) => send(method, path, requestOptions, dynamic))
-  if (options.dynamicHeaders !== undefined) headers = yield* options.dynamicHeaders(request, addSecret)
+  if (options.dynamicHeaders !== undefined) headers = yield* options.dynamicHeaders(request, scrubber.add)
 
   const isHealthy = options.healthCheck !== undefined ?
     options.healthCheck(request) :
@@ -232,5 +223,5 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       Effect.withTracerEnabled(false)
     )
 
-  return { trackingUri, request, isHealthy, scrub } satisfies Http
+  return { trackingUri, request, isHealthy, scrub: (text: string) => scrubber.scrub(text) } satisfies Http
 })

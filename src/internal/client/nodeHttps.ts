@@ -50,7 +50,8 @@ const toResponse = (
 
 /**
  * An `HttpClient` over `node:https` (and `node:http` for plain URLs) with these TLS options, which
- * `fetch` does not take. The request's `response` and `error` listeners are attached as it is made,
+ * `fetch` does not take; with `origin`, for that origin only (the tracking server's), other hosts
+ * being checked against the system's CAs, without the client certificate. The request's `response` and `error` listeners are attached as it is made,
  * before anything else runs: `@effect/platform-node`'s client attached them in fibers of their own,
  * so on a busy runtime a certificate refused (or an answer given) before those fibers started went
  * unheard, and the request hung until a timeout.
@@ -59,15 +60,21 @@ const toResponse = (
  */
 export const make = (
   modules: NodeModules,
-  tls: TlsOptions
+  tls: TlsOptions,
+  origin?: string | undefined
 ): Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
-      Effect.sync(() => ({ http: new modules.http.Agent(), https: new modules.https.Agent({ ...tls }) })),
+      Effect.sync(() => ({
+        http: new modules.http.Agent(),
+        https: new modules.https.Agent({ ...tls }),
+        otherHttps: new modules.https.Agent()
+      })),
       (agents) =>
         Effect.sync(() => {
           agents.http.destroy()
           agents.https.destroy()
+          agents.otherHttps.destroy()
         })
     ),
     (agents) =>
@@ -75,8 +82,9 @@ export const make = (
         Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
           const secure = url.protocol === "https:"
           const options = { method: request.method, headers: request.headers, signal }
+          const agent = origin === undefined || url.origin === origin ? agents.https : agents.otherHttps
           const sent = secure
-            ? modules.https.request(url, { ...options, agent: agents.https })
+            ? modules.https.request(url, { ...options, agent })
             : modules.http.request(url, { ...options, agent: agents.http })
           sent.on("error", (cause) =>
             resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause }))))

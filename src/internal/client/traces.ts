@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import type { SpanData, TraceInfo } from "../../Trace.js"
+import { scrub } from "../common/scrub.js"
 import * as Otlp from "../format/otlp.js"
 import { traceDataToJson, traceInfoToProtoJson } from "../format/traceJson.js"
 import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "../format/traceRead.js"
@@ -68,7 +69,7 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
         new MlflowTransportError({
           reason: "InvalidUrl",
           method: "PUT",
-          url: artifactLocation,
+          url: scrub(artifactLocation),
           detail: "only mlflow-artifacts: and http(s) artifact locations can be written by a remote client; " +
             "start the server with --serve-artifacts",
           description: "unsupported artifact location"

@@ -1,3 +1,5 @@
+import { scrub } from "../common/scrub.js"
+
 /**
  * Credentials written into a tracking URI (`http://user:password@host`): fetch refuses such URLs,
  * and they must never be printed. MLflow's Python client (through `requests`) sends them as Basic
@@ -26,7 +28,7 @@ export const splitCredentials = (uri: string): SplitUri => {
   try {
     url = new URL(uri)
   } catch {
-    return { uri: scrubUrlCredentials(uri), username: undefined, password: undefined }
+    return { uri: scrub(uri), username: undefined, password: undefined }
   }
   if (url.username === "" && url.password === "") return { uri, username: undefined, password: undefined }
   const username = decode(url.username)
@@ -37,13 +39,14 @@ export const splitCredentials = (uri: string): SplitUri => {
   return { uri: clean, username, password }
 }
 
-/**
- * Text with any `scheme://user:password@` credentials replaced by `<redacted>`.
- *
- * @internal
- */
-export const scrubUrlCredentials = (text: string): string =>
-  text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@"'<>]*@/gi, "$1<redacted>@")
+/** The origin of a URL (`scheme://host:port`); the text itself when it is not a URL. */
+export const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
 
 /** Resolves an artifact location to the URL of a file in it (`mlflow-artifacts:` or `http(s)`). */
 export const artifactUrl = (trackingUri: string, artifactLocation: string, file: string): string | undefined => {

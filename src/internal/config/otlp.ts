@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { scrub } from "../common/scrub.js"
 import * as Variables from "./variables.js"
 
 /** How spans travel to an OpenTelemetry collector. */
@@ -66,7 +67,7 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
   if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
     return problem(
       "otlp.endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)",
-      `expected an http(s):// URL, got "${endpoint.replace(/\/\/[^/@]*@/, "//<credentials>@")}"`
+      `expected an http(s):// URL, got "${scrub(endpoint)}"`
     )
   }
   const headers: Array<readonly [string, Redacted.Redacted]> = []

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { OtlpConfig } from "../../MlflowConfig.js"
 import type { SpanData, Trace } from "../../Trace.js"
+import { headerSecrets, scrub } from "../common/scrub.js"
 import { ExportError, type Sink } from "../export/sink.js"
 import { encodeTraceRequestYielding, type Resource } from "../format/otlp.js"
 import { encodeTraceRequestJson } from "../format/otlpJson.js"
@@ -76,7 +77,7 @@ export const make = (
       ? Effect.void
       : Effect.logWarning(
         `effect-mlflow: the OTLP collector took the export but rejected ${answer.rejectedSpans} span(s)` +
-          (answer.errorMessage === "" ? "" : `: ${answer.errorMessage}`)
+          (answer.errorMessage === "" ? "" : `: ${scrubFor(config)(answer.errorMessage)}`)
       )
 
   const timedOut: TransportFailure = {
@@ -115,6 +116,12 @@ export const make = (
   }
 }
 
+/** The text without the configured header values, the credentials within them, or any other credential. */
+export const scrubFor = (config: OtlpConfig) => {
+  const secrets = config.headers.flatMap(([, value]) => headerSecrets(Redacted.value(value)))
+  return (text: string): string => scrub(text, secrets)
+}
+
 /** An `ExportError` with the header values scrubbed from its text. */
 export const scrubbedError = (
   config: OtlpConfig,
@@ -125,13 +132,8 @@ export const scrubbedError = (
     readonly retryAfterMillis?: number | undefined
   }
 ): ExportError => {
-  let detail = fields.detail
-  for (const [, value] of config.headers) {
-    const text = Redacted.value(value)
-    if (text.length >= 4) detail = detail.replaceAll(text, "<redacted>")
-  }
   return new ExportError({
-    detail,
+    detail: scrubFor(config)(fields.detail),
     retryable: fields.retryable,
     reason: fields.reason,
     ...(fields.retryAfterMillis === undefined ? {} : { retryAfterMillis: fields.retryAfterMillis })

@@ -5,7 +5,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { Destination, MlflowConfig } from "../../MlflowConfig.js"
-import { scrubUrlCredentials } from "../client/url.js"
+import { scrub } from "../common/scrub.js"
 import { ExportError } from "../export/sink.js"
 import type { Claimed, Spool, SpoolEntry, SpoolWrite } from "../export/spool.js"
 import { readTraceFile } from "../format/traceFile.js"
@@ -427,7 +427,7 @@ export const recordFor = (
   experiment: ServerDestination["experiment"],
   place: { readonly workspace?: string | undefined; readonly databricksWorkspaceId?: string | undefined } = {}
 ): DestinationRecord => ({
-  tracking_uri: scrubUrlCredentials(trackingUri).replace(/\/+$/, ""),
+  tracking_uri: scrub(trackingUri).replace(/\/+$/, ""),
   experiment: experiment._tag === "Name" ? `name:${experiment.name}` : `id:${experiment.id}`,
   ...(place.workspace === undefined ? {} : { workspace: place.workspace }),
   ...(place.databricksWorkspaceId === undefined ? {} : { databricks_workspace_id: place.databricksWorkspaceId })
