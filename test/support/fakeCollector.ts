@@ -21,6 +21,22 @@ export interface Answer {
   readonly headers?: Readonly<Record<string, string>>
 }
 
+/**
+ * The body of an `ExportTraceServiceResponse` with a partial success (`rejected` spans, `message`): as
+ * OTLP/JSON (the number as a decimal string, as the JSON mapping writes an int64) or as protobuf.
+ */
+export const partialSuccess = (rejected: number, message: string, json: boolean): Uint8Array | string => {
+  if (json) return JSON.stringify({ partialSuccess: { rejectedSpans: String(rejected), errorMessage: message } })
+  const text = new TextEncoder().encode(message)
+  const varint = (value: number): Array<number> => {
+    const out: Array<number> = []
+    for (; value >= 0x80; value >>>= 7) out.push((value & 0x7f) | 0x80)
+    return [...out, value]
+  }
+  const inner = [0x08, ...varint(rejected), 0x12, ...varint(text.length), ...text]
+  return new Uint8Array([0x0a, ...varint(inner.length), ...inner])
+}
+
 const decode = (headers: Received["headers"], body: Buffer, json: boolean): Received => {
   const inflated = headers["content-encoding"] === "gzip" ? zlib.gunzipSync(body) : body
   if (json) {

@@ -25,6 +25,11 @@ export interface OtlpOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** resource attributes of every span (`OTEL_RESOURCE_ATTRIBUTES`); `service.name` comes from `serviceName` */
   readonly resourceAttributes?: Readonly<Record<string, string>> | undefined
+  /**
+   * the largest encoded request (before compression): a batch or trace over it goes in several
+   * requests; default 4 MiB, a gRPC collector's default message limit (`max_recv_msg_size_mib`)
+   */
+  readonly maxRequestBytes?: number | undefined
 }
 
 /** Validated OTLP settings. */
@@ -36,7 +41,11 @@ export interface OtlpConfig {
   readonly compression: "gzip" | "none"
   readonly timeout: Duration.Duration
   readonly resourceAttributes: Readonly<Record<string, string>>
+  readonly maxRequestBytes: number
 }
+
+/** A gRPC server's default message limit, the OpenTelemetry Collector's too (its HTTP receiver takes 20 MiB). */
+export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 export interface Problem {
   readonly setting: string
@@ -96,6 +105,10 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
       `expected a finite duration greater than 0, got ${String(options.timeout)}`
     )
   }
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
+  if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes < 64 * 1024) {
+    return problem("otlp.maxRequestBytes", `expected a whole number of bytes, 65536 or more, got ${maxRequestBytes}`)
+  }
   // user:password@ in the URL would be sent by no transport here: refused rather than ignored
   if (url.username !== "" || url.password !== "") {
     return problem(
@@ -109,7 +122,8 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
     headers,
     compression,
     timeout,
-    resourceAttributes: options.resourceAttributes ?? {}
+    resourceAttributes: options.resourceAttributes ?? {},
+    maxRequestBytes
   })
 }
 
