@@ -11,6 +11,8 @@ export interface Received {
   readonly traceIds: ReadonlyArray<string>
   readonly spanNames: ReadonlyArray<string>
   readonly resource: Readonly<Record<string, unknown>>
+  /** size of the request message, uncompressed */
+  readonly bytes: number
 }
 
 /** What the fake answers a request with (`status` HTTP, or for gRPC its `grpc-status`). */
@@ -46,7 +48,8 @@ const decode = (headers: Received["headers"], body: Buffer, json: boolean): Rece
       headers,
       traceIds: [...new Set<string>(spans.map((span: any) => span.traceId))],
       spanNames: spans.map((span: any) => span.name),
-      resource: Object.fromEntries(request.resourceSpans[0].resource.attributes.map((kv: any) => [kv.key, kv.value]))
+      resource: Object.fromEntries(request.resourceSpans[0].resource.attributes.map((kv: any) => [kv.key, kv.value])),
+      bytes: inflated.length
     }
   }
   const [first] = decodeRequest(new Uint8Array(inflated))
@@ -55,7 +58,8 @@ const decode = (headers: Received["headers"], body: Buffer, json: boolean): Rece
     headers,
     traceIds: [...new Set(spans.map((span) => span.traceId))],
     spanNames: spans.map((span) => span.name),
-    resource: first?.resource ?? {}
+    resource: first?.resource ?? {},
+    bytes: inflated.length
   }
 }
 

@@ -248,6 +248,79 @@ describe("OTLP partial success (the collector took the request but rejected span
     }))
 })
 
+/** a trace of a root and `children` child spans of about `bytes` bytes each */
+const bigTrace = (name: string, children: number, bytes: number) =>
+  Effect.forEach(Array.from({ length: children }, (_, i) => `${name} child ${i}`), (child) =>
+    Effect.void.pipe(Effect.withSpan(child, { attributes: { payload: "x".repeat(bytes) } })), { discard: true }).pipe(
+      Effect.withSpan(name)
+    )
+
+const LIMIT = 64 * 1024
+
+describe("OTLP requests within otlp.maxRequestBytes", () => {
+  for (const protocol of ["grpc", "http/json"] as const) {
+    it.scopedLive(`${protocol}: a trace larger than one request goes in several, each span once`, () =>
+      Effect.gen(function*() {
+        const collector = yield* answering(protocol, () => protocol === "grpc" ? { status: 0 } : ok)
+        const { stats } = yield* runTraces([bigTrace("big", 40, 5000), bigTrace("small", 1, 10)], {
+          otlp: { ...collector.options, compression: "gzip", maxRequestBytes: LIMIT },
+          batchSize: 2,
+          workers: 1
+        })
+        expect(stats).toMatchObject({ exported: 2, failed: 0, incomplete: 0 })
+        expect(collector.received.length).toBeGreaterThanOrEqual(4)
+        for (const request of collector.received) expect(request.bytes).toBeLessThanOrEqual(LIMIT)
+        const names = collector.received.flatMap((request) => request.spanNames)
+        expect(names).toHaveLength(43)
+        expect(new Set(names).size).toBe(43)
+      }))
+  }
+
+  it.scopedLive("a span larger than a request: its trace is counted failed with why, the others are stored", () =>
+    Effect.gen(function*() {
+      const collector = yield* answering("grpc", () => ({ status: 0 }))
+      const { logs, stats } = yield* runTraces(
+        [bigTrace("a", 2, 10), bigTrace("huge", 2, 100_000), bigTrace("b", 20, 5000)],
+        { otlp: { ...collector.options, maxRequestBytes: LIMIT }, batchSize: 3, workers: 1 }
+      )
+      expect(stats).toMatchObject({ exported: 2, failed: 1, incomplete: 0, retried: 0 })
+      const names = collector.received.flatMap((request) => request.spanNames)
+      expect(names.filter((name) => name.startsWith("huge"))).toEqual([])
+      expect(names).toHaveLength(3 + 21)
+      const lines = logs.filter((line) => line.includes("over the 65536-byte limit of one OTLP request"))
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain("huge child 0")
+    }))
+
+  it.scopedLive("a request of a split trace that fails is retried alone: what the collector took is not sent again", () =>
+    Effect.gen(function*() {
+      const collector = yield* answering("http/protobuf", (_, i) => i === 1 ? { status: 503, body: "busy" } : ok)
+      const { stats } = yield* runTraces([bigTrace("big", 40, 5000)], {
+        otlp: { ...collector.options, maxRequestBytes: LIMIT }
+      })
+      expect(stats).toMatchObject({ exported: 1, failed: 0, retried: 1 })
+      const names = collector.received.filter((_, i) => i !== 1).flatMap((request) => request.spanNames)
+      expect(names).toHaveLength(41)
+      expect(new Set(names).size).toBe(41)
+    }))
+
+  it.scopedLive("spans of a split trace rejected in one of its requests: counted failed, held in part", () =>
+    Effect.gen(function*() {
+      const collector = yield* answering("grpc", (received, i) =>
+        i === 2 ? partial("grpc", received.spanNames.length, "too old") : { status: 0 })
+      const { stats } = yield* runTraces([bigTrace("big", 40, 5000)], {
+        otlp: { ...collector.options, maxRequestBytes: LIMIT }
+      })
+      expect(collector.received.length).toBeGreaterThan(3)
+      expect(stats).toMatchObject({
+        exported: 0,
+        failed: 1,
+        incomplete: 1,
+        rejectedSpans: collector.received[2].spanNames.length
+      })
+    }))
+})
+
 describe("dual export", () => {
   it.scopedLive("a collector outage costs MLflow nothing, and each destination counts its own", () =>
     Effect.gen(function*() {
