@@ -250,10 +250,13 @@ describe("OTLP partial success (the collector took the request but rejected span
 
 /** a trace of a root and `children` child spans of about `bytes` bytes each */
 const bigTrace = (name: string, children: number, bytes: number) =>
-  Effect.forEach(Array.from({ length: children }, (_, i) => `${name} child ${i}`), (child) =>
-    Effect.void.pipe(Effect.withSpan(child, { attributes: { payload: "x".repeat(bytes) } })), { discard: true }).pipe(
-      Effect.withSpan(name)
-    )
+  Effect.forEach(
+    Array.from({ length: children }, (_, i) => `${name} child ${i}`),
+    (child) => Effect.void.pipe(Effect.withSpan(child, { attributes: { payload: "x".repeat(bytes) } })),
+    { discard: true }
+  ).pipe(
+    Effect.withSpan(name)
+  )
 
 const LIMIT = 64 * 1024
 
@@ -306,8 +309,10 @@ describe("OTLP requests within otlp.maxRequestBytes", () => {
 
   it.scopedLive("spans of a split trace rejected in one of its requests: counted failed, held in part", () =>
     Effect.gen(function*() {
-      const collector = yield* answering("grpc", (received, i) =>
-        i === 2 ? partial("grpc", received.spanNames.length, "too old") : { status: 0 })
+      const collector = yield* answering(
+        "grpc",
+        (received, i) => i === 2 ? partial("grpc", received.spanNames.length, "too old") : { status: 0 }
+      )
       const { stats } = yield* runTraces([bigTrace("big", 40, 5000)], {
         otlp: { ...collector.options, maxRequestBytes: LIMIT }
       })

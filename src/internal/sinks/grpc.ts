@@ -54,6 +54,29 @@ const decodeMessage = (message: string | undefined): string => {
   }
 }
 
+const SLICE_BYTES = 64 * 1024
+
+/**
+ * Writes `body` as the stream takes it: given whole, Node buffers it all at once, and when the server
+ * answers early (a message over its limit) and stops reading, the stream ends without its answer.
+ */
+const writeInSlices = (stream: Http2.ClientHttp2Stream, body: Uint8Array): void => {
+  let at = 0
+  const pump = (): void => {
+    while (at < body.length) {
+      if (stream.closed || stream.destroyed) return
+      const slice = body.subarray(at, Math.min(body.length, at + SLICE_BYTES))
+      at += slice.length
+      if (!stream.write(slice)) {
+        stream.once("drain", pump)
+        return
+      }
+    }
+    stream.end()
+  }
+  pump()
+}
+
 /**
  * OTLP over gRPC with Node's own `node:http2` (loaded when first used, so the core loads no Node
  * module): unary `TraceService/Export` calls on one HTTP/2 connection, opened again when it drops.
@@ -112,9 +135,11 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
         const resume = (effect: Effect.Effect<ExportAnswer, TransportFailure>) => {
           if (settled) return
           settled = true
+          // what is left of the request is not sent
+          if (request !== undefined && !request.closed) request.close(http2.constants.NGHTTP2_CANCEL)
           resumeOnce(effect)
         }
-        let request: Http2.ClientHttp2Stream
+        let request: Http2.ClientHttp2Stream | undefined
         try {
           request = connect().request(headers)
         } catch (error) {
@@ -149,7 +174,9 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
             reason: errno === "ECONNREFUSED" ? "connection refused" : "transport error"
           })))
         })
-        request.on("close", () => {
+        // the status, once the answer is read whole: at its end (a collector that answers before it
+        // has read the request may close the stream without 'close' while the request is unsent)
+        const finish = () => {
           if (status !== undefined && status !== 200) {
             resume(Effect.fail(statusFailure(fromHttpStatus(status), `HTTP ${status}`)))
             return
@@ -173,8 +200,10 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
               ? decodeExportResponse(answer.subarray(5, 5 + answer.readUInt32BE(1)))
               : { rejectedSpans: 0, errorMessage: "" }
           ))
-        })
-        request.end(body)
+        }
+        request.on("end", finish)
+        request.on("close", finish)
+        writeInSlices(request, body)
         return Effect.sync(() => request.close(http2.constants.NGHTTP2_CANCEL))
       })
 
