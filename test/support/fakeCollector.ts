@@ -69,6 +69,11 @@ export const httpCollector = (reply: (received: Received, index: number) => Answ
     Effect.async<{ url: string; received: Array<Received>; server: http.Server }>((resume) => {
       const received: Array<Received> = []
       const server = http.createServer((req, res) => {
+        // a health probe (GET), answered as a collector does and not counted as an export
+        if (req.method !== "POST") {
+          res.writeHead(405).end()
+          return
+        }
         const chunks: Array<Buffer> = []
         req.on("data", (chunk: Buffer) => chunks.push(chunk))
         req.on("end", () => {
