@@ -21,6 +21,8 @@ export interface Answer {
   readonly body?: Uint8Array | string
   readonly message?: string
   readonly headers?: Readonly<Record<string, string>>
+  /** gRPC: no answer, the stream reset (`RST_STREAM`) or the whole connection dropped */
+  readonly reset?: "stream" | "connection"
 }
 
 /**
@@ -114,6 +116,8 @@ export const grpcCollector = (reply: (received: Received, index: number) => Answ
           )
           received.push(entry)
           const answer = reply(entry, received.length - 1)
+          if (answer.reset === "stream") return stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
+          if (answer.reset === "connection") return stream.session?.destroy()
           stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
           stream.on("wantTrailers", () =>
             stream.sendTrailers({

@@ -157,6 +157,22 @@ describe("OTLP/gRPC export to a misbehaving collector", () => {
       expect(logs.some((line) => line.includes("RESOURCE_EXHAUSTED"))).toBe(true)
     }))
 
+  it.scopedLive("a stream reset and a dropped connection are retried on a new stream and connection", () =>
+    Effect.gen(function*() {
+      const collector = yield* grpcCollector((_, i) =>
+        i === 0 ? { status: 0, reset: "stream" } : i === 1 ? { status: 0, reset: "connection" } : { status: 0 }
+      )
+      const { stats } = yield* run(["one", "two", "three"], {
+        otlp: { endpoint: collector.url, protocol: "grpc" },
+        batchSize: 1,
+        workers: 1
+      })
+      expect(stats).toMatchObject({ exported: 3, failed: 0, retried: 2 })
+      expect(collector.received.slice(2).flatMap((request) => request.spanNames).sort()).toEqual(
+        ["one", "three", "two"]
+      )
+    }))
+
   it.scopedLive("nothing listening: retried, then given up and counted", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freeClosedPort)
