@@ -8,6 +8,7 @@ import type { OtlpProtocol } from "../../src/internal/config/otlp.js"
 import type { Options } from "../../src/MlflowConfig.js"
 import { type Answer, grpcCollector, httpCollector, partialSuccess, type Received } from "../support/fakeCollector.js"
 import { freeClosedPort } from "../support/ports.js"
+import { noDrops } from "../support/stats.js"
 
 /** Runs `names.length` traces (one root span each) through the layer, flushes, answers stats and logs. */
 const run = (names: ReadonlyArray<string>, options: Options) =>
@@ -360,6 +361,40 @@ describe("dual export", () => {
       expect(stats.exported).toBe(2)
       const stored = fs.readdirSync(directory, { recursive: true }).filter((file) => String(file).endsWith(".json"))
       expect(stored.length).toBeGreaterThanOrEqual(2)
+    }))
+
+  it.scopedLive("a collector that hangs: MLflow stores every trace, the collector's queue stays bounded, its counts exact", () =>
+    Effect.gen(function*() {
+      const collector = yield* httpCollector(() => ok)
+      collector.server.removeAllListeners("request")
+      const directory = fs.mkdtempSync(path.join(os.tmpdir(), "dual-hang-"))
+      const traces = 400
+      const capacity = 100
+      let largestQueue = 0
+      const stats = yield* Effect.gen(function*() {
+        const tracing = yield* MlflowTracing.MlflowTracing
+        for (let i = 0; i < traces; i++) {
+          yield* Effect.void.pipe(Effect.withSpan(`trace ${i}`))
+          if (i % 10 === 0) largestQueue = Math.max(largestQueue, (yield* tracing.stats).destinations!.otlp.queued)
+          yield* Effect.sleep("2 millis")
+        }
+        expect(yield* tracing.flush("30 seconds")).toBe(true)
+        return yield* tracing.stats
+      }).pipe(Effect.provide(MlflowTracing.layer({
+        trackingUri: `file:${directory}`,
+        otlp: { endpoint: collector.url, protocol: "http/protobuf", timeout: "50 millis" },
+        dualExport: true,
+        queueCapacity: capacity,
+        batchSize: 10,
+        retryTimeout: "2 seconds",
+        retryInitialDelay: "10 millis"
+      })))
+      expect(stats.destinations?.mlflow).toMatchObject({ exported: traces, failed: 0, dropped: noDrops })
+      const otlp = stats.destinations!.otlp
+      expect(otlp.exported).toBe(0)
+      expect(largestQueue).toBeLessThanOrEqual(capacity)
+      expect(otlp.dropped.queueFull).toBeGreaterThan(0)
+      expect(otlp.failed + Object.values(otlp.dropped).reduce((sum, n) => sum + n, 0)).toBe(traces)
     }))
 
   it.scopedLive("synchronous logging waits for both destinations", () =>
