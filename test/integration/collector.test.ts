@@ -5,6 +5,7 @@ import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { OtlpProtocol } from "../../src/internal/config/otlp.js"
 import { SpanType } from "../../src/SpanType.js"
 import { type RunningCollector, startCollector } from "../harness/collector.js"
+import { makePki, type Pki } from "../harness/nginx.js"
 import { experimentIdByName, mlflowUrl, postJson, pythonGetTraces, uniqueName } from "./helpers.js"
 
 /**
@@ -322,4 +323,51 @@ describe("OTLP/gRPC at the collector's default message limit (4 MiB)", () => {
         expect(own.spans().filter((span) => span.traceId === ids[0])).toEqual([])
       }))
   }
+})
+
+describe("OTLP/gRPC over TLS (a throw-away CA) with gzip, at the collector's default limit", () => {
+  let pki: Pki
+  let own: RunningCollector
+  beforeAll(async () => {
+    pki = makePki()
+    own = await startCollector({ grpcTls: { certFile: pki.serverCert, keyFile: pki.serverKey } })
+  }, 300_000)
+  afterAll(async () => {
+    await own?.stop()
+  })
+
+  it.live("with the CA (OTEL_EXPORTER_OTLP_CERTIFICATE), a 10 MiB trace arrives whole, gzipped", () =>
+    Effect.gen(function*() {
+      const env = ConfigProvider.fromMap(
+        new Map([
+          ["OTEL_EXPORTER_OTLP_ENDPOINT", own.grpcUrl],
+          ["OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"],
+          ["OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"],
+          ["OTEL_EXPORTER_OTLP_CERTIFICATE", pki.ca]
+        ])
+      )
+      const { ids, stats } = yield* tracedMany(
+        [bigTrace("tls ten MiB", 20, MiB / 2), bigTrace("tls small", 2, 100)],
+        MlflowTracing.layerConfig().pipe(Layer.provide(Layer.setConfigProvider(env)))
+      )
+      expect(stats).toMatchObject({ exported: 2, failed: 0, retried: 0 })
+      const spans = yield* Effect.promise(() => own.spansOf(ids[0], 21))
+      expect(new Set(spans.map((span) => span.spanId)).size).toBe(21)
+      expect(yield* Effect.promise(() => own.spansOf(ids[1], 3))).toHaveLength(3)
+    }))
+
+  it.live("without it, the collector's certificate is refused: counted failed, not retried, said once", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => {
+        logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+      })
+      const { stats } = yield* tracedMany(
+        [bigTrace("untrusted a", 1, 100), bigTrace("untrusted b", 1, 100)],
+        MlflowTracing.layer({ otlp: { endpoint: own.grpcUrl, protocol: "grpc" }, batchSize: 1, workers: 1 })
+      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(stats).toMatchObject({ exported: 0, failed: 2, retried: 0 })
+      const lines = logs.filter((line) => /certificate/i.test(line))
+      expect(lines).toHaveLength(1)
+    }))
 })

@@ -30,6 +30,11 @@ export interface OtlpOptions {
    * requests; default 4 MiB, a gRPC collector's default message limit (`max_recv_msg_size_mib`)
    */
   readonly maxRequestBytes?: number | undefined
+  /**
+   * gRPC over TLS: a PEM file of the CAs the collector's certificate must chain to
+   * (`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`); default the system's
+   */
+  readonly certificate?: string | undefined
 }
 
 /** Validated OTLP settings. */
@@ -42,6 +47,8 @@ export interface OtlpConfig {
   readonly timeout: Duration.Duration
   readonly resourceAttributes: Readonly<Record<string, string>>
   readonly maxRequestBytes: number
+  /** path of a PEM file of CAs (gRPC over TLS) */
+  readonly certificate: string | undefined
 }
 
 /** A gRPC server's default message limit, the OpenTelemetry Collector's too (its HTTP receiver takes 20 MiB). */
@@ -123,7 +130,8 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
     compression,
     timeout,
     resourceAttributes: options.resourceAttributes ?? {},
-    maxRequestBytes
+    maxRequestBytes,
+    certificate: options.certificate
   })
 }
 
@@ -194,7 +202,9 @@ export const fromEnv: Config.Config<OtlpOptions | undefined> = Config.all({
   compression: compressionVariable("OTEL_EXPORTER_OTLP_COMPRESSION"),
   tracesTimeout: millis("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"),
   timeout: millis("OTEL_EXPORTER_OTLP_TIMEOUT"),
-  resource: keyValueList("OTEL_RESOURCE_ATTRIBUTES")
+  resource: keyValueList("OTEL_RESOURCE_ATTRIBUTES"),
+  tracesCertificate: Variables.text("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"),
+  certificate: Variables.text("OTEL_EXPORTER_OTLP_CERTIFICATE")
 }).pipe(Config.map((env): OtlpOptions | undefined => {
   const endpoint = env.tracesEndpoint ?? (env.endpoint === undefined
     ? undefined
@@ -211,6 +221,7 @@ export const fromEnv: Config.Config<OtlpOptions | undefined> = Config.all({
     headers,
     compression: firstOf(env.tracesCompression, env.compression),
     timeout: firstOf(env.tracesTimeout, env.timeout),
-    resourceAttributes: env.resource
+    resourceAttributes: env.resource,
+    certificate: firstOf(env.tracesCertificate, env.certificate)
   }
 }))

@@ -4,6 +4,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type * as Http2 from "node:http2"
 import type { OtlpConfig } from "../../MlflowConfig.js"
+import { describeTransportError } from "../client/errors.js"
 import { decodeExportResponse, type ExportAnswer } from "../format/otlpResponse.js"
 import { scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
 
@@ -84,10 +85,19 @@ const writeInSlices = (stream: Http2.ClientHttp2Stream, body: Uint8Array): void 
 export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.Scope> =>
   Effect.gen(function*() {
     const http2 = yield* Effect.promise(() => import("node:http2"))
+    // the CAs of `certificate`, read once; a file that cannot be read fails every call, not retried
+    const ca = config.certificate === undefined ?
+      undefined :
+      yield* Effect.promise(() =>
+        import("node:fs/promises").then((fs) => fs.readFile(config.certificate!, "utf8")).then(
+          (text) => ({ text }),
+          (error: Error) => ({ error: error.message })
+        )
+      )
     let session: Http2.ClientHttp2Session | undefined
     const connect = (): Http2.ClientHttp2Session => {
       if (session !== undefined && !session.closed && !session.destroyed) return session
-      const opened = http2.connect(config.url)
+      const opened = http2.connect(config.url, ca !== undefined && "text" in ca ? { ca: ca.text } : {})
       const forget = () => {
         if (session === opened) session = undefined
       }
@@ -129,6 +139,14 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
       })
     }
 
+    const unreadable = ca !== undefined && "error" in ca
+      ? failure(false, {
+        detail: `cannot read the CA certificate of the OTLP collector (otlp.certificate): ${ca.error}`,
+        retryable: false,
+        reason: "CA certificate unreadable"
+      })
+      : undefined
+
     const call = (body: Uint8Array) =>
       Effect.async<ExportAnswer, TransportFailure>((resumeOnce) => {
         let settled = false
@@ -167,12 +185,12 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
           size += chunk.length
         })
         request.on("error", (error) => {
-          const { code: errno } = error as { readonly code?: string }
-          resume(Effect.fail(failure(false, {
-            detail: `gRPC ${config.url}: ${error.message}`,
-            retryable: true,
-            reason: errno === "ECONNREFUSED" ? "connection refused" : "transport error"
-          })))
+          // a certificate not trusted is the same on every retry
+          const { description, detail, untrusted } = describeTransportError({
+            message: `gRPC ${config.url}`,
+            cause: error
+          })
+          resume(Effect.fail(failure(false, { detail, retryable: !untrusted, reason: description })))
         })
         // the status, once the answer is read whole: at its end (a collector that answers before it
         // has read the request may close the stream without 'close' while the request is unsent)
@@ -208,7 +226,8 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
       })
 
     // the sink compresses (with `compression: gzip`) and times each request
-    const send: Transport["send"] = (body) => call(frame(body, config.compression === "gzip"))
+    const send: Transport["send"] = (body) =>
+      unreadable === undefined ? call(frame(body, config.compression === "gzip")) : Effect.fail(unreadable)
 
     const probe = Effect.async<boolean>((resume) => {
       const attempt = connect()
