@@ -260,6 +260,15 @@ const bigTrace = (name: string, children: number, bytes: number) =>
 
 const MiB = 1024 * 1024
 
+/** a logger that keeps the messages it is given */
+const capturedLogs = () => {
+  const logs: Array<string> = []
+  const logger = Logger.make(({ message }) => {
+    logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+  })
+  return { logger, logs }
+}
+
 describe("OTLP/gRPC at the collector's default message limit (4 MiB)", () => {
   // a collector of its own, not forwarding to MLflow: the requests are large
   let own: RunningCollector
@@ -302,10 +311,7 @@ describe("OTLP/gRPC at the collector's default message limit (4 MiB)", () => {
   ) {
     it.live(`a request over the limit (ours raised to 16 MiB) is counted failed once, the others stored (${compression})`, () =>
       Effect.gen(function*() {
-        const logs: Array<string> = []
-        const logger = Logger.make(({ message }) => {
-          logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
-        })
+        const { logger, logs } = capturedLogs()
         const { ids, stats } = yield* tracedMany(
           [bigTrace(`over ${compression}`, parts, MiB / 2), bigTrace("before", 2, 100), bigTrace("after", 2, 100)],
           MlflowTracing.layer({
@@ -358,10 +364,7 @@ describe("OTLP/gRPC over TLS (a throw-away CA) with gzip, at the collector's def
 
   it.live("without it, the collector's certificate is refused: counted failed, not retried, said once", () =>
     Effect.gen(function*() {
-      const logs: Array<string> = []
-      const logger = Logger.make(({ message }) => {
-        logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
-      })
+      const { logger, logs } = capturedLogs()
       const { stats } = yield* tracedMany(
         [bigTrace("untrusted a", 1, 100), bigTrace("untrusted b", 1, 100)],
         MlflowTracing.layer({ otlp: { endpoint: own.grpcUrl, protocol: "grpc" }, batchSize: 1, workers: 1 })
