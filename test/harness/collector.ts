@@ -67,6 +67,8 @@ export interface RunningCollector {
 export interface CollectorOptions {
   /** forward to this MLflow server's `/v1/traces`, into this experiment */
   readonly mlflow?: { readonly url: string; readonly experimentId: string }
+  /** the gRPC receiver over TLS with this certificate (then `grpcUrl` is `https://`) */
+  readonly grpcTls?: { readonly certFile: string; readonly keyFile: string }
 }
 
 const portOpen = (port: number): Promise<boolean> =>
@@ -100,7 +102,12 @@ receivers:
   otlp:
     protocols:
       grpc:
-        endpoint: 127.0.0.1:${grpcPort}
+        endpoint: 127.0.0.1:${grpcPort}${
+    options.grpcTls === undefined ? "" : `
+        tls:
+          cert_file: ${options.grpcTls.certFile}
+          key_file: ${options.grpcTls.keyFile}`
+  }
       http:
         endpoint: 127.0.0.1:${httpPort}
 processors:
@@ -165,7 +172,7 @@ service:
   return {
     spansOf,
     httpUrl: `http://127.0.0.1:${httpPort}`,
-    grpcUrl: `http://127.0.0.1:${grpcPort}`,
+    grpcUrl: `${options.grpcTls === undefined ? "http" : "https"}://127.0.0.1:${grpcPort}`,
     received,
     spans,
     log,

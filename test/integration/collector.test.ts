@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Layer, Logger, Option } from "effect"
+import * as crypto from "node:crypto"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { OtlpProtocol } from "../../src/internal/config/otlp.js"
 import { SpanType } from "../../src/SpanType.js"
 import { type RunningCollector, startCollector } from "../harness/collector.js"
+import { makePki, type Pki } from "../harness/nginx.js"
 import { experimentIdByName, mlflowUrl, postJson, pythonGetTraces, uniqueName } from "./helpers.js"
 
 /**
@@ -227,4 +229,148 @@ describe("OTLP export through a real OpenTelemetry Collector", () => {
         }),
       (own) => Effect.promise(() => own.stop())
     ))
+})
+
+/** `count` traces, one at a time; their OTLP trace ids, and the stats once flushed */
+const tracedMany = (
+  traces: ReadonlyArray<Effect.Effect<void>>,
+  layer: Layer.Layer<MlflowTracing.MlflowTracing, unknown>
+) =>
+  Effect.gen(function*() {
+    const ids: Array<string> = []
+    for (const trace of traces) {
+      yield* trace
+      ids.push(otelIdOf(Option.getOrThrow(yield* Mlflow.lastTraceId)))
+    }
+    const tracing = yield* MlflowTracing.MlflowTracing
+    expect(yield* tracing.flush("60 seconds")).toBe(true)
+    return { ids, stats: yield* tracing.stats }
+  }).pipe(Effect.provide(layer))
+
+/** a trace of a root and `children` spans of `bytes` bytes of hex text each (random: gzip saves half) */
+const bigTrace = (name: string, children: number, bytes: number) =>
+  Effect.forEach(
+    Array.from({ length: children }, (_, i) => i),
+    (i) =>
+      Mlflow.span(`${name} part ${i}`, { inputs: { text: crypto.randomBytes(bytes / 2).toString("hex") } })(
+        Effect.void
+      ),
+    { discard: true }
+  ).pipe(Mlflow.span(name))
+
+const MiB = 1024 * 1024
+
+/** a logger that keeps the messages it is given */
+const capturedLogs = () => {
+  const logs: Array<string> = []
+  const logger = Logger.make(({ message }) => {
+    logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+  })
+  return { logger, logs }
+}
+
+describe("OTLP/gRPC at the collector's default message limit (4 MiB)", () => {
+  // a collector of its own, not forwarding to MLflow: the requests are large
+  let own: RunningCollector
+  beforeAll(async () => {
+    own = await startCollector()
+  }, 300_000)
+  afterAll(async () => {
+    await own?.stop()
+  })
+
+  for (const compression of ["none", "gzip"] as const) {
+    it.live(`a 10 MiB trace arrives whole, in requests under the limit (${compression})`, () =>
+      Effect.gen(function*() {
+        const { ids, stats } = yield* tracedMany(
+          [bigTrace(`ten MiB ${compression}`, 20, MiB / 2), bigTrace(`small ${compression}`, 2, 100)],
+          MlflowTracing.layer({ otlp: { endpoint: own.grpcUrl, protocol: "grpc", compression }, batchSize: 2 })
+        )
+        expect(stats).toMatchObject({ exported: 2, failed: 0, retried: 0, rejectedSpans: 0 })
+        const spans = yield* Effect.promise(() => own.spansOf(ids[0], 21))
+        expect(spans).toHaveLength(21)
+        expect(new Set(spans.map((span) => span.spanId)).size).toBe(21)
+        const bytes = spans.reduce(
+          (sum, span) => sum + (attribute(span, "mlflow.spanInputs")?.stringValue.length ?? 0),
+          0
+        )
+        expect(bytes).toBeGreaterThan(10 * MiB)
+        expect(yield* Effect.promise(() => own.spansOf(ids[1], 3))).toHaveLength(3)
+        expect(own.log()).not.toMatch(/larger than max/)
+      }))
+  }
+
+  // 10 MiB uncompressed: the collector answers before it has read the request (which hung it until
+  // the timeout). The limit is on the message as decompressed: 6 MiB of hex gzipped to 3 MiB is refused
+  // all the same (grpc-go checks the size on the wire, then as it decompresses)
+  for (
+    const [compression, parts, refusal] of [
+      ["none", 20, /received message larger than max \(10\d{6} vs\. 4194304\)/],
+      ["gzip", 12, /received message after decompression larger than max 4194304/]
+    ] as const
+  ) {
+    it.live(`a request over the limit (ours raised to 16 MiB) is counted failed once, the others stored (${compression})`, () =>
+      Effect.gen(function*() {
+        const { logger, logs } = capturedLogs()
+        const { ids, stats } = yield* tracedMany(
+          [bigTrace(`over ${compression}`, parts, MiB / 2), bigTrace("before", 2, 100), bigTrace("after", 2, 100)],
+          MlflowTracing.layer({
+            otlp: { endpoint: own.grpcUrl, protocol: "grpc", compression, maxRequestBytes: 16 * MiB },
+            batchSize: 3,
+            workers: 1
+          })
+        ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        expect(stats).toMatchObject({ exported: 2, failed: 1, retried: 0 })
+        const refusals = logs.filter((line) => line.includes("RESOURCE_EXHAUSTED"))
+        expect(refusals).toHaveLength(1)
+        expect(refusals[0]).toMatch(refusal)
+        expect(yield* Effect.promise(() => own.spansOf(ids[1], 3))).toHaveLength(3)
+        expect(yield* Effect.promise(() => own.spansOf(ids[2], 3))).toHaveLength(3)
+        expect(own.spans().filter((span) => span.traceId === ids[0])).toEqual([])
+      }))
+  }
+})
+
+describe("OTLP/gRPC over TLS (a throw-away CA) with gzip, at the collector's default limit", () => {
+  let pki: Pki
+  let own: RunningCollector
+  beforeAll(async () => {
+    pki = makePki()
+    own = await startCollector({ grpcTls: { certFile: pki.serverCert, keyFile: pki.serverKey } })
+  }, 300_000)
+  afterAll(async () => {
+    await own?.stop()
+  })
+
+  it.live("with the CA (OTEL_EXPORTER_OTLP_CERTIFICATE), a 10 MiB trace arrives whole, gzipped", () =>
+    Effect.gen(function*() {
+      const env = ConfigProvider.fromMap(
+        new Map([
+          ["OTEL_EXPORTER_OTLP_ENDPOINT", own.grpcUrl],
+          ["OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"],
+          ["OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"],
+          ["OTEL_EXPORTER_OTLP_CERTIFICATE", pki.ca]
+        ])
+      )
+      const { ids, stats } = yield* tracedMany(
+        [bigTrace("tls ten MiB", 20, MiB / 2), bigTrace("tls small", 2, 100)],
+        MlflowTracing.layerConfig().pipe(Layer.provide(Layer.setConfigProvider(env)))
+      )
+      expect(stats).toMatchObject({ exported: 2, failed: 0, retried: 0 })
+      const spans = yield* Effect.promise(() => own.spansOf(ids[0], 21))
+      expect(new Set(spans.map((span) => span.spanId)).size).toBe(21)
+      expect(yield* Effect.promise(() => own.spansOf(ids[1], 3))).toHaveLength(3)
+    }))
+
+  it.live("without it, the collector's certificate is refused: counted failed, not retried, said once", () =>
+    Effect.gen(function*() {
+      const { logger, logs } = capturedLogs()
+      const { stats } = yield* tracedMany(
+        [bigTrace("untrusted a", 1, 100), bigTrace("untrusted b", 1, 100)],
+        MlflowTracing.layer({ otlp: { endpoint: own.grpcUrl, protocol: "grpc" }, batchSize: 1, workers: 1 })
+      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(stats).toMatchObject({ exported: 0, failed: 2, retried: 0 })
+      const lines = logs.filter((line) => /certificate/i.test(line))
+      expect(lines).toHaveLength(1)
+    }))
 })

@@ -11,6 +11,8 @@ export interface Received {
   readonly traceIds: ReadonlyArray<string>
   readonly spanNames: ReadonlyArray<string>
   readonly resource: Readonly<Record<string, unknown>>
+  /** size of the request message, uncompressed */
+  readonly bytes: number
 }
 
 /** What the fake answers a request with (`status` HTTP, or for gRPC its `grpc-status`). */
@@ -19,6 +21,24 @@ export interface Answer {
   readonly body?: Uint8Array | string
   readonly message?: string
   readonly headers?: Readonly<Record<string, string>>
+  /** gRPC: no answer, the stream reset (`RST_STREAM`) or the whole connection dropped */
+  readonly reset?: "stream" | "connection"
+}
+
+/**
+ * The body of an `ExportTraceServiceResponse` with a partial success (`rejected` spans, `message`): as
+ * OTLP/JSON (the number as a decimal string, as the JSON mapping writes an int64) or as protobuf.
+ */
+export const partialSuccess = (rejected: number, message: string, json: boolean): Uint8Array | string => {
+  if (json) return JSON.stringify({ partialSuccess: { rejectedSpans: String(rejected), errorMessage: message } })
+  const text = new TextEncoder().encode(message)
+  const varint = (value: number): Array<number> => {
+    const out: Array<number> = []
+    for (; value >= 0x80; value >>>= 7) out.push((value & 0x7f) | 0x80)
+    return [...out, value]
+  }
+  const inner = [0x08, ...varint(rejected), 0x12, ...varint(text.length), ...text]
+  return new Uint8Array([0x0a, ...varint(inner.length), ...inner])
 }
 
 const decode = (headers: Received["headers"], body: Buffer, json: boolean): Received => {
@@ -30,7 +50,8 @@ const decode = (headers: Received["headers"], body: Buffer, json: boolean): Rece
       headers,
       traceIds: [...new Set<string>(spans.map((span: any) => span.traceId))],
       spanNames: spans.map((span: any) => span.name),
-      resource: Object.fromEntries(request.resourceSpans[0].resource.attributes.map((kv: any) => [kv.key, kv.value]))
+      resource: Object.fromEntries(request.resourceSpans[0].resource.attributes.map((kv: any) => [kv.key, kv.value])),
+      bytes: inflated.length
     }
   }
   const [first] = decodeRequest(new Uint8Array(inflated))
@@ -39,7 +60,8 @@ const decode = (headers: Received["headers"], body: Buffer, json: boolean): Rece
     headers,
     traceIds: [...new Set(spans.map((span) => span.traceId))],
     spanNames: spans.map((span) => span.name),
-    resource: first?.resource ?? {}
+    resource: first?.resource ?? {},
+    bytes: inflated.length
   }
 }
 
@@ -49,6 +71,11 @@ export const httpCollector = (reply: (received: Received, index: number) => Answ
     Effect.async<{ url: string; received: Array<Received>; server: http.Server }>((resume) => {
       const received: Array<Received> = []
       const server = http.createServer((req, res) => {
+        // a health probe (GET), answered as a collector does and not counted as an export
+        if (req.method !== "POST") {
+          res.writeHead(405).end()
+          return
+        }
         const chunks: Array<Buffer> = []
         req.on("data", (chunk: Buffer) => chunks.push(chunk))
         req.on("end", () => {
@@ -89,6 +116,8 @@ export const grpcCollector = (reply: (received: Received, index: number) => Answ
           )
           received.push(entry)
           const answer = reply(entry, received.length - 1)
+          if (answer.reset === "stream") return stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
+          if (answer.reset === "connection") return stream.session?.destroy()
           stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
           stream.on("wantTrailers", () =>
             stream.sendTrailers({

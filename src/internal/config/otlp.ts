@@ -26,6 +26,16 @@ export interface OtlpOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** resource attributes of every span (`OTEL_RESOURCE_ATTRIBUTES`); `service.name` comes from `serviceName` */
   readonly resourceAttributes?: Readonly<Record<string, string>> | undefined
+  /**
+   * the largest encoded request (before compression): a batch or trace over it goes in several
+   * requests; default 4 MiB, a gRPC collector's default message limit (`max_recv_msg_size_mib`)
+   */
+  readonly maxRequestBytes?: number | undefined
+  /**
+   * gRPC over TLS: a PEM file of the CAs the collector's certificate must chain to
+   * (`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`); default the system's
+   */
+  readonly certificate?: string | undefined
 }
 
 /** Validated OTLP settings. */
@@ -37,7 +47,13 @@ export interface OtlpConfig {
   readonly compression: "gzip" | "none"
   readonly timeout: Duration.Duration
   readonly resourceAttributes: Readonly<Record<string, string>>
+  readonly maxRequestBytes: number
+  /** path of a PEM file of CAs (gRPC over TLS) */
+  readonly certificate: string | undefined
 }
+
+/** A gRPC server's default message limit, the OpenTelemetry Collector's too (its HTTP receiver takes 20 MiB). */
+export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 export interface Problem {
   readonly setting: string
@@ -97,6 +113,10 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
       `expected a finite duration greater than 0, got ${String(options.timeout)}`
     )
   }
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
+  if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes < 64 * 1024) {
+    return problem("otlp.maxRequestBytes", `expected a whole number of bytes, 65536 or more, got ${maxRequestBytes}`)
+  }
   // user:password@ in the URL would be sent by no transport here: refused rather than ignored
   if (url.username !== "" || url.password !== "") {
     return problem(
@@ -110,7 +130,9 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
     headers,
     compression,
     timeout,
-    resourceAttributes: options.resourceAttributes ?? {}
+    resourceAttributes: options.resourceAttributes ?? {},
+    maxRequestBytes,
+    certificate: options.certificate
   })
 }
 
@@ -181,7 +203,9 @@ export const fromEnv: Config.Config<OtlpOptions | undefined> = Config.all({
   compression: compressionVariable("OTEL_EXPORTER_OTLP_COMPRESSION"),
   tracesTimeout: millis("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"),
   timeout: millis("OTEL_EXPORTER_OTLP_TIMEOUT"),
-  resource: keyValueList("OTEL_RESOURCE_ATTRIBUTES")
+  resource: keyValueList("OTEL_RESOURCE_ATTRIBUTES"),
+  tracesCertificate: Variables.text("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"),
+  certificate: Variables.text("OTEL_EXPORTER_OTLP_CERTIFICATE")
 }).pipe(Config.map((env): OtlpOptions | undefined => {
   const endpoint = env.tracesEndpoint ?? (env.endpoint === undefined
     ? undefined
@@ -198,6 +222,7 @@ export const fromEnv: Config.Config<OtlpOptions | undefined> = Config.all({
     headers,
     compression: firstOf(env.tracesCompression, env.compression),
     timeout: firstOf(env.tracesTimeout, env.timeout),
-    resourceAttributes: env.resource
+    resourceAttributes: env.resource,
+    certificate: firstOf(env.tracesCertificate, env.certificate)
   }
 }))

@@ -313,8 +313,13 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
             const rejected = outcome?.rejected ?? []
             ledger.exported(traces.length - rejected.length)
             if (outcome?.abridged !== undefined && outcome.abridged > 0) ledger.abridged(outcome.abridged)
+            if (outcome?.rejectedSpans !== undefined && outcome.rejectedSpans > 0) {
+              ledger.rejectedSpans(outcome.rejectedSpans)
+            }
             if (rejected.length === 0) return Effect.void
             ledger.failed(rejected.length)
+            const refused = new Set(rejected.map(({ traceId }) => traceId))
+            countIncomplete(traces.filter((trace) => refused.has(trace.info.traceId)))
             return Effect.forEach(
               rejected,
               ({ error }) =>

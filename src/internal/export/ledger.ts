@@ -44,6 +44,11 @@ export interface Stats {
   readonly incomplete: number
   readonly lateSpans: number
   /**
+   * Spans a destination took the request of but said it rejected (an OTLP collector's partial
+   * success); their traces are counted failed
+   */
+  readonly rejectedSpans: number
+  /**
    * Traces written to the durable spool (`MlflowConfig.Options.spoolDirectory`) instead of being
    * dropped or given up on while the destination was away
    */
@@ -128,6 +133,7 @@ export interface Ledger {
   /** traces failed or dropped that the destination holds in part */
   readonly incomplete: (traces: number) => void
   readonly lateSpansExported: (spans: number) => void
+  readonly rejectedSpans: (spans: number) => void
   readonly spooled: (traces: number) => void
   readonly replayed: (traces: number) => void
   readonly timedOut: () => void
@@ -150,6 +156,7 @@ export const make = (destination?: string): Ledger => {
     failed: 0,
     retried: 0,
     lateSpans: 0,
+    rejectedSpans: 0,
     timedOut: 0,
     incomplete: 0,
     spooled: 0,
@@ -181,6 +188,9 @@ export const make = (destination?: string): Ledger => {
     },
     lateSpansExported: (spans) => {
       counts.lateSpans += spans
+    },
+    rejectedSpans: (spans) => {
+      counts.rejectedSpans += spans
     },
     spooled: counted("spooled"),
     replayed: counted("replayed"),

@@ -80,6 +80,8 @@ export interface ExportContext {
 export interface ExportOutcome {
   /** traces refused for themselves (not stored, not to be retried), with why */
   readonly rejected: ReadonlyArray<{ readonly traceId: string; readonly error: ExportError }>
+  /** spans the destination said it rejected (an OTLP partial success), whatever traces they were of */
+  readonly rejectedSpans?: number | undefined
   /**
    * Of the traces stored, how many without the detail the sink leaves out when cheaper (MLflow:
    * stored from their spans alone, without the source, git and size metadata)

@@ -4,6 +4,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type * as Http2 from "node:http2"
 import type { OtlpConfig } from "../../MlflowConfig.js"
+import { describeTransportError } from "../client/errors.js"
 import { decodeExportResponse, type ExportAnswer } from "../format/otlpResponse.js"
 import { scrubbedError, type Transport, type TransportFailure } from "./otlp.js"
 
@@ -54,6 +55,29 @@ const decodeMessage = (message: string | undefined): string => {
   }
 }
 
+const SLICE_BYTES = 64 * 1024
+
+/**
+ * Writes `body` as the stream takes it: given whole, Node buffers it all at once, and when the server
+ * answers early (a message over its limit) and stops reading, the stream ends without its answer.
+ */
+const writeInSlices = (stream: Http2.ClientHttp2Stream, body: Uint8Array): void => {
+  let at = 0
+  const pump = (): void => {
+    while (at < body.length) {
+      if (stream.closed || stream.destroyed) return
+      const slice = body.subarray(at, Math.min(body.length, at + SLICE_BYTES))
+      at += slice.length
+      if (!stream.write(slice)) {
+        stream.once("drain", pump)
+        return
+      }
+    }
+    stream.end()
+  }
+  pump()
+}
+
 /**
  * OTLP over gRPC with Node's own `node:http2` (loaded when first used, so the core loads no Node
  * module): unary `TraceService/Export` calls on one HTTP/2 connection, opened again when it drops.
@@ -61,10 +85,19 @@ const decodeMessage = (message: string | undefined): string => {
 export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.Scope> =>
   Effect.gen(function*() {
     const http2 = yield* Effect.promise(() => import("node:http2"))
+    // the CAs of `certificate`, read once; a file that cannot be read fails every call, not retried
+    const ca = config.certificate === undefined ?
+      undefined :
+      yield* Effect.promise(() =>
+        import("node:fs/promises").then((fs) => fs.readFile(config.certificate!, "utf8")).then(
+          (text) => ({ text }),
+          (error: Error) => ({ error: error.message })
+        )
+      )
     let session: Http2.ClientHttp2Session | undefined
     const connect = (): Http2.ClientHttp2Session => {
       if (session !== undefined && !session.closed && !session.destroyed) return session
-      const opened = http2.connect(config.url)
+      const opened = http2.connect(config.url, ca !== undefined && "text" in ca ? { ca: ca.text } : {})
       const forget = () => {
         if (session === opened) session = undefined
       }
@@ -106,15 +139,25 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
       })
     }
 
+    const unreadable = ca !== undefined && "error" in ca
+      ? failure(false, {
+        detail: `cannot read the CA certificate of the OTLP collector (otlp.certificate): ${ca.error}`,
+        retryable: false,
+        reason: "CA certificate unreadable"
+      })
+      : undefined
+
     const call = (body: Uint8Array) =>
       Effect.async<ExportAnswer, TransportFailure>((resumeOnce) => {
         let settled = false
         const resume = (effect: Effect.Effect<ExportAnswer, TransportFailure>) => {
           if (settled) return
           settled = true
+          // what is left of the request is not sent
+          if (request !== undefined && !request.closed) request.close(http2.constants.NGHTTP2_CANCEL)
           resumeOnce(effect)
         }
-        let request: Http2.ClientHttp2Stream
+        let request: Http2.ClientHttp2Stream | undefined
         try {
           request = connect().request(headers)
         } catch (error) {
@@ -142,14 +185,16 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
           size += chunk.length
         })
         request.on("error", (error) => {
-          const { code: errno } = error as { readonly code?: string }
-          resume(Effect.fail(failure(false, {
-            detail: `gRPC ${config.url}: ${error.message}`,
-            retryable: true,
-            reason: errno === "ECONNREFUSED" ? "connection refused" : "transport error"
-          })))
+          // a certificate not trusted is the same on every retry
+          const { description, detail, untrusted } = describeTransportError({
+            message: `gRPC ${config.url}`,
+            cause: error
+          })
+          resume(Effect.fail(failure(false, { detail, retryable: !untrusted, reason: description })))
         })
-        request.on("close", () => {
+        // the status, once the answer is read whole: at its end (a collector that answers before it
+        // has read the request may close the stream without 'close' while the request is unsent)
+        const finish = () => {
           if (status !== undefined && status !== 200) {
             resume(Effect.fail(statusFailure(fromHttpStatus(status), `HTTP ${status}`)))
             return
@@ -173,13 +218,16 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, Scope.
               ? decodeExportResponse(answer.subarray(5, 5 + answer.readUInt32BE(1)))
               : { rejectedSpans: 0, errorMessage: "" }
           ))
-        })
-        request.end(body)
+        }
+        request.on("end", finish)
+        request.on("close", finish)
+        writeInSlices(request, body)
         return Effect.sync(() => request.close(http2.constants.NGHTTP2_CANCEL))
       })
 
     // the sink compresses (with `compression: gzip`) and times each request
-    const send: Transport["send"] = (body) => call(frame(body, config.compression === "gzip"))
+    const send: Transport["send"] = (body) =>
+      unreadable === undefined ? call(frame(body, config.compression === "gzip")) : Effect.fail(unreadable)
 
     const probe = Effect.async<boolean>((resume) => {
       const attempt = connect()
