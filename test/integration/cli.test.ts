@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { traceToJson } from "../../src/internal/format/traceJson.js"
 import type { SpanData, Trace } from "../../src/Trace.js"
 import { HOSTILE, hostileTrace, UNPRINTABLE_BUT_NEWLINE, withoutColours } from "../support/hostileTrace.js"
-import { bin, root, run } from "../support/spawn.js"
+import { cli, root } from "../support/spawn.js"
 import { freePort, mlflowUrl, postJson, python, uniqueName } from "./helpers.js"
 
 const T0 = 1_700_000_000_000
@@ -67,17 +67,6 @@ const localStore = (traces: ReadonlyArray<Trace>) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-cli-store-"))
   for (const trace of traces) fs.writeFileSync(path.join(dir, `${trace.info.traceId}.json`), traceToJson(trace))
   return dir
-}
-
-/** The command in a clean environment: no MLflow or effect-mlflow variables of the machine's, no colours. */
-const cli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => {
-  const cleared = Object.fromEntries(
-    Object.keys(process.env).filter((name) => /^(MLFLOW_|EFFECT_MLFLOW_|DATABRICKS_)/.test(name)).map((name) => [
-      name,
-      undefined
-    ])
-  )
-  return run(process.execPath, [bin, ...args], { ...cleared, NO_COLOR: "1", ...env })
 }
 
 const storedTraces = (url: string, experimentId: string) =>

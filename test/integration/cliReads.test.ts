@@ -6,19 +6,8 @@ import * as path from "node:path"
 import { traceToJson } from "../../src/internal/format/traceJson.js"
 import { numberedTrace } from "../support/numberedTraces.js"
 import { scopedProxy } from "../support/proxy.js"
-import { bin, run } from "../support/spawn.js"
+import { cli } from "../support/spawn.js"
 import { mlflowUrl, postJson, uniqueName } from "./helpers.js"
-
-/** The command in a clean environment: no MLflow or effect-mlflow variables of the machine's. */
-const cli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => {
-  const cleared = Object.fromEntries(
-    Object.keys(process.env).filter((name) => /^(MLFLOW_|EFFECT_MLFLOW_|DATABRICKS_)/.test(name)).map((name) => [
-      name,
-      undefined
-    ])
-  )
-  return run(process.execPath, [bin, ...args], { ...cleared, NO_COLOR: "1", ...env })
-}
 
 /**
  * A local store of `valid` traces and `broken` files that fail to parse if read: a command that
