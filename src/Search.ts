@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Limits from "./internal/client/searchLimits.js"
 import type { StoredTrace } from "./internal/format/traceRead.js"
 import { MlflowApiError, MlflowClient, type MlflowError } from "./MlflowClient.js"
 import * as SearchFilter from "./SearchFilter.js"
@@ -47,14 +48,36 @@ export interface Page {
   readonly nextPageToken: Option.Option<string>
 }
 
-const filterString = (
-  filter: SearchOptions["filter"]
-): Effect.Effect<string | undefined, SearchFilter.SearchFilterError> =>
-  filter === undefined
-    ? Effect.succeed(undefined)
-    : typeof filter === "string"
-    ? Effect.as(SearchFilter.parse(filter), filter)
-    : SearchFilter.renderEither(filter)
+/**
+ * An order MLflow would refuse (an unknown key, a duplicate, a direction other than ASC or DESC),
+ * or one that takes the search past what MLflow's store joins.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const SearchOrderError: typeof Limits.SearchOrderError = Limits.SearchOrderError
+
+/**
+ * @since 0.2.0
+ * @category errors
+ */
+export type SearchOrderError = Limits.SearchOrderError
+
+/** The filter as sent, and the order checked against it. */
+const checked = (
+  options: SearchOptions
+): Effect.Effect<string | undefined, SearchFilter.SearchFilterError | SearchOrderError> =>
+  Effect.gen(function*() {
+    const filter = options.filter === undefined
+      ? undefined
+      : typeof options.filter === "string"
+      ? options.filter
+      : yield* SearchFilter.renderEither(options.filter)
+    const parsed = filter === undefined ? { clauses: [] } : yield* SearchFilter.parse(filter)
+    const refused = Limits.checkOrderBy(options.orderBy ?? [], Limits.joinedTables(parsed))
+    if (refused !== undefined) return yield* refused
+    return filter
+  })
 
 const experimentIds = (client: MlflowClient["Type"], options: SearchOptions) =>
   Effect.gen(function*() {
@@ -84,9 +107,9 @@ const experimentIds = (client: MlflowClient["Type"], options: SearchOptions) =>
  */
 export const searchTraces = (
   options: SearchOptions = {}
-): Effect.Effect<Page, MlflowError | SearchFilter.SearchFilterError, MlflowClient> =>
+): Effect.Effect<Page, MlflowError | SearchFilter.SearchFilterError | SearchOrderError, MlflowClient> =>
   Effect.gen(function*() {
-    const filter = yield* filterString(options.filter)
+    const filter = yield* checked(options)
     const client = yield* MlflowClient
     const ids = yield* experimentIds(client, options)
     const page = yield* client.searchTraces({
@@ -98,8 +121,11 @@ export const searchTraces = (
     })
     const traces = options.includeSpans === false
       ? page.traces.map((info): StoredTrace => ({ info, spans: [] }))
-      : yield* Effect.forEach(page.traces, (info) =>
-        Effect.map(client.getTrace(info.traceId), (trace) => ({ ...trace, info })), { concurrency: 4 })
+      : yield* Effect.forEach(
+        page.traces,
+        (info) => Effect.map(client.getTrace(info.traceId), (trace) => ({ ...trace, info })),
+        { concurrency: 4 }
+      )
     return { traces, nextPageToken: Option.fromNullable(page.nextPageToken) }
   })
 
@@ -111,7 +137,7 @@ export const searchTraces = (
  */
 export const stream = (
   options: SearchOptions = {}
-): Stream.Stream<StoredTrace, MlflowError | SearchFilter.SearchFilterError, MlflowClient> =>
+): Stream.Stream<StoredTrace, MlflowError | SearchFilter.SearchFilterError | SearchOrderError, MlflowClient> =>
   Stream.paginateEffect(options.pageToken, (pageToken: string | undefined) =>
     Effect.map(
       searchTraces({ ...options, pageToken }),

@@ -8,9 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import { ExitCode } from "./failure.js"
+import { type CliFailure, ExitCode } from "./failure.js"
 import { push } from "./push.js"
 import { search } from "./search.js"
+import { printable, warn } from "./terminal.js"
 import { view } from "./view.js"
 
 /**
@@ -25,6 +26,13 @@ const root = Command.make("effect-mlflow").pipe(
   Command.withSubcommands([view, push, search])
 )
 
+/** A failure's message on one line (its details, error texts from servers included, shown printable), then its context. */
+const failed = (error: CliFailure) =>
+  Console.error(
+    [`effect-mlflow: ${printable(error.message)}`, ...(error.context ?? []).map((line) => `  ${printable(line)}`)]
+      .join("\n")
+  )
+
 const cli = Command.run(root, { name: "effect-mlflow", version: "0.2.0" })
 
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, NodeContext.NodeContext> =>
@@ -33,11 +41,9 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
     Effect.catchAll((error) =>
       ValidationError.isValidationError(error)
         ? Effect.succeed(ExitCode.usage) // @effect/cli printed it, with the usage
-        : Effect.as(Console.error(`effect-mlflow: ${error.message}`), error.exitCode)
+        : Effect.as(failed(error), error.exitCode)
     ),
-    Effect.catchAllDefect((defect) =>
-      Effect.as(Console.error(`effect-mlflow: ${Cause.pretty(Cause.die(defect))}`), ExitCode.failed)
-    ),
+    Effect.catchAllDefect((defect) => Effect.as(warn(Cause.pretty(Cause.die(defect))), ExitCode.failed)),
     // the library's own log lines (the sink's) stay out of the command's output
     Logger.withMinimumLogLevel(LogLevel.Warning)
   )

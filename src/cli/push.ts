@@ -11,7 +11,8 @@ import * as MlflowSink from "../internal/sinks/mlflow.js"
 import * as Spool from "../internal/sinks/spool.js"
 import { CliFailure, rejectOption } from "./failure.js"
 import { client, flags, server, settings } from "./settings.js"
-import { asClaimed, type FoundTrace, readLocalStore, readPaths } from "./sources.js"
+import { asClaimed, isFound, localStoreFiles, pathFiles, readTrace, type TraceFile } from "./sources.js"
+import { printable, warn } from "./terminal.js"
 
 /**
  * `effect-mlflow push [path...]`: sends traces of the local store and the spool (or of the paths
@@ -107,15 +108,15 @@ export const push = Command.make(
           attachments: config.extractAttachments ? { maxSize: config.maxAttachmentSize, newId: randomUuid } : undefined
         }, restore)
 
-      // what to send: spools are claimed from batch by batch, files are read now
+      // what to send: spools are claimed from batch by batch, files are listed now and read batch by batch
       const given = args.paths.length > 0
-      const found = given
-        ? yield* Effect.promise(() => readPaths(args.paths))
-        : { ...yield* Effect.promise(() => readLocalStore(config.localDirectory)), missing: [] }
-      if (found.missing.length > 0) {
+      const listed = given
+        ? yield* Effect.promise(() => pathFiles(args.paths))
+        : { files: yield* Effect.promise(() => localStoreFiles(config.localDirectory)), missing: [] }
+      if (listed.missing.length > 0) {
         return yield* new CliFailure({
           reason: "Usage",
-          detail: `no such file or directory: ${found.missing.join(", ")}`
+          detail: `no such file or directory: ${listed.missing.join(", ")}`
         })
       }
       const spools = given
@@ -127,10 +128,20 @@ export const push = Command.make(
         : config.spoolDirectory === undefined
         ? []
         : [config.spoolDirectory]
-      const files: ReadonlyArray<FoundTrace> = found.traces.filter((trace) => trace.kind !== "spool")
-      for (const { file, problem } of found.unreadable) {
-        yield* Console.error(`effect-mlflow: skipped ${file}: ${problem}`)
-      }
+      const files = listed.files
+      let skipped = 0
+      /** a batch of files read, the unreadable ones reported and left out */
+      const readBatch = (batch: ReadonlyArray<TraceFile>) =>
+        Effect.gen(function*() {
+          const read = yield* Effect.promise(() => Promise.all(batch.map(readTrace)))
+          for (const item of read) {
+            if (!isFound(item)) {
+              skipped++
+              yield* warn(`skipped ${item.file}: ${item.problem}`)
+            }
+          }
+          return read.filter(isFound).map(asClaimed)
+        })
 
       let waiting = 0
       const others: Array<string> = []
@@ -163,23 +174,25 @@ export const push = Command.make(
           }
         }
         for (let i = 0; i < files.length; i += BATCH) {
-          const batch = files.slice(i, i + BATCH).map(asClaimed)
-          const { delivered, taken } = yield* sendBatch(Effect.succeed(batch), send)
-          yield* count(taken, delivered)
+          const batch = files.slice(i, i + BATCH)
+          const { delivered } = yield* sendBatch(Effect.succeed(yield* readBatch(batch)), send)
+          yield* count(batch.length, delivered)
         }
         return undefined
       }).pipe(Effect.catchAll((error) => Effect.succeed(error)))
 
       const where = `${destination.trackingUri} (experiment ${record.experiment.replace(/^(id|name):/, "")})`
       yield* Console.log(
-        `${tally.sent + tally.already} of ${total} traces stored at ${where}: ${tally.sent} sent, ` +
+        `${tally.sent + tally.already} of ${total - skipped} traces stored at ${
+          printable(where)
+        }: ${tally.sent} sent, ` +
           `${tally.already} already there, ${tally.refused.length} refused`
       )
       if (others.length > 0) {
-        yield* Console.error(`effect-mlflow: left in the spool for other destinations: ${others.join(", ")}`)
+        yield* warn(`left in the spool for other destinations: ${others.join(", ")}`)
       }
       for (const { error, traceId } of tally.refused) {
-        yield* Console.error(`effect-mlflow: ${traceId} refused: ${error.message}`)
+        yield* warn(`${traceId} refused: ${error.message}`)
       }
       if (failed !== undefined) {
         return yield* new CliFailure({

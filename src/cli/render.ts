@@ -1,4 +1,5 @@
 import type { SpanData, Trace } from "../Trace.js"
+import { paint, printable } from "./terminal.js"
 
 /**
  * A trace in the terminal: a header line, then its spans as a tree with a waterfall (each span's
@@ -16,8 +17,6 @@ export interface RenderOptions {
   readonly source?: string | undefined
 }
 
-const paint = (on: boolean, code: number, text: string) => on ? `\u001b[${code}m${text}\u001b[0m` : text
-
 /** `123 ms`, `1.23 s`, `0.42 ms` */
 export const formatDuration = (millis: number): string =>
   millis >= 1000
@@ -30,7 +29,7 @@ const spanMillis = (span: SpanData) => Number(span.endTimeUnixNano - span.startT
 
 const spanType = (span: SpanData): string => {
   const value = span.attributes["mlflow.spanType"]
-  return typeof value === "string" ? value : ""
+  return typeof value === "string" ? printable(value) : ""
 }
 
 const usageText = (usage: unknown): string => {
@@ -54,6 +53,8 @@ const cut = (text: string, width: number) => text.length <= width ? text : `${te
 interface Row {
   readonly span: SpanData
   readonly prefix: string
+  /** the span's name, printable */
+  readonly name: string
 }
 
 /** Spans in tree order, each with the tree drawing before its name. */
@@ -75,7 +76,7 @@ const treeRows = (spans: ReadonlyArray<SpanData>): ReadonlyArray<Row> => {
   const walk = (span: SpanData, lead: string, branch: string, seen: Set<string>) => {
     if (seen.has(span.spanId)) return
     seen.add(span.spanId)
-    rows.push({ span, prefix: lead + branch })
+    rows.push({ span, prefix: lead + branch, name: printable(span.name) })
     const kids = children.get(span.spanId) ?? []
     const next = lead + (branch === "" ? "" : branch === "└─ " ? "   " : "│  ")
     kids.forEach((kid, i) => walk(kid, next, i === kids.length - 1 ? "└─ " : "├─ ", seen))
@@ -90,16 +91,16 @@ export const renderTrace = (trace: Trace, options: RenderOptions): string => {
   const { color } = options
   const barWidth = options.barWidth ?? 32
   const { info, spans } = trace
-  const state = info.state === "ERROR" ? paint(color, 31, info.state) : paint(color, 32, info.state)
+  const state = paint(color, info.state === "ERROR" ? 31 : 32, printable(info.state))
   const usage = usageText(info.metadata["mlflow.trace.tokenUsage"])
   const header = [
-    paint(color, 1, info.traceId),
+    paint(color, 1, printable(info.traceId)),
     state,
     formatDuration(info.executionDurationMs),
     new Date(info.requestTimeMs).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"),
     `${spans.length} span${spans.length === 1 ? "" : "s"}`,
     ...(usage === "" ? [] : [`tokens ${usage} (in/out/total)`]),
-    ...(options.source === undefined ? [] : [`from ${options.source}`])
+    ...(options.source === undefined ? [] : [`from ${printable(options.source)}`])
   ].join("  ")
   if (spans.length === 0) return `${header}\n  (no spans)\n`
   const start = spans.reduce(
@@ -112,7 +113,7 @@ export const renderTrace = (trace: Trace, options: RenderOptions): string => {
   )
   const total = Number(end - start) || 1
   const rows = treeRows(spans)
-  const nameWidth = Math.min(48, Math.max(4, ...rows.map((row) => row.prefix.length + row.span.name.length)))
+  const nameWidth = Math.min(48, Math.max(4, ...rows.map((row) => row.prefix.length + row.name.length)))
   const typeWidth = Math.max(4, ...rows.map((row) => spanType(row.span).length))
   const tokens = rows.map((row) => usageText(row.span.attributes["mlflow.chat.tokenUsage"]))
   const tokenWidth = Math.max(6, ...tokens.map((text) => text.length))
@@ -140,16 +141,16 @@ export const renderTrace = (trace: Trace, options: RenderOptions): string => {
     ]),
     ...rows.map((row, i) =>
       line([
-        cut(row.prefix + row.span.name, nameWidth).padEnd(nameWidth),
+        cut(row.prefix + row.name, nameWidth).padEnd(nameWidth),
         spanType(row.span).padEnd(typeWidth),
         formatDuration(spanMillis(row.span)).padStart(9),
-        row.span.status.code === "ERROR" ? paint(color, 31, "ERROR ") : row.span.status.code.padEnd(6),
+        row.span.status.code === "ERROR" ? paint(color, 31, "ERROR ") : printable(row.span.status.code).padEnd(6),
         tokens[i].padEnd(tokenWidth),
         "|" + bar(row.span) + "|"
       ])
     )
   ]
   const errors = rows.filter((row) => row.span.status.code === "ERROR" && row.span.status.message !== "")
-    .map((row) => `  ${row.span.name}: ${row.span.status.message}`)
+    .map((row) => `  ${row.name}: ${printable(row.span.status.message)}`)
   return [header, ...table.map((text) => `  ${text}`), ...errors].join("\n") + "\n"
 }

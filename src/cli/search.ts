@@ -3,12 +3,14 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import { checkOrderBy, joinedTables } from "../internal/client/searchLimits.js"
 import * as MlflowClient from "../MlflowClient.js"
 import * as Search from "../Search.js"
 import * as SearchFilter from "../SearchFilter.js"
-import { CliFailure, rejectOption } from "./failure.js"
+import { CliFailure, invalidFilter, invalidOrder, rejectOption } from "./failure.js"
 import { formatDuration } from "./render.js"
 import { client, experimentsOf, flags, server, serverFailure, settings } from "./settings.js"
+import { printable } from "./terminal.js"
 
 /**
  * `effect-mlflow search <filter>`: the traces of the experiment that match a filter string
@@ -17,7 +19,11 @@ import { client, experimentsOf, flags, server, serverFailure, settings } from ".
  * @internal
  */
 
-const cell = (text: string, width: number) => text.length <= width ? text : `${text.slice(0, width - 1)}…`
+/** Foreign text as a cell of at most `width` characters. */
+const cell = (text: string, width: number) => {
+  const shown = printable(text)
+  return shown.length <= width ? shown : `${shown.slice(0, width - 1)}…`
+}
 
 /** Rows as columns padded to their widest cell; the last column is not padded. */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
@@ -50,11 +56,11 @@ export const search = Command.make(
         return yield* new CliFailure({ reason: "Usage", detail: "--max-results expects a number from 1 to 500" })
       }
       const filter = args.filter.trim()
-      if (filter !== "") {
-        yield* SearchFilter.parse(filter).pipe(
-          Effect.mapError((error) => new CliFailure({ reason: "Usage", detail: `invalid filter: ${error.message}` }))
-        )
-      }
+      const parsed = filter === ""
+        ? { clauses: [] }
+        : yield* SearchFilter.parse(filter).pipe(Effect.mapError(invalidFilter))
+      const refusedOrder = checkOrderBy([args.orderBy], joinedTables(parsed))
+      if (refusedOrder !== undefined) return yield* invalidOrder(refusedOrder)
       const config = yield* settings(args)
       const destination = yield* server(config, "search")
       const service = yield* client(config, destination)
@@ -66,11 +72,10 @@ export const search = Command.make(
         includeSpans: false
       }).pipe(
         Effect.provideService(MlflowClient.MlflowClient, service),
-        Effect.catchTag("SearchFilterError", (error) =>
-          Effect.fail(new CliFailure({ reason: "Usage", detail: `invalid filter: ${error.message}` }))),
+        Effect.catchTag("SearchFilterError", (error) => Effect.fail(invalidFilter(error))),
+        Effect.catchTag("SearchOrderError", (error) => Effect.fail(invalidOrder(error))),
         Effect.catchTags({
-          MlflowApiError: (e) =>
-            Effect.fail(serverFailure(e)),
+          MlflowApiError: (e) => Effect.fail(serverFailure(e)),
           MlflowTransportError: (e) => Effect.fail(serverFailure(e))
         })
       )
@@ -81,9 +86,9 @@ export const search = Command.make(
       yield* Console.log(table(
         ["TRACE ID", "TIME (UTC)", "STATE", "DURATION", "NAME", "REQUEST"],
         page.traces.map(({ info }) => [
-          info.traceId,
+          printable(info.traceId),
           new Date(info.requestTimeMs).toISOString().replace("T", " ").replace(/\.\d+Z$/, ""),
-          info.state,
+          printable(info.state),
           formatDuration(info.executionDurationMs),
           cell(info.tags["mlflow.traceName"] ?? "", 32),
           cell((info.requestPreview ?? "").replace(/\s+/g, " "), 60)

@@ -9,16 +9,22 @@ import type { Trace } from "../Trace.js"
 
 /**
  * Where the command line finds traces on disk: local-store directories, spools, single files.
+ * Directories are listed first (names, and for `--last` the times of their files); only the files
+ * a command picks are read, so memory does not grow with the size of a store.
  *
  * @internal
  */
 
-export interface FoundTrace {
-  readonly trace: Trace
-  readonly attachmentIds: ReadonlyArray<string>
+/** A trace file, not read yet. */
+export interface TraceFile {
   readonly file: string
   /** `local` store, `spool` (waiting to be sent), or a file named on the command line */
   readonly kind: "local" | "spool" | "file"
+}
+
+export interface FoundTrace extends TraceFile {
+  readonly trace: Trace
+  readonly attachmentIds: ReadonlyArray<string>
 }
 
 export interface Unreadable {
@@ -26,66 +32,128 @@ export interface Unreadable {
   readonly problem: string
 }
 
-const TRACE_FILE = /\.json$/
+/** A trace file in a local-store directory (the local store names them `<trace id>.json`). */
+const isTraceFileName = (name: string) => name.endsWith(".json") && !name.startsWith(".") && name !== "destination.json"
 
-const readOne = async (file: string, kind: FoundTrace["kind"]): Promise<FoundTrace | Unreadable> => {
-  const text = await fs.readFile(file, "utf8").catch((error: Error) => error)
-  if (text instanceof Error) return { file, problem: text.message }
+/** A waiting spool file: `<spooled at, µs>-<trace id>.json`. */
+const SPOOL_FILE = /^(\d+)-([0-9a-zA-Z_-]+)\.json$/
+
+/** Reads and decodes one trace file. */
+export const readTrace = async (found: TraceFile): Promise<FoundTrace | Unreadable> => {
+  const text = await fs.readFile(found.file, "utf8").catch((error: Error) => error)
+  if (text instanceof Error) return { file: found.file, problem: text.message }
   const read = readTraceFile(text)
-  return Either.isLeft(read) ? { file, problem: read.left } : { ...read.right, file, kind }
+  return Either.isLeft(read) ? { file: found.file, problem: read.left } : { ...read.right, ...found }
 }
 
-const isFound = (item: FoundTrace | Unreadable): item is FoundTrace => "trace" in item
+export const isFound = (item: FoundTrace | Unreadable): item is FoundTrace => "trace" in item
 
-export interface Found {
-  readonly traces: ReadonlyArray<FoundTrace>
-  readonly unreadable: ReadonlyArray<Unreadable>
+const names = (directory: string) => fs.readdir(directory).catch(() => [] as Array<string>)
+
+/** The trace files of a local-store directory (none when it does not exist). */
+export const localStoreFiles = async (directory: string): Promise<Array<TraceFile>> =>
+  (await names(directory)).filter((name) => isTraceFileName(name)).sort().map((
+    name
+  ) => ({ file: path.join(directory, name), kind: "local" }))
+
+/** The waiting files of a spool, every destination's, each with when it was spooled (µs). */
+const spoolFiles = async (spool: string): Promise<Array<TraceFile & { readonly at: number }>> => {
+  const listed = await Promise.all(
+    (await Spool.destinations(spool)).map(async ({ directory }) =>
+      (await names(directory)).flatMap((name) => {
+        const match = SPOOL_FILE.exec(name)
+        return match === null
+          ? []
+          : [{ file: path.join(directory, name), kind: "spool" as const, at: Number(match[1]) }]
+      })
+    )
+  )
+  return listed.flat()
 }
-
-const collect = (items: ReadonlyArray<FoundTrace | Unreadable>): Found => ({
-  traces: items.filter(isFound),
-  unreadable: items.filter((item): item is Unreadable => !isFound(item))
-})
 
 const exists = (file: string) => fs.stat(file).then((stat) => stat, () => undefined)
 
-/** The trace files of a local-store directory (none when it does not exist). */
-export const readLocalStore = async (directory: string): Promise<Found> => {
-  const names = await fs.readdir(directory).catch(() => [] as Array<string>)
-  const files = names.filter((name) => TRACE_FILE.test(name) && !name.startsWith(".") && name !== "destination.json")
-  return collect(await Promise.all(files.map((name) => readOne(path.join(directory, name), "local"))))
+const STAT_CONCURRENCY = 32
+
+/** Files with when they were stored (µs, from their modification time); files gone meanwhile are left out. */
+const withTimes = async (files: ReadonlyArray<TraceFile>): Promise<Array<TraceFile & { readonly at: number }>> => {
+  const timed: Array<TraceFile & { readonly at: number }> = []
+  for (let i = 0; i < files.length; i += STAT_CONCURRENCY) {
+    const stats = await Promise.all(files.slice(i, i + STAT_CONCURRENCY).map((found) => exists(found.file)))
+    stats.forEach((stat, j) => {
+      if (stat !== undefined) timed.push({ ...files[i + j], at: stat.mtimeMs * 1000 })
+    })
+  }
+  return timed
 }
 
-/** The waiting traces of a spool, every destination's (claimed ones are being sent by someone). */
-export const readSpool = async (spool: string): Promise<Found> => {
-  const destinations = await Spool.destinations(spool)
-  const found = await Promise.all(destinations.map(async ({ directory }) => {
-    const names = await fs.readdir(directory).catch(() => [] as Array<string>)
-    return Promise.all(
-      names.filter((name) => /^\d+-.+\.json$/.test(name)).map((name) => readOne(path.join(directory, name), "spool"))
-    )
-  }))
-  return collect(found.flat())
+/**
+ * The most recently stored traces of a local store and a spool: their files are ordered by when
+ * they were stored (the local store's by modification time, the spool's by the time in their
+ * names) and read newest first until `count` of them are readable.
+ */
+export const newestTraces = async (
+  directory: string,
+  spool: string | undefined,
+  count: number
+): Promise<{ readonly traces: ReadonlyArray<FoundTrace>; readonly unreadable: ReadonlyArray<Unreadable> }> => {
+  const candidates = [
+    ...await withTimes(await localStoreFiles(directory)),
+    ...(spool === undefined ? [] : await spoolFiles(spool))
+  ].sort((a, b) => b.at - a.at)
+  return readUntil(candidates, count)
 }
 
-/** Paths named on the command line: trace files, local-store directories, or spools. */
-export const readPaths = async (
+/** The files that may hold trace `traceId`: its local-store file and its spool files. */
+export const traceFiles = async (
+  directory: string,
+  spool: string | undefined,
+  traceId: string
+): Promise<{ readonly traces: ReadonlyArray<FoundTrace>; readonly unreadable: ReadonlyArray<Unreadable> }> => {
+  if (!/^[0-9a-zA-Z_-]+$/.test(traceId)) return { traces: [], unreadable: [] }
+  const local = path.join(directory, `${traceId}.json`)
+  const candidates: Array<TraceFile> = [
+    ...((await exists(local))?.isFile() === true ? [{ file: local, kind: "local" as const }] : []),
+    ...(spool === undefined ? [] : (await spoolFiles(spool)).filter(({ file }) => file.endsWith(`-${traceId}.json`)))
+  ]
+  return readUntil(candidates, 1, (found) => found.trace.info.traceId === traceId)
+}
+
+/** Reads `candidates` in order, one at a time, until `count` readable ones (that `keep` accepts) are found. */
+const readUntil = async (
+  candidates: ReadonlyArray<TraceFile>,
+  count: number,
+  keep: (found: FoundTrace) => boolean = () => true
+) => {
+  const traces: Array<FoundTrace> = []
+  const unreadable: Array<Unreadable> = []
+  for (const candidate of candidates) {
+    if (traces.length >= count) break
+    const read = await readTrace(candidate)
+    if (!isFound(read)) unreadable.push(read)
+    else if (keep(read)) traces.push(read)
+  }
+  return { traces, unreadable }
+}
+
+/**
+ * The files of paths named on the command line: trace files, and local-store directories (spools
+ * among them are sent by claims, not listed here); paths that do not exist are `missing`.
+ */
+export const pathFiles = async (
   paths: ReadonlyArray<string>
-): Promise<Found & { readonly missing: ReadonlyArray<string> }> => {
-  const parts: Array<Found> = []
+): Promise<{ readonly files: ReadonlyArray<TraceFile>; readonly missing: ReadonlyArray<string> }> => {
+  const files: Array<TraceFile> = []
   const missing: Array<string> = []
   for (const given of paths) {
     const stat = await exists(given)
     if (stat === undefined) missing.push(given)
-    else if (stat.isFile()) parts.push(collect([await readOne(given, "file")]))
-    else if ((await Spool.destinations(given)).some((d) => d.record !== undefined)) parts.push(await readSpool(given))
-    else parts.push(await readLocalStore(given))
+    else if (stat.isFile()) files.push({ file: given, kind: "file" })
+    else if (!(await Spool.destinations(given)).some((d) => d.record !== undefined)) {
+      files.push(...await localStoreFiles(given))
+    }
   }
-  return {
-    traces: parts.flatMap((part) => part.traces),
-    unreadable: parts.flatMap((part) => part.unreadable),
-    missing
-  }
+  return { files, missing }
 }
 
 /** Newest first. */

@@ -11,7 +11,8 @@ import type { Trace } from "../Trace.js"
 import { CliFailure, rejectOption } from "./failure.js"
 import { renderTrace } from "./render.js"
 import { client, experimentsOf, type Flags, flags, server, serverFailure, settings } from "./settings.js"
-import { type FoundTrace, newestFirst, readLocalStore, readSpool } from "./sources.js"
+import { newestFirst, newestTraces, traceFiles } from "./sources.js"
+import { colorOn, warn } from "./terminal.js"
 
 /**
  * `effect-mlflow view [trace-id] [--last N]`: traces as trees with a waterfall, from the local
@@ -19,8 +20,6 @@ import { type FoundTrace, newestFirst, readLocalStore, readSpool } from "./sourc
  *
  * @internal
  */
-
-const color = () => process.stdout.isTTY === true && process.env.NO_COLOR === undefined
 
 const withPrefix = (id: string) => id.startsWith("tr-") ? id : `tr-${id}`
 
@@ -35,22 +34,17 @@ const fromDisk = (
   last: number
 ) =>
   Effect.gen(function*() {
-    const [local, spooled] = yield* Effect.promise(() =>
-      Promise.all([
-        readLocalStore(config.dir),
-        config.spool === undefined ? Promise.resolve({ traces: [], unreadable: [] }) : readSpool(config.spool)
-      ])
+    const found = yield* Effect.promise(() =>
+      Option.match(wanted, {
+        onNone: () => newestTraces(config.dir, config.spool, last),
+        onSome: (id) => traceFiles(config.dir, config.spool, withPrefix(id))
+      })
     )
-    for (const { file, problem } of [...local.unreadable, ...spooled.unreadable]) {
-      yield* Console.error(`effect-mlflow: skipped ${file}: ${problem}`)
+    for (const { file, problem } of found.unreadable) {
+      yield* warn(`skipped ${file}: ${problem}`)
     }
-    const all: Array<FoundTrace> = [...local.traces, ...spooled.traces].sort(newestFirst)
     const where = [config.dir, ...(config.spool === undefined ? [] : [`the spool ${config.spool}`])].join(" and ")
-    const picked = Option.match(wanted, {
-      onNone: () => all.slice(0, last),
-      onSome: (id) => all.filter((found) => found.trace.info.traceId === withPrefix(id)).slice(0, 1)
-    })
-    if (picked.length === 0) {
+    if (found.traces.length === 0) {
       return yield* new CliFailure({
         reason: "NotFound",
         detail: Option.isSome(wanted)
@@ -58,7 +52,7 @@ const fromDisk = (
           : `no traces in ${where}: run a traced program (npm run demo) first, or add --server`
       })
     }
-    return picked.map((found): Shown => ({
+    return [...found.traces].sort(newestFirst).map((found): Shown => ({
       trace: found.trace,
       source: `${found.kind === "spool" ? "spool " : ""}${path.relative(process.cwd(), found.file) || found.file}`
     }))
@@ -83,7 +77,10 @@ const fromServer = (flagged: Flags, wanted: Option.Option<string>, last: number)
           ? Effect.fail(new CliFailure({ reason: "NotFound", detail: error.message }))
           : Effect.fail(serverFailure(error))),
       Effect.catchTag("MlflowTransportError", (error) => Effect.fail(serverFailure(error))),
-      Effect.catchTag("SearchFilterError", (error) => Effect.fail(serverFailure(error)))
+      Effect.catchTags({
+        SearchFilterError: (error) => Effect.fail(serverFailure(error)),
+        SearchOrderError: (error) => Effect.fail(serverFailure(error))
+      })
     )
     if (traces.length === 0) {
       return yield* new CliFailure({
@@ -123,7 +120,7 @@ export const view = Command.make(
           settings(args),
           (config) => fromDisk({ dir: config.localDirectory, spool: config.spoolDirectory }, args.traceId, args.last)
         )
-      const text = shown.map(({ source, trace }) => renderTrace(trace, { color: color(), source })).join("\n")
+      const text = shown.map(({ source, trace }) => renderTrace(trace, { color: colorOn(), source })).join("\n")
       yield* Console.log(text.trimEnd())
     })
 ).pipe(

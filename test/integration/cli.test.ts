@@ -6,7 +6,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { traceToJson } from "../../src/internal/format/traceJson.js"
 import type { SpanData, Trace } from "../../src/Trace.js"
-import { bin, root, run } from "../support/spawn.js"
+import { HOSTILE, hostileTrace, UNPRINTABLE_BUT_NEWLINE, withoutColours } from "../support/hostileTrace.js"
+import { cli, root } from "../support/spawn.js"
 import { freePort, mlflowUrl, postJson, python, uniqueName } from "./helpers.js"
 
 const T0 = 1_700_000_000_000
@@ -66,17 +67,6 @@ const localStore = (traces: ReadonlyArray<Trace>) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-cli-store-"))
   for (const trace of traces) fs.writeFileSync(path.join(dir, `${trace.info.traceId}.json`), traceToJson(trace))
   return dir
-}
-
-/** The command in a clean environment: no MLflow or effect-mlflow variables of the machine's, no colours. */
-const cli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => {
-  const cleared = Object.fromEntries(
-    Object.keys(process.env).filter((name) => /^(MLFLOW_|EFFECT_MLFLOW_|DATABRICKS_)/.test(name)).map((name) => [
-      name,
-      undefined
-    ])
-  )
-  return run(process.execPath, [bin, ...args], { ...cleared, NO_COLOR: "1", ...env })
 }
 
 const storedTraces = (url: string, experimentId: string) =>
@@ -215,8 +205,18 @@ describe("the effect-mlflow command", () => {
         const badFilter = yield* cli(["search", "tag.env = "], env)
         expect(badFilter.code).toBe(2)
         expect(badFilter.stderr).toContain("invalid filter")
-        const badOrder = yield* cli(["search", "", "--max-results", "501"], env)
-        expect(badOrder.code).toBe(2)
+        const badCount = yield* cli(["search", "", "--max-results", "501"], env)
+        expect(badCount.code).toBe(2)
+        // a filter past what MLflow's store takes, an order it refuses: one line each, exit 2
+        const tooLong = yield* cli(["search", Array(1000).fill("attributes.status = 'OK'").join(" AND ")], env)
+        expect(tooLong.code, tooLong.stderr).toBe(2)
+        expect(tooLong.stderr.trimEnd().split("\n")).toEqual([
+          "effect-mlflow: invalid filter: 1000 conditions; MLflow's SQLite store fails past 495 (its expression depth)"
+        ])
+        const badOrder = yield* cli(["search", "", "--order-by", "span.name DESC"], env)
+        expect(badOrder.code, badOrder.stderr).toBe(2)
+        expect(badOrder.stderr.trimEnd().split("\n")).toHaveLength(1)
+        expect(badOrder.stderr).toContain("effect-mlflow: --order-by: invalid order \"span.name DESC\"")
 
         const noServer = yield* cli(["search", ""])
         expect(noServer.code).toBe(2)
@@ -241,5 +241,80 @@ describe("the effect-mlflow command", () => {
         expect(stopped.stderr + stopped.stdout).not.toContain("hunter2")
       }),
     180_000
+  )
+
+  it.effect(
+    "text from traces, files and servers never reaches the terminal as a control sequence, colours on or off",
+    () =>
+      Effect.gen(function*() {
+        const url = mlflowUrl()
+        const { experiment_id: experimentId } = yield* postJson(`${url}/api/2.0/mlflow/experiments/create`, {
+          name: uniqueName("cli-hostile")
+        })
+        const trace = hostileTrace(hex())
+        const dir = localStore([trace])
+        // a file whose name and text are hostile: skipped, and said so
+        fs.writeFileSync(path.join(dir, `bad${HOSTILE.clear}${HOSTILE.overwrite}.json`), `{"info": "${HOSTILE.title}`)
+        // a spool holding a trace for another destination, its address hostile
+        const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-cli-hostile-spool-"))
+        fs.mkdirSync(path.join(spool, "0123456789abcdef"))
+        fs.writeFileSync(
+          path.join(spool, "0123456789abcdef", "destination.json"),
+          JSON.stringify({ tracking_uri: `http://elsewhere${HOSTILE.clipboard}`, experiment: `id:1${HOSTILE.c1}` })
+        )
+        fs.writeFileSync(
+          path.join(spool, "0123456789abcdef", `0000000000000001-${trace.info.traceId}.json`),
+          traceToJson(trace)
+        )
+        const env = {
+          MLFLOW_TRACKING_URI: url,
+          MLFLOW_EXPERIMENT_ID: experimentId,
+          EFFECT_MLFLOW_LOCAL_DIR: dir,
+          EFFECT_MLFLOW_SPOOL_DIR: spool
+        }
+        const clean = (label: string, ran: { readonly stdout: string; readonly stderr: string }) => {
+          for (const [stream, text] of [["stdout", ran.stdout], ["stderr", ran.stderr]] as const) {
+            expect(UNPRINTABLE_BUT_NEWLINE.test(withoutColours(text)), `${label} ${stream}: ${JSON.stringify(text)}`)
+              .toBe(false)
+            // colours are the only escape sequences, and only when asked for
+            expect(/\u001b/.test(withoutColours(text)), `${label} ${stream}`).toBe(false)
+          }
+        }
+        const runs: Array<[string, ReadonlyArray<string>, Record<string, string>]> = [
+          ["view", ["view", "--last", "5", "--dir", dir, "--spool", spool], {}],
+          ["push", ["push"], env],
+          ["view --server", ["view", trace.info.traceId, "--server"], env],
+          ["search", ["search", `tags.env LIKE '%${HOSTILE.clear}%'`], env],
+          ["a missing id", ["view", `tr-${HOSTILE.title}`, "--server"], env],
+          // colours forced on (stdout is no terminal here)
+          ["view", ["view", "--last", "5", "--dir", dir, "--spool", spool], { FORCE_COLOR: "1" }],
+          ["view --server", ["view", trace.info.traceId, "--server"], { ...env, FORCE_COLOR: "1" }]
+        ]
+        for (const [label, args, extra] of runs) {
+          const ran = yield* cli(args, extra)
+          clean(`${label} ${JSON.stringify(extra)}`, ran)
+          if (label === "view") {
+            expect(ran.code, ran.stderr).toBe(0)
+            // what was there is shown as escapes
+            expect(ran.stdout).toContain("root\\x1b]0;owned\\x07\\x1b[2J")
+            expect(ran.stderr).toContain("skipped")
+            expect(ran.stderr).toContain("bad\\x1b[2J\\rOK")
+          }
+          if ("FORCE_COLOR" in extra) expect(ran.stdout).toContain("\u001b[31mERROR")
+          if (label === "push") {
+            expect(ran.code, ran.stderr).toBe(0)
+            expect(ran.stdout).toContain("1 of 1 traces stored")
+            expect(ran.stderr).toContain("http://elsewhere\\x1b]52;c;")
+          }
+          if (label === "view --server" || label === "search") {
+            expect(ran.code, ran.stderr).toBe(0)
+            expect(ran.stdout).toContain(trace.info.traceId)
+          }
+          if (label === "search") expect(ran.stdout).toContain("\\x1b]52;c;")
+          if (label === "view --server") expect(ran.stdout).toContain("child\\rOK  all good")
+          if (label === "a missing id") expect(ran.code).toBe(1)
+        }
+      }),
+    600_000
   )
 })

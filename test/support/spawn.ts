@@ -38,3 +38,17 @@ export const run = (
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>>
 ): Effect.Effect<Ran> => Effect.promise(() => spawned(command, args, env).done)
+
+/**
+ * The `effect-mlflow` command in a clean environment: no MLflow or effect-mlflow variables of the
+ * machine's, no colours (unless `env` asks for them).
+ */
+export const cli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}): Effect.Effect<Ran> => {
+  const cleared = Object.fromEntries(
+    Object.keys(process.env).filter((name) => /^(MLFLOW_|EFFECT_MLFLOW_|DATABRICKS_)/.test(name)).map((name) => [
+      name,
+      undefined
+    ])
+  )
+  return run(process.execPath, [bin, ...args], { ...cleared, NO_COLOR: "1", ...env })
+}

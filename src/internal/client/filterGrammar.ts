@@ -117,7 +117,7 @@ export interface Refusal {
  * (`name` and `prompt` to tags, `run_id` to metadata, `text` to span content, time keys to their
  * `_ms` form).
  */
-const mapped = (entity: Entity, key: string): { readonly entity: Entity; readonly key: string } => {
+export const mapped = (entity: Entity, key: string): { readonly entity: Entity; readonly key: string } => {
   if (entity === "span") return { entity, key }
   switch (key.toLowerCase()) {
     case "name":

@@ -11,6 +11,7 @@ import {
   type Written
 } from "./filterGrammar.js"
 import { pythonStrings } from "./pythonLiteral.js"
+import { filterLimits } from "./searchLimits.js"
 
 /**
  * A reader of trace filters as MLflow 3.18 reads them: its parser lexes the string as SQL
@@ -306,6 +307,8 @@ export const parseUnsafe = (filter: string): Filter => {
       }
     }
   }
+  const limited = filterLimits(filter, { clauses })
+  if (limited !== undefined) throw limited
   return { clauses }
 }
 
