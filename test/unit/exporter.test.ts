@@ -413,4 +413,33 @@ describe("exporter", () => {
       assert.strictEqual(s.exported, 0)
     }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
   })
+
+  it.effect("drops are warned about at release, once, with the totals, in a process shorter than the interval", () => {
+    const warnings: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(String(message))
+    })
+    const { sink } = recordingSink(() => Effect.never)
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        tracing(sink, { queueCapacity: 2, shutdownTimeout: "1 second" }),
+        scope
+      )
+      const tracer = Context.get(context, MlflowTracing.MlflowTracing)
+      yield* trace("t0").pipe(Effect.provide(context))
+      yield* TestClock.adjust("10 millis") // the worker holds t0
+      for (let i = 1; i <= 5; i++) yield* trace(`t${i}`).pipe(Effect.provide(context))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advanceUntil(Effect.map(Fiber.poll(closing), (exit) => exit._tag === "Some"))
+      const s = yield* tracer.stats
+      assert.strictEqual(s.dropped.queueFull, 3)
+      assert.strictEqual(s.dropped.shutdown, 3)
+      const dropWarnings = warnings.filter((w) => w.includes("dropped traces"))
+      assert.strictEqual(dropWarnings.length, 1, `${warnings}`)
+      assert.include(dropWarnings[0], "3 (queueFull)")
+      assert.include(dropWarnings[0], "3 (shutdown)")
+      assert.include(dropWarnings[0], "shutdownTimeout")
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
 })

@@ -117,6 +117,16 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const health = yield* Health.make(sink.probe, { interval: options.probeInterval, drainWait: Duration.millis(250) })
     const policy = Retry.policy(options.retry)
     const watchdog = yield* Watchdog.make(options.attemptTimeout)
+    // added before the workers start, so it runs after they are interrupted and what they held is
+    // counted: drops not warned about yet are told once more at release, with the totals
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        if (ledger.takeUnwarnedDrops().length === 0) return Effect.void
+        const { dropped } = ledger.snapshot(0, 0, { started: 0, ended: 0 })
+        const totals = Object.entries(dropped).filter(([, n]) => n > 0) as Array<[Ledger.DropReason, number]>
+        return Reports.dropWarning(totals, true, options.destination)
+      }).pipe(Effect.withTracerEnabled(false))
+    )
     let draining = false
     const queuedAt = new WeakMap<CompletedTrace, number>()
     /**
@@ -424,15 +434,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     }
 
     // throttled warning about drops: at most one line per interval
-    yield* Effect.suspend(() => {
-      const lines = ledger.takeUnwarnedDrops().map(([reason, n]) => `${n} (${reason})`)
-      return lines.length === 0
-        ? Effect.void
-        : Effect.logWarning(
-          `effect-mlflow${options.destination === undefined ? "" : ` (${options.destination})`}: dropped ` +
-            `traces: ${lines.join(", ")}; raise the queue or buffer size, or the workers`
-        )
-    }).pipe(
+    yield* Effect.suspend(() => Reports.dropWarning(ledger.takeUnwarnedDrops(), false, options.destination)).pipe(
       Effect.repeat(Schedule.spaced(options.warnInterval)),
       Effect.withTracerEnabled(false),
       Effect.forkScoped
