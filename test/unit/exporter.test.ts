@@ -122,6 +122,30 @@ describe("exporter", () => {
     }).pipe(Effect.provide(tracing(sink, { retryTimeout: "10 seconds" })))
   })
 
+  it.effect("a Retry-After past the retry budget ends the retries: no attempt before the destination's time", () => {
+    const { attempts, sink } = recordingSink(() => Effect.fail(transient(60_000)))
+    return Effect.gen(function*() {
+      yield* trace("t")
+      yield* advanceUntil(Effect.map(stats, (s) => s.failed === 1), "100 millis", 300, true)
+      yield* TestClock.adjust("2 minutes")
+      assert.strictEqual(attempts.length, 1)
+      assert.strictEqual((yield* stats).failed, 1)
+    }).pipe(Effect.provide(tracing(sink, { retryTimeout: "10 seconds" })))
+  })
+
+  it.effect("a Retry-After holds the other workers' new batches too", () => {
+    const { attempts, sink, stored } = recordingSink((n) => n === 1 ? Effect.fail(transient(5_000)) : Effect.void)
+    return Effect.gen(function*() {
+      yield* trace("a")
+      yield* advanceUntil(Effect.sync(() => attempts.length === 1), "100 millis", 10, true)
+      yield* TestClock.adjust("1 second")
+      yield* trace("b")
+      yield* advanceUntil(Effect.sync(() => stored.length === 2), "100 millis", 200, true)
+      assert.strictEqual(attempts.length, 3)
+      for (const { at } of attempts.slice(1)) assert.isAtLeast(at - attempts[0].at, 5_000)
+    }).pipe(Effect.provide(tracing(sink, { workers: 2, retryInitialDelay: "100 millis" })))
+  })
+
   it.effect("does not retry a non-retryable error and reports it once", () => {
     const messages: Array<string> = []
     const logger = Logger.make(({ message }) => void messages.push(String(message)))

@@ -114,7 +114,11 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const reports = Reports.make(options.warnInterval, options.destination)
     const settled = options.settled ?? releaseWaiters
     const prepare = Prepare.make(options, reports)
-    const health = yield* Health.make(sink.probe, { interval: options.probeInterval, drainWait: Duration.millis(250) })
+    const health = yield* Health.make(sink.probe, {
+      interval: options.probeInterval,
+      drainWait: Duration.millis(250),
+      maxRetryAfter: options.retry.budget
+    })
     const policy = Retry.policy(options.retry)
     const watchdog = yield* Watchdog.make(options.attemptTimeout)
     // added before the workers start, so it runs after they are interrupted and what they held is
@@ -255,7 +259,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
 
     /**
      * Runs `effect`, retrying transient failures as the retry policy says; each backoff is waited
-     * out through the shared health, which cuts it short when the destination is back.
+     * out through the shared health, which cuts it short when the destination is back from an outage.
      */
     const retrying = <A>(effect: Effect.Effect<A, ExportError>): Effect.Effect<A, ExportError> =>
       Effect.gen(function*() {
@@ -266,11 +270,11 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           const failure = Cause.failureOption(exit.cause)
           if (failure._tag === "None") return yield* exit
           const error = failure.value
+          if (error.retryable) health.markDown(error)
           const now = yield* Clock.currentTimeMillis
           const [next, , decision] = yield* policy.step(now, error, state)
           if (ScheduleDecision.isDone(decision)) return yield* Effect.fail(error)
           state = next
-          health.markDown()
           yield* health.wait(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
         }
       })
@@ -283,7 +287,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         let tries = 0
         return Effect.suspend(() => {
           if (tries++ > 0) ledger.retried()
-          return within(effect, () => timedOutError).pipe(
+          // no attempt before the destination's `Retry-After`, whichever batch it was told to
+          return Effect.zipRight(health.ready, within(effect, () => timedOutError)).pipe(
             Effect.tapError((error) => error.retryable ? reports.throttled(retryWarning, error) : Effect.void)
           )
         }).pipe(retrying)

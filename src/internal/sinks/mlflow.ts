@@ -1,3 +1,4 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -253,11 +254,26 @@ export const make = (
         Effect.mapError(toExportError)
       )
 
+    // asked of the store, not of `/health` (which answers while the database is away): the server
+    // is back when it reads the experiment, or refuses to for a reason of its own (not transient)
+    const probe = Effect.flatMap(
+      Ref.get(resolved),
+      Option.match({
+        onNone: () => client.isHealthy,
+        onSome: (id) =>
+          client.getExperiment(id).pipe(
+            Effect.as(true),
+            Effect.catchAll((error) => Effect.succeed(!isTransient(error))),
+            Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false })
+          )
+      })
+    )
+
     return {
       export: exportTraces,
       exportLateSpans,
       partiallyStored,
-      probe: client.isHealthy,
+      probe,
       storesAttachments: true,
       holds
     }
