@@ -1,12 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { MlflowConfig } from "../../src/index.js"
 import { scopedProxy } from "../support/proxy.js"
-import { freePort, mlflowUrl, ownServer, postJson, storedNames, uniqueName } from "./helpers.js"
+import { mlflowUrl, storedNames, uniqueName } from "./helpers.js"
 
 const quiet = Logger.remove(Logger.defaultLogger)
 
@@ -98,42 +95,5 @@ describe("retry pacing against a real MLflow server", () => {
         expect(yield* storedNames(proxy.url, experimentName)).toEqual(["a"])
       }),
     90_000
-  )
-
-  it.scopedLive(
-    "after an outage (the experiment known: the prober asks the store) the queue goes out within 10 s of the server's return",
-    () =>
-      Effect.gen(function*() {
-        const port = yield* freePort
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-outage-"))
-        const url = `http://127.0.0.1:${port}`
-        const experimentName = uniqueName("outage")
-        const first = yield* ownServer({ port, dir })
-        yield* postJson(`${url}/api/2.0/mlflow/experiments/create`, { name: experimentName })
-        const { recoveredInMillis, stats } = yield* withTracing({
-          trackingUri: url,
-          experimentName,
-          workers: 4,
-          batchSize: 5,
-          retryInitialDelay: "2 seconds",
-          retryMaxDelay: "60 seconds"
-        }, (tracing) =>
-          Effect.gen(function*() {
-            yield* trace("before")
-            expect(yield* tracing.flush("30 seconds")).toBe(true)
-            yield* Effect.promise(() => first.stop())
-            for (let i = 0; i < 30; i++) yield* trace(`t${i}`)
-            yield* Effect.sleep("15 seconds") // deep in their backoff: 2, 4, 8 s...
-            yield* ownServer({ port, dir })
-            const back = Date.now()
-            expect(yield* tracing.flush("60 seconds")).toBe(true)
-            return { recoveredInMillis: Date.now() - back, stats: yield* tracing.stats }
-          }))
-        expect(stats.exported).toBe(31)
-        expect(stats.failed).toBe(0)
-        expect(recoveredInMillis).toBeLessThan(10_000)
-        expect((yield* storedNames(url, experimentName)).length).toBe(31)
-      }),
-    300_000
   )
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
+import { type Duration, Effect, Logger } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { MlflowTracing } from "../../src/index.js"
@@ -51,6 +51,25 @@ const stats = Effect.flatMap(MlflowTracing.MlflowTracing, (t) => t.stats)
 const gaps = (times: ReadonlyArray<number>) => times.slice(1).map((at, i) => at - times[i])
 const quiet = Logger.remove(Logger.defaultLogger)
 
+/**
+ * The times one trace was sent at, by one worker, while `window` passes: before the release (which
+ * tries once more at once).
+ */
+const attemptsWithin = (
+  server: { readonly url: string; readonly times: ReadonlyArray<number> },
+  retryInitialDelay: Duration.DurationInput,
+  window: Duration.DurationInput
+) =>
+  Effect.gen(function*() {
+    yield* trace("a")
+    yield* Effect.sleep(window)
+    return Date.now()
+  }).pipe(
+    Effect.provide(tracing(server.url, { workers: 1, retryInitialDelay, retryMaxDelay: "60 seconds" })),
+    Effect.provide(quiet),
+    Effect.map((released) => server.times.filter((at) => at < released))
+  )
+
 describe("retry pacing against a loopback collector", () => {
   it.scopedLive(
     "429 with Retry-After in seconds: no export of any batch before the time the collector gave",
@@ -100,23 +119,12 @@ describe("retry pacing against a loopback collector", () => {
     () =>
       Effect.gen(function*() {
         const server = yield* collector(() => ({ status: 503 }), { status: 503 })
-        const released = yield* Effect.gen(function*() {
-          yield* trace("a")
-          yield* Effect.sleep("10 seconds")
-          return Date.now()
-        }).pipe(
-          Effect.provide(
-            tracing(server.url, { workers: 1, retryInitialDelay: "500 millis", retryMaxDelay: "60 seconds" })
-          ),
-          Effect.provide(quiet)
-        )
-        // before the release (which tries once more at once)
-        const inWindow = server.times.filter((at) => at < released)
+        const attempts = yield* attemptsWithin(server, "500 millis", "10 seconds")
         // delays of 0.5, 1, 2, 4, 8 s, each 0.8 to 1.2 times: five attempts in 10 s (one a second
         // would be ten); a loaded machine may be late for one, never early
-        expect(inWindow.length).toBeGreaterThanOrEqual(4)
-        expect(inWindow.length).toBeLessThanOrEqual(5)
-        const delays = gaps(inWindow)
+        expect(attempts.length).toBeGreaterThanOrEqual(4)
+        expect(attempts.length).toBeLessThanOrEqual(5)
+        const delays = gaps(attempts)
         delays.slice(1).forEach((delay, i) => expect(delay).toBeGreaterThan(delays[i] * 1.2))
       }),
     30_000
@@ -128,20 +136,10 @@ describe("retry pacing against a loopback collector", () => {
       Effect.gen(function*() {
         // exports fail (502) while the prober's GET is answered (405): it was never away, so never back
         const server = yield* collector(() => ({ status: 502 }))
-        const released = yield* Effect.gen(function*() {
-          yield* trace("a")
-          yield* Effect.sleep("8 seconds")
-          return Date.now()
-        }).pipe(
-          Effect.provide(
-            tracing(server.url, { workers: 1, retryInitialDelay: "2 seconds", retryMaxDelay: "60 seconds" })
-          ),
-          Effect.provide(quiet)
-        )
-        // attempts at 0, ~2 and ~6 s before the release: three in 8 s (one a second would be eight)
-        const inWindow = server.times.filter((at) => at < released)
-        expect(inWindow.length).toBeGreaterThanOrEqual(2)
-        expect(inWindow.length).toBeLessThanOrEqual(3)
+        const attempts = yield* attemptsWithin(server, "2 seconds", "8 seconds")
+        // attempts at 0, ~2 and ~6 s: three in 8 s (one a second would be eight)
+        expect(attempts.length).toBeGreaterThanOrEqual(2)
+        expect(attempts.length).toBeLessThanOrEqual(3)
       }),
     30_000
   )
