@@ -62,6 +62,12 @@ export interface Service {
  */
 export class MlflowTracing extends Context.Tag("effect-mlflow/MlflowTracing")<MlflowTracing, Service>() {}
 
+/**
+ * Of the shutdown timeout, the part kept (at most) for asking the destination about traces whose
+ * export was cut off with a request unanswered.
+ */
+const CUT_OFF_ASK_MILLIS = 2000
+
 const nanos = (duration: Duration.Duration): bigint => BigInt(Math.round(Duration.toMillis(duration))) * 1_000_000n
 
 /**
@@ -198,10 +204,14 @@ const makeDestinations = (
     )
 
     // runs before the workers are interrupted (they were forked first): what is still queued is
-    // counted here, what is in flight when they are interrupted by the exporter itself
+    // counted here, what is in flight when they are interrupted by the exporter itself, which asks
+    // the destination about traces cut off with a request unanswered in the time kept for it
+    const shutdownMillis = Duration.toMillis(config.shutdownTimeout)
+    const askMillis = Math.min(CUT_OFF_ASK_MILLIS, shutdownMillis / 5)
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => exporters.forEach((exporter) => exporter.drain())).pipe(
-        Effect.zipRight(flush()),
+      Clock.currentTimeMillis.pipe(
+        Effect.tap((now) => exporters.forEach((exporter) => exporter.drain(now + shutdownMillis))),
+        Effect.zipRight(flush(Duration.millis(shutdownMillis - askMillis))),
         Effect.flatMap((drained) =>
           drained ? Effect.void : Effect.flatMap(stats, (current) =>
             Effect.logWarning(
@@ -212,7 +222,8 @@ const makeDestinations = (
                     : Object.entries(current.destinations).map(([name, of]) =>
                       `; ${name}: ${of.queued} queued, ${of.inFlight} in flight`
                     ).join("")
-                }); those traces are lost`
+                }); what was sent of them is asked of the destination, the rest is counted as dropped ` +
+                `(shutdown)${destinations.some(({ spool }) => spool !== undefined) ? " or spooled" : ""}`
             ))
         ),
         Effect.zipRight(Effect.forEach(exporters, (exporter) => exporter.close, { discard: true })),

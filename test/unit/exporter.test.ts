@@ -466,4 +466,38 @@ describe("exporter", () => {
       assert.include(dropWarnings[0], "shutdownTimeout")
     }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
   })
+
+  it.effect("traces cut off at shutdown are counted as the sink says the destination holds them", () => {
+    const asked: Array<number> = []
+    const { sink } = recordingSink(() => Effect.never)
+    const held: Record<string, Sink.Held> = { t0: "whole", t1: "part", t2: "unknown", t3: "none" }
+    const asking: Sink.Sink = {
+      ...sink,
+      heldAfterCutOff: (traces, millis) =>
+        Effect.sync(() => {
+          asked.push(millis)
+          return traces.map((t) => held[t.info.tags["mlflow.traceName"]])
+        })
+    }
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        tracing(asking, { workers: 4, shutdownTimeout: "1 second" }),
+        scope
+      )
+      const tracer = Context.get(context, MlflowTracing.MlflowTracing)
+      yield* Effect.forEach(["t0", "t1", "t2", "t3"], (name) => trace(name).pipe(Effect.provide(context)))
+      yield* TestClock.adjust("10 millis")
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advanceUntil(Effect.map(Fiber.poll(closing), (exit) => exit._tag === "Some"))
+      const s = yield* tracer.stats
+      assert.deepStrictEqual(
+        [s.exported, s.incomplete, s.unconfirmed, s.dropped.shutdown, s.failed],
+        [1, 1, 1, 1, 0]
+      )
+      // each worker's batch asked about, within the fifth of the shutdown timeout kept for it
+      assert.strictEqual(asked.length, 4)
+      for (const millis of asked) assert.isTrue(millis > 0 && millis <= 200, `${asked}`)
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
+  })
 })

@@ -81,8 +81,11 @@ export interface Exporter {
    * is anything offered later (a root span that ends after release) or interrupted in flight.
    */
   readonly close: Effect.Effect<void>
-  /** Shutdown begins: retries waiting out a backoff try at once, later ones wait briefly. */
-  readonly drain: () => void
+  /**
+   * Shutdown begins: retries waiting out a backoff try at once, later ones wait briefly. By
+   * `deadline` (clock millis) the destination has been asked about traces cut off in flight.
+   */
+  readonly drain: (deadline?: number) => void
 }
 
 /**
@@ -132,6 +135,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       }).pipe(Effect.withTracerEnabled(false))
     )
     let draining = false
+    // by when traces cut off at shutdown are asked about (set when the drain begins)
+    let drainDeadline = Number.POSITIVE_INFINITY
     const queuedAt = new WeakMap<CompletedTrace, number>()
     /**
      * The exporter is behind when a full batch still waits after a worker took its own (the workers
@@ -369,7 +374,11 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           traces.length === 0 ? Effect.void : exportTraces(traces, context, within).pipe(
             Effect.zipRight(counted(whole)),
             // spooled instead, they are completed from there
-            Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
+            Effect.onInterrupt(() =>
+              Effect.sync(() =>
+                options.spool === undefined && sink.heldAfterCutOff === undefined && countIncomplete(traces)
+              )
+            )
           ),
           Effect.forEach(late, ([item, budgeted]) => Effect.zipRight(exportLate(budgeted, within), counted([item])), {
             discard: true
@@ -377,6 +386,50 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         )
       )
     }
+
+    /**
+     * A batch cut off at shutdown: the traces the destination holds whole are counted exported;
+     * without a spool (which completes the others later), those it holds in part are incomplete and
+     * those it could not tell about are unconfirmed. Each is taken out of `uncounted`; the rest are
+     * not stored.
+     */
+    const countCutOff = (uncounted: Set<CompletedTrace>, prepared: ReadonlyMap<CompletedTrace, Trace>) =>
+      Effect.clockWith((clock) => {
+        const items = [...uncounted].filter((item) => prepared.has(item))
+        if (sink.heldAfterCutOff === undefined || items.length === 0) return Effect.void
+        const millis = Math.min(
+          drainDeadline - clock.unsafeCurrentTimeMillis(),
+          Duration.toMillis(options.attemptTimeout)
+        )
+        const spooling = options.spool !== undefined
+        return Effect.map(
+          sink.heldAfterCutOff(items.map((item) => prepared.get(item)!), millis),
+          (held) =>
+            items.forEach((item, i) => {
+              switch (held[i]) {
+                case "whole":
+                case "abridged": {
+                  ledger.exported(1)
+                  if (held[i] === "abridged") ledger.abridged(1)
+                  break
+                }
+                case "part": {
+                  if (spooling) return
+                  ledger.incomplete(1)
+                  break
+                }
+                case "unknown": {
+                  if (spooling) return
+                  ledger.unconfirmed(1)
+                  break
+                }
+                case "none":
+                  return
+              }
+              uncounted.delete(item)
+            })
+        )
+      }).pipe(Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)))
 
     const worker = (within: Watchdog.Runner) =>
       queue.takeBetween(1, options.batchSize).pipe(
@@ -392,7 +445,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
             Effect.onExit((exit) =>
               Effect.zipRight(
                 // interrupted: the pool is shutting down before this batch was stored
-                Exit.isInterrupted(exit) ? spoolOrDrop([...uncounted], "shutdown", prepared) : Effect.void,
+                Exit.isInterrupted(exit)
+                  ? Effect.zipRight(
+                    countCutOff(uncounted, prepared),
+                    Effect.suspend(() => spoolOrDrop([...uncounted], "shutdown", prepared))
+                  )
+                  : Effect.void,
                 Effect.sync(() => {
                   ledger.inFlight(-batch.length)
                   release(batch)
@@ -456,8 +514,9 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     return {
       offer,
       close,
-      drain: () => {
+      drain: (deadline) => {
         draining = true
+        if (deadline !== undefined) drainDeadline = deadline
         health.wakeAll()
       },
       tagPending: pending.tag,
