@@ -63,6 +63,12 @@ export interface Service {
  */
 export class MlflowTracing extends Context.Tag("effect-mlflow/MlflowTracing")<MlflowTracing, Service>() {}
 
+/**
+ * Of the shutdown timeout, the part kept (at most) for asking the destination about traces whose
+ * export was cut off with a request unanswered.
+ */
+const CUT_OFF_ASK_MILLIS = 2000
+
 const nanos = (duration: Duration.Duration): bigint => BigInt(Math.round(Duration.toMillis(duration))) * 1_000_000n
 
 /**
@@ -105,7 +111,9 @@ const settleAcross = (destinations: number): ((item: CompletedTrace) => void) | 
 
 /** What becomes of a destination's traces not exported at shutdown (the spool is written after the warning). */
 const fateAtShutdown = (destination: Destination): string =>
-  destination.spool === undefined ? "lost" : "written to the spool (any it cannot take are counted as dropped)"
+  destination.spool === undefined
+    ? "counted as dropped (shutdown)"
+    : "written to the spool (any it cannot take are counted as dropped)"
 
 const makeDestinations = (
   destinations: ReadonlyArray<Destination>,
@@ -203,10 +211,14 @@ const makeDestinations = (
     )
 
     // runs before the workers are interrupted (they were forked first): what is still queued is
-    // counted here, what is in flight when they are interrupted by the exporter itself
+    // counted here, what is in flight when they are interrupted by the exporter itself, which asks
+    // the destination about traces cut off with a request unanswered in the time kept for it
+    const shutdownMillis = Duration.toMillis(config.shutdownTimeout)
+    const askMillis = Math.min(CUT_OFF_ASK_MILLIS, shutdownMillis / 5)
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => exporters.forEach((exporter) => exporter.drain())).pipe(
-        Effect.zipRight(flush()),
+      Clock.currentTimeMillis.pipe(
+        Effect.tap((now) => exporters.forEach((exporter) => exporter.drain(now + shutdownMillis))),
+        Effect.zipRight(flush(Duration.millis(shutdownMillis - askMillis))),
         Effect.flatMap((drained) =>
           drained ? Effect.void : Effect.flatMap(stats, (current) =>
             Effect.logWarning(
@@ -220,7 +232,9 @@ const makeDestinations = (
                 })${
                   multiple
                     ? ""
-                    : `; those traces are ${fateAtShutdown(destinations[0])}`
+                    : `; those the destination was sent are asked of it, the others are ${
+                      fateAtShutdown(destinations[0])
+                    }`
                 }`
             ))
         ),

@@ -30,6 +30,14 @@ export type ExportError = Internal.ExportError
 export interface Sink extends Internal.Sink {}
 
 /**
+ * What a destination holds of a trace whose export was cut off at shutdown (see `Sink.heldAfterCutOff`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Held = Internal.Held
+
+/**
  * What the exporter tells a sink about the batch it hands over (whether traces wait behind it).
  *
  * @since 0.1.0
@@ -53,7 +61,11 @@ export interface ExportOutcome extends Internal.ExportOutcome {}
  * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
  * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
  * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans;
- * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout).
+ * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout), and
+ *   nothing of the trace was sent, or the destination says it holds none of it (a trace cut off
+ *   with a request unanswered is asked about: see `Stats.unconfirmed`);
+ * - `spoolFull`: spooled traces removed, oldest first, to keep the spool within its size;
+ * - `spoolExpired`: spooled traces removed because they waited longer than the spool's age limit.
  *
  * @since 0.1.0
  * @category models
@@ -61,7 +73,12 @@ export interface ExportOutcome extends Internal.ExportOutcome {}
 export type DropReason = Ledger.DropReason
 
 /**
- * What the exporter did so far.
+ * What the exporter did so far. Each trace handed to the exporter ends as `exported`, `failed`,
+ * `dropped` (by reason) or `spooled`, or, when its export was cut off at shutdown, as `incomplete`
+ * (held in part; `incomplete` also counts, among the `failed`, those held in part) or `unconfirmed`
+ * (a request went unanswered and the destination could not be asked in time). A trace cut off with
+ * a request unanswered is asked about on the way out, within the shutdown timeout, so that what the
+ * destination holds of the traces cut off is counted in `exported` and `incomplete` whenever it answered.
  *
  * @since 0.1.0
  * @category models

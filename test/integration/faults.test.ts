@@ -69,7 +69,6 @@ describe("export under faults, against a real MLflow server", () => {
         // an experiment first, so that what is measured below is the export of the queue
         const first = yield* start(port, dir)
         yield* postJson(`${url}/api/2.0/mlflow/experiments/create`, { name: experimentName })
-        yield* Effect.promise(() => first.stop())
         const { recoveredInMillis, stats } = yield* withTracing({
           trackingUri: url,
           experimentName,
@@ -80,6 +79,11 @@ describe("export under faults, against a real MLflow server", () => {
           retryMaxDelay: "60 seconds"
         }, (tracing) =>
           Effect.gen(function*() {
+            // one trace stored before the outage: the experiment is known, and the prober asks the
+            // store for it (not /health)
+            yield* trace("before")
+            expect(yield* tracing.flush("60 seconds")).toBe(true)
+            yield* Effect.promise(() => first.stop())
             for (let i = 0; i < 30; i++) yield* trace(`t${i}`)
             yield* Effect.sleep("15 seconds") // the workers are deep in their backoff now
             yield* start(port, dir)
@@ -87,10 +91,10 @@ describe("export under faults, against a real MLflow server", () => {
             expect(yield* tracing.flush("60 seconds")).toBe(true)
             return { recoveredInMillis: Date.now() - back, stats: yield* tracing.stats }
           }))
-        expect(stats.exported).toBe(30)
+        expect(stats.exported).toBe(31)
         expect(stats.failed).toBe(0)
         expect(recoveredInMillis).toBeLessThan(5000)
-        expect((yield* storedNames(url, experimentName)).length).toBe(30)
+        expect((yield* storedNames(url, experimentName)).length).toBe(31)
       }),
     180_000
   )

@@ -19,6 +19,7 @@ export type Intercept = (request: Seen) =>
     readonly status: number
     readonly body: string
     readonly contentType?: string
+    readonly headers?: Readonly<Record<string, string>>
   }
   | "hold"
   | undefined
@@ -31,7 +32,9 @@ export const interceptingProxy = async (
   target: string,
   intercept: Intercept,
   /** told of each request once the server's answer was passed on */
-  forwarded: (request: Seen) => void = () => undefined
+  forwarded: (request: Seen) => void = () => undefined,
+  /** how long to keep the server's answer to a request before passing it on (the server has acted on it) */
+  answerDelayMillis: (request: Seen) => number = () => 0
 ) => {
   const requests: Array<Seen> = []
   const server = http.createServer((req, res) => {
@@ -43,7 +46,8 @@ export const interceptingProxy = async (
       const answer = intercept(seen)
       if (answer === "hold") return
       if (answer !== undefined) {
-        res.writeHead(answer.status, { "content-type": answer.contentType ?? "text/plain" }).end(answer.body)
+        res.writeHead(answer.status, { "content-type": answer.contentType ?? "text/plain", ...answer.headers })
+          .end(answer.body)
         return
       }
       const headers: Record<string, string> = {}
@@ -56,8 +60,11 @@ export const interceptingProxy = async (
           headers,
           ...(seen.body.length > 0 ? { body: new Uint8Array(seen.body) } : {})
         })
+        const answer = Buffer.from(await upstream.arrayBuffer())
+        const delay = answerDelayMillis(seen)
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
         res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" })
-        res.end(Buffer.from(await upstream.arrayBuffer()))
+        res.end(answer)
         forwarded(seen)
       } catch {
         res.destroy()
@@ -81,8 +88,13 @@ export const interceptingProxy = async (
 }
 
 /** `interceptingProxy` as a scoped resource: closed with the scope. */
-export const scopedProxy = (target: string, intercept: Intercept, forwarded?: (request: Seen) => void) =>
+export const scopedProxy = (
+  target: string,
+  intercept: Intercept,
+  forwarded?: (request: Seen) => void,
+  answerDelayMillis?: (request: Seen) => number
+) =>
   Effect.acquireRelease(
-    Effect.promise(() => interceptingProxy(target, intercept, forwarded)),
+    Effect.promise(() => interceptingProxy(target, intercept, forwarded, answerDelayMillis)),
     (proxy) => Effect.promise(proxy.close)
   )

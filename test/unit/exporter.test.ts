@@ -122,6 +122,30 @@ describe("exporter", () => {
     }).pipe(Effect.provide(tracing(sink, { retryTimeout: "10 seconds" })))
   })
 
+  it.effect("a Retry-After past the retry budget ends the retries: no attempt before the destination's time", () => {
+    const { attempts, sink } = recordingSink(() => Effect.fail(transient(60_000)))
+    return Effect.gen(function*() {
+      yield* trace("t")
+      yield* advanceUntil(Effect.map(stats, (s) => s.failed === 1), "100 millis", 300, true)
+      yield* TestClock.adjust("2 minutes")
+      assert.strictEqual(attempts.length, 1)
+      assert.strictEqual((yield* stats).failed, 1)
+    }).pipe(Effect.provide(tracing(sink, { retryTimeout: "10 seconds" })))
+  })
+
+  it.effect("a Retry-After holds the other workers' new batches too", () => {
+    const { attempts, sink, stored } = recordingSink((n) => n === 1 ? Effect.fail(transient(5_000)) : Effect.void)
+    return Effect.gen(function*() {
+      yield* trace("a")
+      yield* advanceUntil(Effect.sync(() => attempts.length === 1), "100 millis", 10, true)
+      yield* TestClock.adjust("1 second")
+      yield* trace("b")
+      yield* advanceUntil(Effect.sync(() => stored.length === 2), "100 millis", 200, true)
+      assert.strictEqual(attempts.length, 3)
+      for (const { at } of attempts.slice(1)) assert.isAtLeast(at - attempts[0].at, 5_000)
+    }).pipe(Effect.provide(tracing(sink, { workers: 2, retryInitialDelay: "100 millis" })))
+  })
+
   it.effect("does not retry a non-retryable error and reports it once", () => {
     const messages: Array<string> = []
     const logger = Logger.make(({ message }) => void messages.push(String(message)))
@@ -411,6 +435,69 @@ describe("exporter", () => {
       const s = yield* tracer.stats
       assert.strictEqual(s.dropped.shutdown, 1)
       assert.strictEqual(s.exported, 0)
+    }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
+  })
+
+  it.effect("drops are warned about at release, once, with the totals, in a process shorter than the interval", () => {
+    const warnings: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(String(message))
+    })
+    const { sink } = recordingSink(() => Effect.never)
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        tracing(sink, { queueCapacity: 2, shutdownTimeout: "1 second" }),
+        scope
+      )
+      const tracer = Context.get(context, MlflowTracing.MlflowTracing)
+      yield* trace("t0").pipe(Effect.provide(context))
+      yield* TestClock.adjust("10 millis") // the worker holds t0
+      for (let i = 1; i <= 5; i++) yield* trace(`t${i}`).pipe(Effect.provide(context))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advanceUntil(Effect.map(Fiber.poll(closing), (exit) => exit._tag === "Some"))
+      const s = yield* tracer.stats
+      assert.strictEqual(s.dropped.queueFull, 3)
+      assert.strictEqual(s.dropped.shutdown, 3)
+      const dropWarnings = warnings.filter((w) => w.includes("dropped traces"))
+      assert.strictEqual(dropWarnings.length, 1, `${warnings}`)
+      assert.include(dropWarnings[0], "3 (queueFull)")
+      assert.include(dropWarnings[0], "3 (shutdown)")
+      assert.include(dropWarnings[0], "shutdownTimeout")
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+
+  it.effect("traces cut off at shutdown are counted as the sink says the destination holds them", () => {
+    const asked: Array<number> = []
+    const { sink } = recordingSink(() => Effect.never)
+    const held: Record<string, Sink.Held> = { t0: "whole", t1: "part", t2: "unknown", t3: "none" }
+    const asking: Sink.Sink = {
+      ...sink,
+      heldAfterCutOff: (traces, millis) =>
+        Effect.sync(() => {
+          asked.push(millis)
+          return traces.map((t) => held[t.info.tags["mlflow.traceName"]])
+        })
+    }
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        tracing(asking, { workers: 4, shutdownTimeout: "1 second" }),
+        scope
+      )
+      const tracer = Context.get(context, MlflowTracing.MlflowTracing)
+      yield* Effect.forEach(["t0", "t1", "t2", "t3"], (name) => trace(name).pipe(Effect.provide(context)))
+      yield* TestClock.adjust("10 millis")
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advanceUntil(Effect.map(Fiber.poll(closing), (exit) => exit._tag === "Some"))
+      const s = yield* tracer.stats
+      assert.deepStrictEqual(
+        [s.exported, s.incomplete, s.unconfirmed, s.dropped.shutdown, s.failed],
+        [1, 1, 1, 1, 0]
+      )
+      // each worker's batch asked about, within the fifth of the shutdown timeout kept for it
+      assert.strictEqual(asked.length, 4)
+      for (const millis of asked) assert.isTrue(millis > 0 && millis <= 200, `${asked}`)
     }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
   })
 })

@@ -81,8 +81,11 @@ export interface Exporter {
    * is anything offered later (a root span that ends after release) or interrupted in flight.
    */
   readonly close: Effect.Effect<void>
-  /** Shutdown begins: retries waiting out a backoff try at once, later ones wait briefly. */
-  readonly drain: () => void
+  /**
+   * Shutdown begins: retries waiting out a backoff try at once, later ones wait briefly. By
+   * `deadline` (clock millis) the destination has been asked about traces cut off in flight.
+   */
+  readonly drain: (deadline?: number) => void
 }
 
 /**
@@ -117,10 +120,26 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const reports = Reports.make(options.warnInterval, options.destination)
     const settled = options.settled ?? releaseWaiters
     const prepare = Prepare.make(options, reports)
-    const health = yield* Health.make(sink.probe, { interval: options.probeInterval, drainWait: Duration.millis(250) })
+    const health = yield* Health.make(sink.probe, {
+      interval: options.probeInterval,
+      drainWait: Duration.millis(250),
+      maxRetryAfter: options.retry.budget
+    })
     const policy = Retry.policy(options.retry)
     const watchdog = yield* Watchdog.make(options.attemptTimeout)
+    // added before the workers start, so it runs after they are interrupted and what they held is
+    // counted: drops not warned about yet are told once more at release, with the totals
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        if (ledger.takeUnwarnedDrops().length === 0) return Effect.void
+        const { dropped } = ledger.snapshot(0, 0, { started: 0, ended: 0 })
+        const totals = Object.entries(dropped).filter(([, n]) => n > 0) as Array<[Ledger.DropReason, number]>
+        return Reports.dropWarning(totals, true, options.destination)
+      }).pipe(Effect.withTracerEnabled(false))
+    )
     let draining = false
+    // by when traces cut off at shutdown are asked about (set when the drain begins)
+    let drainDeadline = Number.POSITIVE_INFINITY
     const queuedAt = new WeakMap<CompletedTrace, number>()
     /**
      * The exporter is behind when a full batch still waits after a worker took its own (the workers
@@ -253,7 +272,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
 
     /**
      * Runs `effect`, retrying transient failures as the retry policy says; each backoff is waited
-     * out through the shared health, which cuts it short when the destination is back.
+     * out through the shared health, which cuts it short when the destination is back from an outage.
      */
     const retrying = <A>(effect: Effect.Effect<A, ExportError>): Effect.Effect<A, ExportError> =>
       Effect.gen(function*() {
@@ -264,11 +283,11 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           const failure = Cause.failureOption(exit.cause)
           if (failure._tag === "None") return yield* exit
           const error = failure.value
+          if (error.retryable) health.markDown(error)
           const now = yield* Clock.currentTimeMillis
           const [next, , decision] = yield* policy.step(now, error, state)
           if (ScheduleDecision.isDone(decision)) return yield* Effect.fail(error)
           state = next
-          health.markDown()
           yield* health.wait(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
         }
       })
@@ -281,7 +300,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         let tries = 0
         return Effect.suspend(() => {
           if (tries++ > 0) ledger.retried()
-          return within(effect, () => timedOutError).pipe(
+          // no attempt before the destination's `Retry-After`, whichever batch it was told to
+          return Effect.zipRight(health.ready, within(effect, () => timedOutError)).pipe(
             Effect.tapError((error) => error.retryable ? reports.throttled(retryWarning, error) : Effect.void)
           )
         }).pipe(retrying)
@@ -377,7 +397,11 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           ? Effect.void
           : counted(whole, (restore) => exportTraces(traces, context, within, restore)).pipe(
             // spooled instead, they are completed from there
-            Effect.onInterrupt(() => Effect.sync(() => options.spool === undefined && countIncomplete(traces)))
+            Effect.onInterrupt(() =>
+              Effect.sync(() =>
+                options.spool === undefined && sink.heldAfterCutOff === undefined && countIncomplete(traces)
+              )
+            )
           )
       )
       const exportLateSpans = Effect.forEach(
@@ -390,6 +414,50 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         Effect.zipRight(exportWhole, exportLateSpans)
       )
     }
+
+    /**
+     * A batch cut off at shutdown: the traces the destination holds whole are counted exported;
+     * without a spool (which completes the others later), those it holds in part are incomplete and
+     * those it could not tell about are unconfirmed. Each is taken out of `uncounted`; the rest are
+     * not stored.
+     */
+    const countCutOff = (uncounted: Set<CompletedTrace>, prepared: ReadonlyMap<CompletedTrace, Trace>) =>
+      Effect.clockWith((clock) => {
+        const items = [...uncounted].filter((item) => prepared.has(item))
+        if (sink.heldAfterCutOff === undefined || items.length === 0) return Effect.void
+        const millis = Math.min(
+          drainDeadline - clock.unsafeCurrentTimeMillis(),
+          Duration.toMillis(options.attemptTimeout)
+        )
+        const spooling = options.spool !== undefined
+        return Effect.map(
+          sink.heldAfterCutOff(items.map((item) => prepared.get(item)!), millis),
+          (held) =>
+            items.forEach((item, i) => {
+              switch (held[i]) {
+                case "whole":
+                case "abridged": {
+                  ledger.exported(1)
+                  if (held[i] === "abridged") ledger.abridged(1)
+                  break
+                }
+                case "part": {
+                  if (spooling) return
+                  ledger.incomplete(1)
+                  break
+                }
+                case "unknown": {
+                  if (spooling) return
+                  ledger.unconfirmed(1)
+                  break
+                }
+                case "none":
+                  return
+              }
+              uncounted.delete(item)
+            })
+        )
+      }).pipe(Effect.catchAllCause((cause) => Effect.logError("effect-mlflow: exporter defect", cause)))
 
     const worker = (within: Watchdog.Runner) =>
       queue.takeBetween(1, options.batchSize).pipe(
@@ -405,7 +473,12 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
             Effect.onExit((exit) =>
               Effect.zipRight(
                 // interrupted: the pool is shutting down before this batch was stored
-                Exit.isInterrupted(exit) ? spoolOrDrop([...uncounted], "shutdown", prepared) : Effect.void,
+                Exit.isInterrupted(exit)
+                  ? Effect.zipRight(
+                    countCutOff(uncounted, prepared),
+                    Effect.suspend(() => spoolOrDrop([...uncounted], "shutdown", prepared))
+                  )
+                  : Effect.void,
                 Effect.sync(() => {
                   ledger.inFlight(-batch.length)
                   release(batch)
@@ -452,15 +525,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     }
 
     // throttled warning about drops: at most one line per interval
-    yield* Effect.suspend(() => {
-      const lines = ledger.takeUnwarnedDrops().map(([reason, n]) => `${n} (${reason})`)
-      return lines.length === 0
-        ? Effect.void
-        : Effect.logWarning(
-          `effect-mlflow${options.destination === undefined ? "" : ` (${options.destination})`}: dropped ` +
-            `traces: ${lines.join(", ")}; raise the queue or buffer size, or the workers`
-        )
-    }).pipe(
+    yield* Effect.suspend(() => Reports.dropWarning(ledger.takeUnwarnedDrops(), false, options.destination)).pipe(
       Effect.repeat(Schedule.spaced(options.warnInterval)),
       Effect.withTracerEnabled(false),
       Effect.forkScoped
@@ -477,8 +542,9 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     return {
       offer,
       close,
-      drain: () => {
+      drain: (deadline) => {
         draining = true
+        if (deadline !== undefined) drainDeadline = deadline
         health.wakeAll()
       },
       tagPending: pending.tag,

@@ -10,7 +10,8 @@ import type { AssemblyDrop } from "../tracing/assembler.js"
  * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
  * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
  * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans;
- * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout);
+ * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout), and
+ *   nothing of the trace was sent, or the destination says it holds none of it;
  * - `spoolFull`: spooled traces removed, oldest first, to keep the spool within its size;
  * - `spoolExpired`: spooled traces removed because they waited longer than the spool's age limit.
  */
@@ -38,10 +39,17 @@ export interface Stats {
   readonly retried: number
   readonly dropped: Readonly<Record<DropReason, number>>
   /**
-   * Of the traces failed or dropped at shutdown, those the destination holds in part (MLflow: its
-   * spans were stored, its trace info was not, so it shows without its name, previews and metadata)
+   * Traces the destination holds in part (MLflow: its spans were stored, its trace info was not, so
+   * it shows without its name, previews and metadata): of those given up on (counted in `failed`
+   * too), and of those whose export was cut off at shutdown (counted here only, not as dropped)
    */
   readonly incomplete: number
+  /**
+   * Traces whose export was cut off at shutdown with a request sent but not answered, which the
+   * destination could not be asked about in time: they may or may not be stored (not counted as
+   * exported or dropped)
+   */
+  readonly unconfirmed: number
   readonly lateSpans: number
   /**
    * Spans a destination took the request of but said it rejected (an OTLP collector's partial
@@ -95,6 +103,9 @@ export const metrics = {
   }),
   retried: Metric.counter("effect_mlflow_export_retries", { description: "export attempts retried" }),
   failed: Metric.counter("effect_mlflow_traces_failed", { description: "traces given up on" }),
+  unconfirmed: Metric.counter("effect_mlflow_traces_unconfirmed", {
+    description: "traces cut off at shutdown with a request unanswered, not known to be stored or not"
+  }),
   dropped: Metric.counter("effect_mlflow_traces_dropped", { description: "traces dropped, by reason" }),
   spooled: Metric.counter("effect_mlflow_traces_spooled", {
     description: "traces written to the durable spool while the destination was away"
@@ -130,8 +141,9 @@ export interface Ledger {
   readonly failed: (traces: number) => void
   readonly retried: () => void
   readonly dropped: (reason: DropReason, count: number) => void
-  /** traces failed or dropped that the destination holds in part */
+  /** traces failed, or cut off at shutdown, that the destination holds in part */
   readonly incomplete: (traces: number) => void
+  readonly unconfirmed: (traces: number) => void
   readonly lateSpansExported: (spans: number) => void
   readonly rejectedSpans: (spans: number) => void
   readonly spooled: (traces: number) => void
@@ -159,16 +171,18 @@ export const make = (destination?: string): Ledger => {
     rejectedSpans: 0,
     timedOut: 0,
     incomplete: 0,
+    unconfirmed: 0,
     spooled: 0,
     replayed: 0
   }
   const dropped = zeroDrops()
   const unwarned = zeroDrops()
   /** counts `traces` in the field and its metric together */
-  const counted = (field: "exported" | "abridged" | "failed" | "spooled" | "replayed") => (traces: number) => {
-    counts[field] += traces
-    metrics[field].unsafeUpdate(traces, labels)
-  }
+  const counted =
+    (field: "exported" | "abridged" | "failed" | "unconfirmed" | "spooled" | "replayed") => (traces: number) => {
+      counts[field] += traces
+      metrics[field].unsafeUpdate(traces, labels)
+    }
   return {
     queued: () => metrics.queued.unsafeUpdate(1, labels),
     exported: counted("exported"),
@@ -186,6 +200,7 @@ export const make = (destination?: string): Ledger => {
     incomplete: (traces) => {
       counts.incomplete += traces
     },
+    unconfirmed: counted("unconfirmed"),
     lateSpansExported: (spans) => {
       counts.lateSpans += spans
     },

@@ -131,7 +131,7 @@ const replayBatch = (options: ReplayOptions): Effect.Effect<number> => {
   const failed = (error: ExportError) =>
     Effect.zipRight(
       Effect.sync(() => {
-        if (error.retryable) health.markDown()
+        if (error.retryable) health.markDown(error)
       }),
       reports.throttled("sending spooled traces failed; they stay in the spool", error)
     )

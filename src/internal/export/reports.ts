@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type { DropReason } from "./ledger.js"
 import type { ExportError } from "./sink.js"
 
 /** reasons remembered for de-duplicated and throttled reports */
@@ -41,4 +42,33 @@ export const make = (warnInterval: Duration.Duration, destination?: string): Rep
         return Effect.logWarning(`${prefix}: ${message}: ${error.detail}`)
       })
   }
+}
+
+/** What to change so that traces are not dropped for a reason. */
+const DROP_HINTS: Readonly<Record<DropReason, string>> = {
+  queueFull: "raise queueCapacity or workers",
+  bufferFull: "raise bufferMaxSize",
+  bufferTtl: "raise bufferTtl",
+  lateSpan: "raise lateSpanGrace",
+  shutdown: "raise shutdownTimeout, or set spoolDirectory",
+  spoolFull: "raise spoolMaxBytes",
+  spoolExpired: "raise spoolMaxAge"
+}
+
+/**
+ * The warning about dropped traces, by reason, with what to change for each; `atRelease`: the last
+ * one, with the totals of the layer's life.
+ */
+export const dropWarning = (
+  drops: ReadonlyArray<readonly [DropReason, number]>,
+  atRelease: boolean,
+  destination?: string
+): Effect.Effect<void> => {
+  if (drops.length === 0) return Effect.void
+  const counts = drops.map(([reason, n]) => `${n} (${reason})`).join(", ")
+  const hints = [...new Set(drops.map(([reason]) => DROP_HINTS[reason]))].join("; ")
+  return Effect.logWarning(
+    `effect-mlflow${destination === undefined ? "" : ` (${destination})`}: dropped traces` +
+      `${atRelease ? " in all, at release" : ""}: ${counts}; ${hints}`
+  )
 }

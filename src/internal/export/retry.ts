@@ -14,7 +14,8 @@ export interface RetryOptions {
 
 /**
  * Exponential backoff with jitter, for transient errors only, honouring `Retry-After`, within a
- * total time budget (each delay is cut to what is left of it, so no attempt starts past it).
+ * total time budget (each delay is cut to what is left of it, so no attempt starts past it; a
+ * `Retry-After` past it ends the retries, as the only attempt left would come too early).
  *
  * @internal
  */
@@ -29,6 +30,11 @@ export const policy = (options: RetryOptions): Schedule.Schedule<unknown, Export
     Schedule.whileInput((error: ExportError) => error.retryable),
     Schedule.intersect(Schedule.elapsed),
     Schedule.whileOutput(([, elapsed]) => Duration.lessThan(elapsed, options.budget)),
+    // the destination asked to wait past the budget: no attempt it refused in advance
+    Schedule.check((error, [, elapsed]) =>
+      error.retryAfterMillis === undefined ||
+      Duration.toMillis(elapsed) + error.retryAfterMillis <= Duration.toMillis(options.budget)
+    ),
     Schedule.modifyDelay(([, elapsed], delay) =>
       Duration.min(delay, Duration.subtract(options.budget, Duration.min(elapsed, options.budget)))
     )

@@ -41,8 +41,18 @@ export interface Sink {
    */
   readonly partiallyStored?: ((traces: ReadonlyArray<Trace>) => number) | undefined
   /**
-   * Whether the destination answers again, asked while it is down: when it is back, every export
-   * waiting out a backoff is retried at once.
+   * At shutdown, what the destination holds of `traces`, whose export was cut off: what the sink
+   * knows from the answers it got, and for a trace with a request sent but not answered, what the
+   * destination says when asked, within `millis` (`unknown` when it could not answer in time).
+   * Without it, such a trace counts as not stored (and, if `partiallyStored` says so, incomplete).
+   */
+  readonly heldAfterCutOff?:
+    | ((traces: ReadonlyArray<Trace>, millis: number) => Effect.Effect<ReadonlyArray<Held>>)
+    | undefined
+  /**
+   * Whether the destination is back, asked while it is down: when it was found away (no answer, or
+   * an answer that says "slow down") and then back, every export waiting out a backoff is retried
+   * at once. A destination that answers while exports fail is not back from anything.
    */
   readonly probe?: Effect.Effect<boolean> | undefined
   /**
@@ -57,6 +67,14 @@ export interface Sink {
    */
   readonly holds?: ((traceIds: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, ExportError>) | undefined
 }
+
+/**
+ * What a destination holds of a trace whose export was cut off at shutdown: all of it (`whole`; or
+ * `abridged`, whole in the form the sink chose when behind), its spans without its trace info
+ * (`part`), nothing (`none`), or it could not be told (`unknown`: a request went unanswered and the
+ * destination could not be asked in time).
+ */
+export type Held = "whole" | "abridged" | "part" | "none" | "unknown"
 
 /**
  * What the exporter tells a sink about the batch it hands over.

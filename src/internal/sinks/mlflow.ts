@@ -1,3 +1,5 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -6,7 +8,7 @@ import type { Trace } from "../../Trace.js"
 import { isTransient, type MlflowApiError, type MlflowError } from "../client/errors.js"
 import type { Service as MlflowClientService } from "../client/model.js"
 import { TraceMetadataKey, TraceTagKey } from "../common/keys.js"
-import { ExportError, type Sink } from "../export/sink.js"
+import { ExportError, type Held, type Sink } from "../export/sink.js"
 import * as Attachments from "./attachmentUpload.js"
 import { isolating } from "./isolate.js"
 import { continuesRemote, spansCarry, withTraceInfoOnRoot } from "./spansOnly.js"
@@ -121,6 +123,9 @@ export const make = (
     // identity of the exporter's trace objects: forgotten with them)
     const spansStored = new WeakSet<Trace>()
     const infoStored = new WeakSet<Trace>()
+    // requests sent for a trace, answered or not: at shutdown, a trace with one unanswered is asked about
+    const spansSent = new WeakSet<Trace>()
+    const infoSent = new WeakSet<Trace>()
     // whether a trace gets its own StartTraceV3: decided at its first attempt, kept for its retries
     const withInfo = new WeakMap<Trace, boolean>()
     // traces given a StartTraceV3 that their spans could have done without (`auto`, not behind)
@@ -139,7 +144,10 @@ export const make = (
     const attachments = Attachments.make(client, experimentId, { afterTraceInfo: options.spansOverOtlp === false })
 
     const storeTrace = ({ located, trace }: { readonly trace: Trace; readonly located: Trace }) =>
-      infoStored.has(trace) ? Effect.void : client.startTrace(located.info).pipe(
+      infoStored.has(trace) ? Effect.void : Effect.suspend(() => {
+        infoSent.add(trace)
+        return client.startTrace(located.info)
+      }).pipe(
         Effect.flatMap((tags) => {
           if (tags[TraceTagKey.SPANS_LOCATION] === "TRACKING_STORE") return Effect.void
           const location = tags[TraceTagKey.ARTIFACT_LOCATION]
@@ -182,6 +190,7 @@ export const make = (
           }
         })
         const unsent = items.filter(({ trace }) => !spansStored.has(trace))
+        for (const { trace } of unsent) spansSent.add(trace)
         const { rejected, sent } = unsent.length === 0
           ? { rejected: [], sent: true }
           : yield* logSpansIsolating(id, unsent.map(({ outgoing }) => outgoing))
@@ -253,11 +262,74 @@ export const make = (
         Effect.mapError(toExportError)
       )
 
+    // what the server holds of a trace cut off at shutdown: known from the answers, or asked
+    const heldAfterCutOff: NonNullable<Sink["heldAfterCutOff"]> = (traces, millis) =>
+      Effect.flatMap(Ref.get(otlp), (overOtlp) => {
+        const known = (trace: Trace): Held | undefined => {
+          if (infoStored.has(trace)) return "whole"
+          if (!spansSent.has(trace) && !infoSent.has(trace)) return "none"
+          if (overOtlp && spansStored.has(trace) && !infoSent.has(trace)) {
+            return withInfo.get(trace) === false ? "abridged" : "part"
+          }
+          return undefined
+        }
+        const ask = (trace: Trace): Effect.Effect<Held> =>
+          client.getTraceInfo(trace.info.traceId).pipe(
+            Effect.map((info): Held =>
+              info.metadata[TraceMetadataKey.INFO_FINALIZED] === "true"
+                // stored from its info and a traces.json artifact: whether the upload went through is not told
+                ? overOtlp ? "whole" : "unknown"
+                : withInfo.get(trace) === false
+                ? "abridged"
+                : "part"
+            ),
+            Effect.catchAll((error) =>
+              Effect.succeed<Held>(
+                error._tag === "MlflowApiError" &&
+                  (error.status === 404 || error.errorCode === "RESOURCE_DOES_NOT_EXIST")
+                  ? "none"
+                  : "unknown"
+              )
+            )
+          )
+        return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+          Effect.forEach(
+            traces,
+            (trace) => {
+              const held = known(trace)
+              if (held !== undefined) return Effect.succeed(held)
+              return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                Effect.timeoutTo(ask(trace), {
+                  duration: Duration.millis(Math.max(0, start + millis - now)),
+                  onSuccess: (answer): Held => answer,
+                  onTimeout: (): Held => "unknown"
+                }))
+            },
+            { concurrency: 4 }
+          ))
+      })
+
+    // asked of the store, not of `/health` (which answers while the database is away): the server
+    // is back when it reads the experiment, or refuses to for a reason of its own (not transient)
+    const probe = Effect.flatMap(
+      Ref.get(resolved),
+      Option.match({
+        onNone: () => client.isHealthy,
+        onSome: (id) =>
+          client.getExperiment(id).pipe(
+            Effect.as(true),
+            Effect.catchAll((error) => Effect.succeed(!isTransient(error))),
+            Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false })
+          )
+      })
+    )
+
     return {
       export: exportTraces,
       exportLateSpans,
       partiallyStored,
-      probe: client.isHealthy,
+      heldAfterCutOff,
+      probe,
       storesAttachments: true,
       holds
     }

@@ -70,9 +70,10 @@ export const make = (config: OtlpConfig): Effect.Effect<Transport, never, HttpCl
       return failure(false, { detail: `POST ${config.url}: ${detail}`, retryable: !untrusted, reason: description })
     }
 
-    // any answer means the collector is there (an OTLP endpoint answers GET with 405)
+    // an answer means the collector is back (an OTLP endpoint answers GET with 405), unless it is
+    // one it answers when it (or the gateway before it) cannot take exports: "slow down" is not back
     const probe = client.execute(HttpClientRequest.get(config.url)).pipe(
-      Effect.as(true),
+      Effect.map((response) => !RETRYABLE.has(response.status)),
       Effect.timeoutTo({ duration: Duration.seconds(5), onSuccess: (up) => up, onTimeout: () => false }),
       Effect.catchAll(() => Effect.succeed(false)),
       Effect.scoped,
