@@ -25,7 +25,7 @@ print(json.dumps([t.info.trace_metadata.get("mlflow.trace.infoFinalized") == "tr
  * info, and the proxy keeps the answer): answers the stats after release, what the server holds,
  * how many trace infos it stored unanswered, and how long the release took.
  */
-const releasedWhileUnanswered = (intercept: Intercept = () => undefined) =>
+const releasedWhileUnanswered = (intercept: Intercept) =>
   Effect.gen(function*() {
     const experimentName = uniqueName("cut-off")
     let unanswered = 0
@@ -67,7 +67,7 @@ describe("traces cut off at shutdown are counted as the server holds them (real 
     "the server is asked on the way out: exported + incomplete is what it holds",
     () =>
       Effect.gen(function*() {
-        const { held, releaseMillis, stats, unanswered } = yield* releasedWhileUnanswered()
+        const { held, releaseMillis, stats, unanswered } = yield* releasedWhileUnanswered(() => undefined)
         const whole = held.filter(Boolean).length
         expect(unanswered).toBeGreaterThan(0)
         // stored though their answers never came: exported, not lost
@@ -77,6 +77,26 @@ describe("traces cut off at shutdown are counted as the server holds them (real 
         expect(stats.unconfirmed).toBe(0)
         expect(stats.dropped.shutdown).toBe(TRACES - held.length)
         expect(stats.failed).toBe(0)
+        expect(releaseMillis).toBeLessThan(10_000 + 3000)
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "a server that cannot be asked in time: those it may hold are unconfirmed, not lost",
+    () =>
+      Effect.gen(function*() {
+        // the question about a trace is never answered either
+        const { held, releaseMillis, stats, unanswered } = yield* releasedWhileUnanswered(({ method, url }) =>
+          method === "GET" && url.startsWith("/api/3.0/mlflow/traces/tr-") ? "hold" : undefined
+        )
+        const whole = held.filter(Boolean).length
+        expect(unanswered).toBeGreaterThan(0)
+        expect(stats.exported).toBe(0)
+        expect(stats.unconfirmed).toBe(unanswered)
+        expect(stats.unconfirmed).toBe(whole)
+        expect(stats.incomplete).toBe(held.length - whole)
+        expect(stats.dropped.shutdown).toBe(TRACES - held.length)
         expect(releaseMillis).toBeLessThan(10_000 + 3000)
       }),
     300_000
