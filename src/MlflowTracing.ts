@@ -315,8 +315,11 @@ const fromPipeline = <E, R>(
       })
       // runs before the pipeline's own release (flush): spans started from now on are the outer tracer's
       yield* Effect.addFinalizer(() => Effect.sync(releasable.release))
-      // in sequence, not `Layer.merge`: a layer built in parallel restores the tracer in a fiber of its own
-      return Layer.succeed(MlflowTracing, service).pipe(Layer.provideMerge(Layer.setTracer(releasable.tracer)))
+      // `Layer.merge` restores the fiber's tracer in a fiber of its own at release, so the program may keep
+      // this one: the released tracer then hands every new span to the one it replaced (`releasable`).
+      // Built in sequence instead (which restores it in the program's fiber), a release cut off traces
+      // whose requests were unanswered only once those answered (seen with a 60 s answer: 118 s)
+      return Layer.merge(Layer.setTracer(releasable.tracer), Layer.succeed(MlflowTracing, service))
     })
   )
 

@@ -103,16 +103,6 @@ describe("nested tracing layers", () => {
       assert.deepStrictEqual(stats.spans, { started: 1, ended: 1 })
     }).pipe(Effect.provide(quiet)))
 
-  it.effect("the program has the outer layer's tracer back after the inner one is released", () =>
-    Effect.gen(function*() {
-      const [before, after] = yield* Effect.gen(function*() {
-        const before = yield* Effect.tracer
-        yield* span("inside").pipe(Effect.provide(MlflowTracing.layerSink(recording().sink)))
-        return [before, yield* Effect.tracer] as const
-      }).pipe(Effect.provide(MlflowTracing.layerSink(recording().sink)))
-      assert.strictEqual(after, before)
-    }).pipe(Effect.provide(quiet)))
-
   it.effect("spans of an inner layer under a span of the outer one are the inner layer's: each counts exactly its own", () =>
     Effect.gen(function*() {
       const outer = recording()

@@ -430,8 +430,13 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
           Duration.toMillis(options.attemptTimeout)
         )
         const spooling = options.spool !== undefined
+        // asked from the exit of an interrupted worker, which is uninterruptible: in a fiber of its own that
+        // is interruptible, so that the sink's deadline can cut off a question the destination does not answer
+        const asked = Effect.disconnect(
+          Effect.interruptible(sink.heldAfterCutOff(items.map((item) => prepared.get(item)!), millis))
+        )
         return Effect.map(
-          sink.heldAfterCutOff(items.map((item) => prepared.get(item)!), millis),
+          asked,
           (held) =>
             items.forEach((item, i) => {
               switch (held[i]) {
