@@ -181,14 +181,14 @@ describe("the warning at shutdown", () => {
       return lines.find((line) => line.includes("shut down before the export queue drained"))
     })
 
-  it.live("says the traces go to the spool when there is one, lost when there is none", () =>
+  it.live("says the traces go to the spool when there is one, counted as dropped when there is none", () =>
     Effect.gen(function*() {
       const spool = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-spool-"))
       const spooled = yield* warningAtShutdown(spool)
       assert.include(spooled, "written to the spool")
       assert.notInclude(spooled, "lost")
       assert.deepStrictEqual(spooledNames(spool), names(5))
-      assert.include(yield* warningAtShutdown(undefined), "those traces are lost")
+      assert.include(yield* warningAtShutdown(undefined), "the others are counted as dropped (shutdown)")
     }))
 })
 
