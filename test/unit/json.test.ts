@@ -128,6 +128,22 @@ describe("snapshot: serialization of anything", () => {
     assert.isAtMost(bytes.base64.length, 1_000_000)
   })
 
+  it("keeps binary content written as text whole past the length bound (it becomes an attachment)", () => {
+    const base64 = Buffer.alloc(1_500_000, "an image ").toString("base64")
+    assert.isAbove(base64.length, 1_000_000)
+    const uri = `data:image/png;base64,${base64}`
+    assert.strictEqual(snapshot(uri), uri)
+    const anthropic = { type: "image", source: { type: "base64", media_type: "image/png", data: base64 } }
+    assert.deepStrictEqual(snapshot(anthropic), anthropic)
+    assert.deepStrictEqual(snapshot({ b64_json: base64 }), { b64_json: base64 })
+    // text that only looks like it, or sits elsewhere, is cut as before
+    const cut = (value: unknown) => JSON.stringify(snapshot(value)).includes("...[truncated")
+    assert.isTrue(cut({ text: base64 }))
+    assert.isTrue(cut({ data: `${base64}!` }))
+    assert.isTrue(cut(`data:image/png;base64,${base64}!`))
+    assert.isTrue(cut(`data:text/plain,${base64}`))
+  })
+
   it("never throws and always yields JSON, for arbitrary values", () => {
     fc.assert(
       fc.property(

@@ -3,7 +3,10 @@
  *
  * Rules (deterministic, never throw):
  * - strings are made well-formed (lone surrogates become U+FFFD); past `maxStringLength` they are
- *   cut and end with `...[truncated N chars]`;
+ *   cut and end with `...[truncated N chars]`, except binary content written as text (a base64
+ *   `data:` URI, or base64 under a key where the vendors' message shapes put it), which is kept whole:
+ *   the export stage moves it into an attachment, or cuts it to the payload budgets where the
+ *   destination stores none (the string is the caller's: keeping it copies nothing);
  * - arrays (and sets, maps, typed arrays) past `maxItems` keep their first items and end with
  *   `"[... N more items]"`; objects past `maxItems` keys get a `"..."` key saying how many were left out;
  * - finite numbers and booleans are kept; `NaN`, `Infinity` and `-Infinity` become their names;
@@ -101,6 +104,16 @@ const wellFormed = (s: string, max: number): string => {
   return s.isWellFormed() ? s : s.toWellFormed()
 }
 
+/** A base64 `data:` URI, which attachment extraction turns into an attachment. */
+const DATA_URI = /^data:[^;,]{1,200};base64,[A-Za-z0-9+/]*={0,2}$/
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+/** Where the vendors' message shapes put base64 content (see `format/attachments.ts`). */
+const BINARY_KEYS = new Set(["data", "b64_json", "bytes", "result"])
+
+/** A string past the length bound that is binary content written as text, kept whole. */
+const isBinaryText = (s: string, key: string | undefined): boolean =>
+  s.startsWith("data:") ? DATA_URI.test(s) : key !== undefined && BINARY_KEYS.has(key) && BASE64.test(s)
+
 const moreItems = (n: number): string => `[... ${n} more items]`
 
 const capped = <A>(items: Iterable<A>, max: number, f: (item: A) => Json): Array<Json> => {
@@ -120,7 +133,9 @@ const capped = <A>(items: Iterable<A>, max: number, f: (item: A) => Json): Array
 const walk = (value: unknown, options: SnapshotOptions, depth: number, seen: Set<object>): Json => {
   switch (typeof value) {
     case "string":
-      return wellFormed(value, options.maxStringLength)
+      return value.length > options.maxStringLength && isBinaryText(value, undefined)
+        ? value
+        : wellFormed(value, options.maxStringLength)
     case "number":
       return Number.isFinite(value) ? (value === 0 ? 0 : value) : String(value)
     case "boolean":
@@ -181,7 +196,8 @@ const plainObject = (obj: object, options: SnapshotOptions, depth: number, seen:
       continue
     }
     if (item === undefined) continue
-    setOwn(out, wellFormed(key, options.maxStringLength), walk(item, options, depth, seen))
+    const binary = typeof item === "string" && item.length > options.maxStringLength && isBinaryText(item, key)
+    setOwn(out, wellFormed(key, options.maxStringLength), binary ? item : walk(item, options, depth, seen))
   }
   return out
 }
