@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schedule } from "effect"
+import { createHash } from "node:crypto"
 import type { MlflowConfig } from "../../src/index.js"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import { scopedProxy } from "../support/proxy.js"
@@ -150,4 +151,141 @@ describe("inline images and audio, stored as MLflow 3.18 stores trace attachment
       expect(attachments).toEqual([])
       expect((pyAttributes(root)["mlflow.spanOutputs"] as any).audio.data).toBe(WAV)
     }))
+
+  it.scopedLive(
+    "2,000 inline images in one trace: all stored as attachments, and traces made meanwhile are not held up",
+    () =>
+      Effect.gen(function*() {
+        const images = 2000
+        const isUpload = (method: string, url: string) => method === "PUT" && url.includes("/attachments/")
+        let uploaded = 0
+        // each upload answered 50 ms late: the big trace's uploads take half a minute at least
+        const proxy = yield* scopedProxy(
+          mlflowUrl(),
+          () => undefined,
+          ({ method, url }) => {
+            if (isUpload(method, url)) uploaded++
+          },
+          ({ method, url }) => isUpload(method, url) ? 50 : 0
+        )
+        const content = (i: number) => Buffer.from(`image number ${i}`).toString("base64")
+        const big = Effect.void.pipe(Mlflow.span("look", {
+          spanType: "CHAT_MODEL",
+          inputs: {
+            messages: [{
+              role: "user",
+              content: Array.from({ length: images }, (_, i) => ({
+                type: "image_url",
+                image_url: { url: `data:image/png;base64,${content(i)}` }
+              }))
+            }]
+          }
+        }))
+        const small = (i: number) => Effect.succeed(i).pipe(Mlflow.span(`small-${i}`, { inputs: { i } }))
+        const { bigId, smallIds, uploadsWhenSmallExported } = yield* Effect.gen(function*() {
+          const tracing = yield* MlflowTracing.MlflowTracing
+          yield* big
+          const bigId = Option.getOrThrow(yield* Mlflow.lastTraceId)
+          const smallIds: Array<string> = []
+          for (let i = 0; i < 20; i++) {
+            yield* small(i)
+            smallIds.push(Option.getOrThrow(yield* Mlflow.lastTraceId))
+            yield* Effect.sleep("20 millis")
+          }
+          // the small traces are stored while the big one's uploads go on
+          yield* tracing.stats.pipe(
+            Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (stats) => stats.exported >= 20 }),
+            Effect.timeout("180 seconds")
+          )
+          const uploadsWhenSmallExported = uploaded
+          yield* tracing.flush("300 seconds")
+          const stats = yield* tracing.stats
+          expect(stats).toMatchObject({ exported: 21, failed: 0 })
+          return { bigId, smallIds, uploadsWhenSmallExported }
+        }).pipe(Effect.provide(MlflowTracing.layer({
+          trackingUri: proxy.url,
+          experimentName: uniqueName("attachments-many")
+        })))
+        expect(uploadsWhenSmallExported).toBeLessThan(images)
+        expect(uploaded).toBe(images)
+
+        const found = yield* python(`
+import base64, json, re
+import mlflow
+from mlflow.tracing.client import TracingClient
+from mlflow.tracing.attachments import Attachment
+mlflow.set_tracking_uri(${JSON.stringify(mlflowUrl())})
+small = [mlflow.get_trace(i) for i in ${JSON.stringify(smallIds)}]
+trace = mlflow.get_trace(${JSON.stringify(bigId)})
+repo = TracingClient()._get_artifact_repo_for_trace(trace.info)
+root = trace.to_dict()["data"]["spans"][0]
+refs = re.findall(r"mlflow-attachment://[^\\s\\"'\\\\]+", json.dumps(root["attributes"]))
+contents = [base64.b64encode(repo.download_trace_attachment(Attachment.parse_ref(ref)["attachment_id"])).decode() for ref in refs]
+print(json.dumps({"small": [t is not None and t.info.state == "OK" for t in small], "contents": contents}))
+`)
+        expect(found.small).toEqual(Array(20).fill(true))
+        expect(found.contents).toEqual(Array.from({ length: images }, (_, i) => content(i)))
+      }),
+    600_000
+  )
+
+  it.scopedLive(
+    "many traces with large attachments at once: each stored whole, its content exact",
+    () =>
+      Effect.gen(function*() {
+        const traces = 12
+        const megabyte = (trace: number, image: number) =>
+          Buffer.alloc(1024 * 1024, `trace ${trace} image ${image} `).toString("base64")
+        const one = (trace: number) =>
+          Effect.void.pipe(
+            Mlflow.span(`large-${trace}`, {
+              spanType: "CHAT_MODEL",
+              inputs: {
+                messages: [{
+                  role: "user",
+                  content: [0, 1].map((image) => ({
+                    type: "image_url",
+                    image_url: { url: `data:image/png;base64,${megabyte(trace, image)}` }
+                  }))
+                }]
+              }
+            }),
+            Effect.zipRight(Mlflow.lastTraceId),
+            Effect.map(Option.getOrThrow)
+          )
+        const ids = yield* Effect.gen(function*() {
+          const tracing = yield* MlflowTracing.MlflowTracing
+          const ids = yield* Effect.forEach(Array.from({ length: traces }, (_, i) => i), one, {
+            concurrency: "unbounded"
+          })
+          yield* tracing.flush("300 seconds")
+          expect(yield* tracing.stats).toMatchObject({ exported: traces, failed: 0 })
+          return ids
+        }).pipe(Effect.provide(MlflowTracing.layer({
+          trackingUri: mlflowUrl(),
+          experimentName: uniqueName("attachments-large")
+        })))
+
+        const found = yield* python(`
+import hashlib, json, re
+import mlflow
+from mlflow.tracing.client import TracingClient
+from mlflow.tracing.attachments import Attachment
+mlflow.set_tracking_uri(${JSON.stringify(mlflowUrl())})
+out = {}
+for trace_id in ${JSON.stringify(ids)}:
+    trace = mlflow.get_trace(trace_id)
+    repo = TracingClient()._get_artifact_repo_for_trace(trace.info)
+    root = trace.to_dict()["data"]["spans"][0]
+    refs = re.findall(r"mlflow-attachment://[^\\s\\"'\\\\]+", json.dumps(root["attributes"]))
+    out[trace_id] = [root["name"], [hashlib.sha256(repo.download_trace_attachment(Attachment.parse_ref(ref)["attachment_id"])).hexdigest() for ref in refs]]
+print(json.dumps(out))
+`)
+        const sha = (text: string) => createHash("sha256").update(Buffer.from(text, "base64")).digest("hex")
+        ids.forEach((id, trace) => {
+          expect(found[id]).toEqual([`large-${trace}`, [sha(megabyte(trace, 0)), sha(megabyte(trace, 1))]])
+        })
+      }),
+    600_000
+  )
 })

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Logger, Option } from "effect"
+import { ConfigProvider, Effect, Layer, Logger, Option, Schedule } from "effect"
 import * as crypto from "node:crypto"
 import { Mlflow, MlflowTracing } from "../../src/index.js"
 import type { OtlpProtocol } from "../../src/internal/config/otlp.js"
 import { SpanType } from "../../src/SpanType.js"
 import { type RunningCollector, startCollector } from "../harness/collector.js"
 import { makePki, type Pki } from "../harness/nginx.js"
-import { experimentIdByName, mlflowUrl, postJson, pythonGetTraces, uniqueName } from "./helpers.js"
+import { experimentIdByName, freePort, mlflowUrl, postJson, python, pythonGetTraces, uniqueName } from "./helpers.js"
 
 /**
  * Through a real OpenTelemetry Collector (OTLP receiver on HTTP and gRPC, batch processor, a file
@@ -229,6 +229,78 @@ describe("OTLP export through a real OpenTelemetry Collector", () => {
         }),
       (own) => Effect.promise(() => own.stop())
     ))
+})
+
+describe("dual export with the collector down", () => {
+  it.live(
+    "MLflow keeps pace and stores every trace; the collector's side stays within its queue and counts each loss",
+    () =>
+      Effect.gen(function*() {
+        const name = uniqueName("dual-down")
+        const count = 300
+        const capacity = 100
+        const down = `http://127.0.0.1:${yield* freePort}` // nothing listens: every request is refused
+        const ids: Array<string> = []
+        let peakQueued = 0
+        const service = yield* Effect.gen(function*() {
+          const tracing = yield* MlflowTracing.MlflowTracing
+          const exported = (n: number) =>
+            tracing.stats.pipe(
+              Effect.repeat({
+                schedule: Schedule.spaced("100 millis"),
+                until: (now) => (now.destinations?.mlflow?.exported ?? 0) >= n
+              }),
+              Effect.timeout("120 seconds"),
+              Effect.ignore
+            )
+          for (let i = 0; i < count; i++) {
+            yield* Effect.succeed(i).pipe(Mlflow.span("step"), Mlflow.span(`down ${i}`))
+            ids.push(Option.getOrThrow(yield* Mlflow.lastTraceId))
+            // the first trace creates the experiment: the others follow once it is stored
+            if (i === 0) yield* exported(1)
+            // paced as traffic is, not a burst: a burst would fill the MLflow side's queue as well
+            yield* Effect.sleep("20 millis")
+            const now = yield* tracing.stats
+            peakQueued = Math.max(peakQueued, now.destinations?.otlp?.queued ?? 0)
+          }
+          // the MLflow side is not held back by the other one
+          yield* exported(count)
+          const { destinations } = yield* tracing.stats
+          expect(destinations?.mlflow).toMatchObject({ exported: count, failed: 0 })
+          expect(destinations?.otlp?.exported).toBe(0)
+          return tracing
+        }).pipe(Effect.provide(MlflowTracing.layer({
+          trackingUri: mlflowUrl(),
+          experimentName: name,
+          otlp: { endpoint: down, protocol: "grpc" },
+          dualExport: true,
+          queueCapacity: capacity,
+          shutdownTimeout: "2 seconds"
+        })))
+        const { destinations } = yield* service.stats
+        const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0)
+        expect(destinations?.mlflow).toMatchObject({ exported: count, failed: 0, queued: 0 })
+        expect(sum(destinations!.mlflow.dropped)).toBe(0)
+        const otlp = destinations!.otlp
+        expect(peakQueued).toBeLessThanOrEqual(capacity)
+        expect(otlp.exported).toBe(0)
+        expect(otlp.dropped.queueFull).toBeGreaterThan(0)
+        // every trace the collector's side took is accounted for, once
+        expect(otlp.failed + sum(otlp.dropped) + otlp.unconfirmed).toBe(count)
+        const stored = yield* python(
+          `
+import json, mlflow
+traces = mlflow.search_traces(experiment_ids=[${
+            JSON.stringify(yield* experimentIdByName(mlflowUrl(), name))
+          }], return_type="list", max_results=1000)
+print(json.dumps(sorted(t.info.trace_id for t in traces if len(t.data.spans) == 2)))
+`,
+          { MLFLOW_TRACKING_URI: mlflowUrl() }
+        )
+        expect(stored).toEqual([...ids].sort())
+      }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))),
+    300_000
+  )
 })
 
 /** `count` traces, one at a time; their OTLP trace ids, and the stats once flushed */

@@ -200,6 +200,76 @@ describe("the durable spool against a real server that goes away", () => {
     () => stoppedPush("SIGINT"),
     300_000
   )
+
+  it.scopedLive(
+    "two processes replaying one spool at once: every trace is stored once, and their counts add up",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* restartable
+        const { env, experimentId, spool } = yield* fresh(server, server.url, "spool-two")
+        yield* Effect.promise(server.stop)
+        const produced = yield* service({ ...env, MODE: "produce", COUNT: "60" })
+        expect(produced.stats.spooled).toBe(60)
+        yield* Effect.promise(server.start)
+
+        // small batches, so that the two take turns claiming from the same folder
+        const drain = { ...env, MODE: "drain", BATCH_SIZE: "5" }
+        const [a, b] = yield* Effect.all([service(drain), service(drain)], { concurrency: 2 })
+        expect(a.stats.replayed + b.stats.replayed).toBe(60)
+        expect(a.stats.failed + b.stats.failed).toBe(0)
+        expect(waitingFiles(spool)).toEqual([])
+        expect(claimFiles(spool)).toEqual([])
+        exactlyOnce(yield* stored(server.url, experimentId), produced.traceIds)
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "a process killed (SIGKILL) while it replays in the background: the next one stores every trace once",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* restartable
+        const proxy = yield* stallingProxy(server.url)
+        const { env, experimentId, spool } = yield* fresh(server, proxy.url, "spool-kill")
+        yield* Effect.promise(server.stop)
+        const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
+        expect(produced.stats.spooled).toBe(30)
+        yield* Effect.promise(server.start)
+
+        // one batch of 30 claimed: its spans and 10 of its StartTraceV3 calls reach the server, the rest hang
+        proxy.state.hold = true
+        proxy.state.forward = 10
+        // node itself, not the tsx wrapper: the process killed is the one that claimed
+        const replaying = spawned(process.execPath, [
+          "--import",
+          "tsx",
+          path.join(root, "test/support/services/spoolService.ts")
+        ], {
+          ...env,
+          MODE: "replay",
+          EXPECT: "30",
+          BATCH_SIZE: "30"
+        })
+        for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
+          if (waited > 120_000) throw new Error(`replay did not get far enough: ${JSON.stringify(proxy.state)}`)
+          yield* Effect.sleep("100 millis")
+        }
+        expect(claimFiles(spool)).toHaveLength(30)
+        replaying.child.kill("SIGKILL")
+        const died: ChildProcess["signalCode"] = (yield* Effect.promise(() => replaying.done)).signal
+        expect(died).toBe("SIGKILL")
+        expect(claimFiles(spool)).toHaveLength(30) // the dead process's claims, taken over below
+
+        proxy.state.hold = false
+        const next = yield* service({ ...env, MODE: "replay", EXPECT: "30" })
+        expect(next.stats.replayed).toBe(30)
+        expect(next.stats.failed).toBe(0)
+        expect(waitingFiles(spool)).toEqual([])
+        expect(claimFiles(spool)).toEqual([])
+        exactlyOnce(yield* stored(server.url, experimentId), produced.traceIds)
+      }),
+    300_000
+  )
 })
 
 describe.skipIf(fullDiskUnavailable !== undefined)("the durable spool on a disk that fills up", () => {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Logger } from "effect"
+import { Deferred, Effect, Fiber, Logger, Schedule } from "effect"
 import { MlflowTracing, type Sink } from "../../src/index.js"
 import type { Trace } from "../../src/Trace.js"
 
@@ -54,4 +54,51 @@ describe("under stress", () => {
       assert.isAtLeast(losers.length, 2000)
       for (const span of losers) assert.strictEqual(span.status.code, "ERROR", span.name)
     }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))), 120_000)
+
+  it.live(
+    "100,000 spans open at once in one trace: each ends with a status, and the trace is kept within its bound",
+    () =>
+      Effect.gen(function*() {
+        const { sink, stored } = keeping()
+        const open = 100_000
+        const { result, stats } = yield* Effect.gen(function*() {
+          const gate = yield* Deferred.make<void>()
+          const service = yield* MlflowTracing.MlflowTracing
+          const fiber = yield* Effect.forEach(
+            Array.from({ length: open }, (_, i) => i),
+            (i) => Effect.as(Deferred.await(gate), i).pipe(Effect.withSpan(`open-${i}`)),
+            { concurrency: "unbounded" }
+          ).pipe(
+            Effect.map((all) => all.reduce((a, b) => a + b, 0)),
+            Effect.withSpan("root"),
+            Effect.fork
+          )
+          yield* service.stats.pipe(
+            Effect.repeat({
+              schedule: Schedule.spaced("50 millis"),
+              until: (now) => now.spans.started - now.spans.ended >= open + 1
+            }),
+            Effect.timeout("120 seconds")
+          )
+          yield* Deferred.succeed(gate, undefined)
+          const result = yield* Fiber.join(fiber)
+          return { result, stats: yield* flushAndStats }
+        }).pipe(Effect.provide(MlflowTracing.layerSink(sink, { maxSpansPerTrace: 10_000 })))
+        // the program's own answer is untouched
+        assert.strictEqual(result, (open * (open - 1)) / 2)
+        assert.strictEqual(stats.spans.started, open + 1)
+        assert.strictEqual(stats.spans.ended, open + 1)
+        assert.strictEqual(stats.inProgress, 0)
+        assert.strictEqual(stats.exported, 1)
+        assert.deepStrictEqual(Object.values(stats.dropped).filter((n) => n > 0), [])
+        assert.strictEqual(stored.length, 1)
+        const [trace] = stored
+        assert.strictEqual(trace.spans.length, 10_000)
+        assert.strictEqual(trace.spans.filter((span) => span.name === "root").length, 1)
+        for (const span of trace.spans) assert.strictEqual(span.status.code, "OK", span.name)
+        // what was left out is said, exactly
+        assert.include(trace.info.metadata["effect_mlflow.truncation"], "\"spans_dropped\": 90001")
+      }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))),
+    300_000
+  )
 })
