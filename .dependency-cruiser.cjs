@@ -57,9 +57,11 @@ module.exports = {
     stage("config", ["common"]),
     stage("llm", ["common", "tracing"]),
     typesOnly("llm", "tracing/"),
-    stage("export", ["common", "format", "tracing"]),
+    stage("prepare", ["common", "format", "tracing"]),
+    typesOnly("prepare", "tracing/"),
+    stage("export", ["common", "format", "tracing", "prepare"]),
     typesOnly("export", "tracing/"),
-    stage("sinks", ["common", "format", "client", "export"]),
+    stage("sinks", ["common", "format", "client", "export", "prepare"]),
     {
       name: "sinks-use-the-sink-contract-only",
       comment:
@@ -67,6 +69,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/internal/sinks/" },
       to: { path: "^src/internal/export/(?!(sink|spool)\\.ts$)" }
+    },
+    {
+      name: "sinks-use-the-derivation-rules-only",
+      comment:
+        "sinks check what a server derives from spans by the rules in prepare/derived.ts and know nothing else of the prepare stage",
+      severity: "error",
+      from: { path: "^src/internal/sinks/" },
+      to: { path: "^src/internal/prepare/(?!(derived|attachments)\\.ts$)" }
     }
   ],
   options: {

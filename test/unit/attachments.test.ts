@@ -4,7 +4,7 @@ import { Mlflow, MlflowConfig, MlflowTracing } from "../../src/index.js"
 import type { Sink } from "../../src/index.js"
 import { randomUuid } from "../../src/internal/common/ids.js"
 import type { Json } from "../../src/internal/common/json.js"
-import { extractAttachments, inlineAttachments } from "../../src/internal/format/attachments.js"
+import { extractAttachments, inlineAttachments } from "../../src/internal/prepare/attachments.js"
 import type { Trace } from "../../src/Trace.js"
 import { spanData } from "../support/spanData.js"
 

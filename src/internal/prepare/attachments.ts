@@ -2,7 +2,7 @@ import * as Encoding from "effect/Encoding"
 import type { SpanData, TraceAttachment } from "../../Trace.js"
 import { type Json, mapJson, setOwn } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
-import { pythonBytes } from "./pythonBytes.js"
+import { pythonBytes } from "../format/pythonBytes.js"
 
 /**
  * Inline binary content in span inputs and outputs (base64 `data:` URIs, and the base64 fields of
