@@ -76,7 +76,7 @@ module.exports = {
         "sinks check what a server derives from spans by the rules in prepare/derived.ts and know nothing else of the prepare stage",
       severity: "error",
       from: { path: "^src/internal/sinks/" },
-      to: { path: "^src/internal/prepare/(?!(derived|attachments)\\.ts$)" }
+      to: { path: "^src/internal/prepare/(?!derived\\.ts$)" }
     }
   ],
   options: {
