@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { dumps } from "../../src/internal/common/json.js"
+import { dumps } from "../../src/internal/format/pythonJson.js"
 import { spanToJson } from "../../src/internal/format/traceJson.js"
 import { aggregateTokenUsage } from "../../src/internal/prepare/derived.js"
 import { finalize } from "../../src/internal/prepare/finalize.js"

@@ -1,6 +1,7 @@
 import type { SpanData } from "../../Trace.js"
-import { dumps, type Json } from "../common/json.js"
+import type { Json } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
+import { dumps } from "./pythonJson.js"
 
 /**
  * Spans in the OpenTelemetry GenAI semantic conventions, as MLflow 3.18's OTLP export writes them

@@ -1,8 +1,8 @@
 import type { SpanData, Trace, TraceInfo } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
-import { dumps } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../common/keys.js"
 import { jsonSize } from "../format/jsonSize.js"
+import { dumps } from "../format/pythonJson.js"
 import { spanJsonSize, traceInfoToDict } from "../format/traceJson.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
 import {
