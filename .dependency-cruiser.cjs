@@ -3,28 +3,37 @@
  * modules may import anything, internal code imports public modules for their types only, and
  * nothing forms a cycle, not even through types.
  */
-const stage = (name, allowed, typesFrom = []) => ({
+/** a file of another stage, as a path pattern */
+const file = (path) => `^src/internal/${path.replace(/\./g, "\\.")}$`
+
+/** `files`: single files of other stages that may be imported too */
+const stage = (name, allowed, files = []) => ({
   name: `${name}-imports`,
   comment: `internal/${name} imports only ${allowed.join(", ") || "itself"}${
-    typesFrom.length ? ` (and types from ${typesFrom.join(", ")})` : ""
+    files.length ? ` (and ${files.join(", ")})` : ""
   }`,
   severity: "error",
   from: { path: `^src/internal/${name}/` },
   to: {
     path: "^src/internal/",
-    pathNot: [`^src/internal/(${[name, ...allowed].join("|")})/`],
-    ...(typesFrom.length ? {} : {})
+    pathNot: [`^src/internal/(${[name, ...allowed].join("|")})/`, ...files.map(file)]
   }
 })
 
-/** Like `stage`, for the folders that may import another stage's types but not its values. */
-const typesOnly = (name, from) => ({
+/** Like `stage`, for the folders that may import another stage's types but not its values (but from `files`). */
+const typesOnly = (name, from, files = []) => ({
   name: `${name}-uses-${from.replace(/\W/g, "")}-types-only`,
-  comment: `internal/${name} imports only types from ${from}`,
+  comment: `internal/${name} imports only types from ${from}${
+    files.length ? ` (and values from ${files.join(", ")})` : ""
+  }`,
   severity: "error",
   from: { path: `^src/internal/${name}/` },
-  to: { path: `^src/internal/${from}`, dependencyTypesNot: ["type-only"] }
+  to: { path: `^src/internal/${from}`, pathNot: files.map(file), dependencyTypesNot: ["type-only"] }
 })
+
+/** The value snapshot and the text helpers over it: leaves of tracing that other stages share. */
+const SNAPSHOT = "tracing/snapshot.ts"
+const TEXT = "tracing/text.ts"
 
 module.exports = {
   forbidden: [
@@ -50,16 +59,25 @@ module.exports = {
       to: { path: "^(test|examples|bench)/" }
     },
     stage("common", []),
+    {
+      name: "snapshot-is-a-leaf",
+      comment: "the snapshot and the text helpers import only common: the stages that share them import no tracer",
+      severity: "error",
+      from: { path: [SNAPSHOT, TEXT].map(file).join("|") },
+      to: { path: "^src/internal/", pathNot: ["^src/internal/common/", ...[SNAPSHOT, TEXT].map(file)] }
+    },
     stage("tracing", ["common"]),
     stage("format", ["common"]),
-    stage("client", ["common", "format"]),
+    stage("client", ["common", "format"], [TEXT]),
     stage("environment", ["common"]),
     stage("config", ["common"]),
     stage("llm", ["common", "tracing"]),
-    typesOnly("llm", "tracing/"),
-    stage("export", ["common", "format", "tracing"]),
+    typesOnly("llm", "tracing/", [SNAPSHOT]),
+    stage("prepare", ["common", "format", "tracing"]),
+    typesOnly("prepare", "tracing/"),
+    stage("export", ["common", "format", "tracing", "prepare"]),
     typesOnly("export", "tracing/"),
-    stage("sinks", ["common", "format", "client", "export"]),
+    stage("sinks", ["common", "format", "client", "export", "prepare"]),
     {
       name: "sinks-use-the-sink-contract-only",
       comment:
@@ -67,6 +85,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/internal/sinks/" },
       to: { path: "^src/internal/export/(?!(sink|spool)\\.ts$)" }
+    },
+    {
+      name: "sinks-use-the-derivation-rules-only",
+      comment:
+        "sinks check what a server derives from spans by the rules in prepare/derived.ts and know nothing else of the prepare stage",
+      severity: "error",
+      from: { path: "^src/internal/sinks/" },
+      to: { path: "^src/internal/prepare/(?!derived\\.ts$)" }
     }
   ],
   options: {

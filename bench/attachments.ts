@@ -11,7 +11,7 @@
  *
  * Run: npm run bench:attachments   (SPANS=2000 REPEATS=15 to change the size)
  */
-import { extractAttachments } from "../src/internal/format/attachments.js"
+import { extractAttachments } from "../src/internal/prepare/attachments.js"
 import type { SpanData } from "../src/Trace.js"
 
 const SPANS = Number(process.env.SPANS ?? 2000)

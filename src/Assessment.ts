@@ -6,8 +6,10 @@
  */
 
 import * as Effect from "effect/Effect"
-import { type Json, optionalText, snapshot, textEntries, toText } from "./internal/common/json.js"
+import type { Json } from "./internal/common/json.js"
 import * as AssessmentJson from "./internal/format/assessmentJson.js"
+import { snapshot } from "./internal/tracing/snapshot.js"
+import { optionalText, textEntries, toText } from "./internal/tracing/text.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 
 /**

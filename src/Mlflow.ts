@@ -19,14 +19,16 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { optionalText, ownEntries, safeKey, setOwn, snapshot, textEntries, toText } from "./internal/common/json.js"
+import { safeKey, setOwn } from "./internal/common/json.js"
 import type { TraceRecord, TraceUpdates } from "./internal/tracing/assembler.js"
-import * as W3c from "./internal/tracing/traceContext.js"
+import { snapshot } from "./internal/tracing/snapshot.js"
+import { optionalText, ownEntries, textEntries, toText } from "./internal/tracing/text.js"
 import { MlflowSpan, TRACE_CONTEXT_KEY } from "./internal/tracing/tracer.js"
 import { MlflowClient, type MlflowError } from "./MlflowClient.js"
 import { MlflowTracing } from "./MlflowTracing.js"
 import type { SpanType } from "./SpanType.js"
 import { SpanAttributeKey, SpanLogLevel, type TokenUsage, TraceMetadataKey } from "./Trace.js"
+import * as Propagation from "./TraceContext.js"
 
 /**
  * Options of `Mlflow.span`.
@@ -457,61 +459,25 @@ export const setTracingEnabled = (enabled: boolean): Effect.Effect<void> =>
 
 /**
  * Request headers as a server hands them over: a record (in any case, with Node's arrays) or a
- * `Headers` object.
+ * `Headers` object. Also available as `TraceContext.IncomingHeaders`, the module of W3C propagation.
  *
  * @since 0.1.0
  * @category distributed tracing
  */
-export type IncomingHeaders = W3c.IncomingHeaders
+export type IncomingHeaders = Propagation.IncomingHeaders
 
 /**
- * The W3C Trace Context headers (`traceparent`, and `tracestate` when the trace came with one) of
- * the current span, for a request to another service: that service, if it continues the trace
- * (`Mlflow.continueTrace`, or any OpenTelemetry-instrumented server), adds its spans to this trace,
- * under the current span. The sampling decision travels with them (`-01` sampled, `-00` not).
- * Outside a span the record is empty. An `HttpClient` traced by Effect sends the same header itself.
- *
- * @example
- * import { Effect } from "effect"
- * import { Mlflow } from "effect-mlflow"
- *
- * const call = Effect.gen(function*() {
- *   const headers = yield* Mlflow.traceHeaders
- *   return yield* Effect.promise(() => fetch("http://localhost:8080/answer", { headers }))
- * }).pipe(Mlflow.span("call answer service"))
+ * The W3C Trace Context headers of the current span, for a request to another service. Also
+ * available as `TraceContext.traceHeaders`, where it is described in full.
  *
  * @since 0.1.0
  * @category distributed tracing
  */
-export const traceHeaders: Effect.Effect<Readonly<Record<string, string>>> = Effect.map(
-  Effect.option(Effect.currentParentSpan),
-  (current) => {
-    if (current._tag === "None") return {}
-    const span = current.value
-    return W3c.headersOf(
-      span,
-      span instanceof MlflowSpan ? span.record.traceState : W3c.traceStateOf(span)
-    )
-  }
-)
+export const traceHeaders: Effect.Effect<Readonly<Record<string, string>>> = Propagation.traceHeaders
 
 /**
- * Runs `self` as part of the trace of the request it serves: the spans it makes join the caller's
- * trace, under the caller's span, as its W3C `traceparent` header says (the caller's `tracestate` is
- * passed on). Without a valid `traceparent`, `self` starts its own trace as usual. A continued
- * trace follows the caller's sampling decision, and its trace info (name, previews, tags, metadata)
- * is the caller's: this service exports its spans into the trace and writes no trace info for it.
- *
- * @example
- * import { Effect } from "effect"
- * import { Mlflow } from "effect-mlflow"
- *
- * // in a handler, given the request's headers
- * const handle = (headers: Mlflow.IncomingHeaders) =>
- *   Effect.succeed("MLflow is an open-source platform").pipe(
- *     Mlflow.span("answer", { spanType: "CHAIN" }),
- *     Mlflow.continueTrace(headers)
- *   )
+ * Runs `self` as part of the trace of the request it serves, as its W3C `traceparent` header says.
+ * Also available as `TraceContext.continueTrace`, where it is described in full.
  *
  * @since 0.1.0
  * @category distributed tracing
@@ -519,11 +485,4 @@ export const traceHeaders: Effect.Effect<Readonly<Record<string, string>>> = Eff
 export const continueTrace: {
   (headers: IncomingHeaders): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, headers: IncomingHeaders): Effect.Effect<A, E, R>
-} = dual(
-  (args) => Effect.isEffect(args[0]),
-  <A, E, R>(self: Effect.Effect<A, E, R>, headers: IncomingHeaders): Effect.Effect<A, E, R> =>
-    Effect.suspend(() => {
-      const parent = W3c.remoteParent(headers)
-      return parent === undefined ? self : Effect.withParentSpan(self, parent)
-    })
-)
+} = Propagation.continueTrace

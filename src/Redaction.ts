@@ -9,7 +9,7 @@
  */
 import * as JsonInternal from "./internal/common/json.js"
 import type { Json } from "./internal/common/json.js"
-import * as Processors from "./internal/export/processors.js"
+import * as Processors from "./internal/prepare/processors.js"
 import type { SpanType } from "./SpanType.js"
 import type { SpanData } from "./Trace.js"
 

@@ -58,3 +58,7 @@ export * as Trace from "./Trace.js"
  * @since 0.1.0
  */
 export * as TracedService from "./TracedService.js"
+/**
+ * @since 0.2.0
+ */
+export * as TraceContext from "./TraceContext.js"

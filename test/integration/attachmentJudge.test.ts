@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { Json } from "../../src/internal/common/json.js"
-import { extractFromValue } from "../../src/internal/format/attachments.js"
+import { extractFromValue } from "../../src/internal/prepare/attachments.js"
 import { type AttachmentCase, attachmentCases } from "../support/attachmentCases.js"
 import { python } from "./helpers.js"
 

@@ -67,4 +67,27 @@ describe("the import rules of npm run lint", () => {
       "tracing-imports"
     ])
   })
+
+  it("hold prepare between tracing and export, and share the snapshot as a leaf of tracing", () => {
+    const dir = tree({
+      "src/internal/export/exporter.ts": "export const exporter = 1\n",
+      "src/internal/prepare/prepare.ts":
+        "import { exporter } from \"../export/exporter.js\"\nexport const p = exporter\n",
+      "src/internal/prepare/derived.ts": "export const preview = 1\n",
+      "src/internal/prepare/finalize.ts": "export const finalize = 1\n",
+      "src/internal/sinks/ok.ts": "import { preview } from \"../prepare/derived.js\"\nexport const s = preview\n",
+      "src/internal/sinks/bad.ts": "import { finalize } from \"../prepare/finalize.js\"\nexport const b = finalize\n",
+      "src/internal/tracing/tracer.ts": "export const tracer = 1\n",
+      "src/internal/tracing/snapshot.ts": "export const snapshot = 1\n",
+      "src/internal/tracing/text.ts": "import { tracer } from \"./tracer.js\"\nexport const text = tracer\n",
+      "src/internal/llm/chat.ts": "import { snapshot } from \"../tracing/snapshot.js\"\nexport const c = snapshot\n",
+      "src/internal/client/http.ts": "import { tracer } from \"../tracing/tracer.js\"\nexport const h = tracer\n"
+    })
+    expect(check(dir)).toEqual([
+      "client-imports",
+      "prepare-imports",
+      "sinks-use-the-derivation-rules-only",
+      "snapshot-is-a-leaf"
+    ])
+  })
 })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Data, Either, Exit, FastCheck as fc, Option, Redacted, Schema } from "effect"
-import { dumps, dumpsPrefix, snapshot } from "../../src/internal/common/json.js"
+import { dumps, dumpsPrefix } from "../../src/internal/format/pythonJson.js"
+import { snapshot } from "../../src/internal/tracing/snapshot.js"
 
 class Point extends Schema.Class<Point>("Point")({ x: Schema.Number, y: Schema.Number }) {}
 class Account {

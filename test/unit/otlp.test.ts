@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { snapshot } from "../../src/internal/common/json.js"
 import * as Otlp from "../../src/internal/format/otlp.js"
+import { snapshot } from "../../src/internal/tracing/snapshot.js"
 import type { SpanData } from "../../src/Trace.js"
 import { decodeRequest } from "../support/otlpDecode.js"
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Logger } from "effect"
 import { Mlflow, Redaction } from "../../src/index.js"
-import { applyBudgets } from "../../src/internal/export/budget.js"
+import { applyBudgets } from "../../src/internal/prepare/budget.js"
 import * as TestTracing from "../../src/testing/TestTracing.js"
 import type { SpanData } from "../../src/Trace.js"
 

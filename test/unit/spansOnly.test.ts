@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { finalize } from "../../src/internal/export/finalize.js"
+import { finalize } from "../../src/internal/prepare/finalize.js"
 import { spansCarry, withTraceInfoOnRoot } from "../../src/internal/sinks/spansOnly.js"
 import { emptyUpdates, type TraceUpdates } from "../../src/internal/tracing/assembler.js"
 import type { SpanData } from "../../src/Trace.js"

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Logger, Option } from "effect"
-import { Mlflow, MlflowTracing, Sink } from "../../src/index.js"
+import { Mlflow, MlflowTracing, Sink, TraceContext } from "../../src/index.js"
 import { normalizeTraceState, parseTraceparent } from "../../src/internal/tracing/traceContext.js"
 import type { Trace } from "../../src/Trace.js"
 import { recorder } from "../support/recorder.js"
@@ -100,6 +100,22 @@ describe("W3C trace context", () => {
       assert.strictEqual(stored.length, 2)
       assert.notStrictEqual(Option.getOrThrow(own), `tr-${TRACE}`)
       assert.strictEqual(stored[1].spans[0].parentSpanId, null)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("TraceContext is the module of propagation, and Mlflow's names for it stay the same functions", () => {
+    assert.strictEqual(Mlflow.traceHeaders, TraceContext.traceHeaders)
+    assert.strictEqual(Mlflow.continueTrace, TraceContext.continueTrace)
+    const { layer, stored } = recording()
+    return Effect.gen(function*() {
+      const onward = yield* TraceContext.traceHeaders.pipe(
+        Mlflow.span("served"),
+        TraceContext.continueTrace({ traceparent: `00-${TRACE}-${SPAN}-01` })
+      )
+      yield* Mlflow.flush()
+      assert.strictEqual(stored[0].spans[0].traceId, TRACE)
+      assert.strictEqual(stored[0].spans[0].parentSpanId, SPAN)
+      assert.match(onward.traceparent, new RegExp(`^00-${TRACE}-[0-9a-f]{16}-01$`))
     }).pipe(Effect.provide(layer))
   })
 

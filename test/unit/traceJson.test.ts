@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { snapshot } from "../../src/internal/common/json.js"
 import { spanJsonSize, spanToJson, traceToJson } from "../../src/internal/format/traceJson.js"
+import { snapshot } from "../../src/internal/tracing/snapshot.js"
 import type { SpanData } from "../../src/Trace.js"
 
 const span = (overrides: Partial<SpanData>): SpanData => ({

@@ -5,9 +5,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { safeStringify } from "../common/json.js"
 import { basicSecrets, makeScrubber, urlSecrets } from "../common/scrub.js"
 import { parseBigJson } from "../format/bigJson.js"
+import { safeStringify } from "../tracing/text.js"
 import {
   describeTransportError,
   MlflowApiError,

@@ -11,18 +11,18 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { Trace } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
-import type { AttachmentOptions } from "../format/attachments.js"
+import type { AttachmentOptions } from "../prepare/attachments.js"
+import type { Budgets } from "../prepare/budget.js"
+import * as Prepare from "../prepare/prepare.js"
+import type { SpanProcessor } from "../prepare/processors.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
-import type { Budgets } from "./budget.js"
 import * as Health from "./health.js"
 import * as Ledger from "./ledger.js"
 import * as Pending from "./pending.js"
-import * as Prepare from "./prepare.js"
-import type { SpanProcessor } from "./processors.js"
 import * as Replay from "./replay.js"
 import * as Reports from "./reports.js"
 import * as Retry from "./retry.js"
-import type { ExportContext, ExportError, Sink } from "./sink.js"
+import { type ExportContext, ExportError, type Sink } from "./sink.js"
 import { type Spool, toEntry } from "./spool.js"
 import * as TraceQueue from "./traceQueue.js"
 import * as Watchdog from "./watchdog.js"
@@ -119,7 +119,10 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
     const pending = Pending.make()
     const reports = Reports.make(options.warnInterval, options.destination)
     const settled = options.settled ?? releaseWaiters
-    const prepare = Prepare.make(options, reports)
+    const prepare = Prepare.make(
+      options,
+      (what, detail) => reports.once(what, new ExportError({ detail, retryable: false }))
+    )
     const health = yield* Health.make(sink.probe, {
       interval: options.probeInterval,
       drainWait: Duration.millis(250),

@@ -1,4 +1,5 @@
-import { dumps, type Json } from "../common/json.js"
+import type { Json } from "../common/json.js"
+import { dumps } from "./pythonJson.js"
 
 /** arrays of one primitive type (nulls allowed), as OpenTelemetry attributes take them */
 const isPlainArray = (items: ReadonlyArray<Json>): boolean => {

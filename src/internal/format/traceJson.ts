@@ -1,9 +1,10 @@
 import type { SpanData, SpanEvent, SpanLink, Trace, TraceInfo } from "../../Trace.js"
 import { utf8Length } from "../common/bytes.js"
 import { hexToBase64 } from "../common/ids.js"
-import { dumps, type Json } from "../common/json.js"
+import type { Json } from "../common/json.js"
 import { SpanAttributeKey, TRUNCATED_ATTRIBUTE } from "../common/keys.js"
 import { measured, measureJson, textSize } from "./jsonSize.js"
+import { dumps } from "./pythonJson.js"
 
 /**
  * MLflow's JSON encodings of traces: `Span.to_dict` (the `traces.json` artifact), `TraceInfo.to_dict`

@@ -8,7 +8,7 @@ import * as Encoding from "effect/Encoding"
 import * as JSONSchema from "effect/JSONSchema"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
-import { snapshot } from "../common/json.js"
+import { snapshot } from "../tracing/snapshot.js"
 
 /** @internal */
 export interface ChatMessage {

@@ -1,6 +1,6 @@
 import type { SpanData, Trace } from "../../Trace.js"
 import { SpanAttributeKey, TraceMetadataKey } from "../common/keys.js"
-import { jsonHead, preview, stateOf } from "../format/derived.js"
+import { jsonHead, preview, stateOf } from "../prepare/derived.js"
 
 /**
  * Storing a trace from its spans alone: MLflow 3.18's `/v1/traces` builds the trace record itself

@@ -1,6 +1,6 @@
 import type { SpanData } from "../../Trace.js"
 import { SpanAttributeKey } from "../common/keys.js"
-import { OPTIONAL_USAGE_KEYS, USAGE_KEYS } from "../format/derived.js"
+import { OPTIONAL_USAGE_KEYS, USAGE_KEYS } from "../prepare/derived.js"
 
 /**
  * MLflow 3.18's server adds up token usage and cost from the spans it is sent, and fails the whole

@@ -3,7 +3,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import type { SpanData, TraceState } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
-import { ownEntries, textEntries } from "../common/json.js"
+import { ownEntries, textEntries } from "./text.js"
 
 /** A span still open in a trace, as the assembler sees it (the tracer's spans are these). */
 export interface OpenSpan {

@@ -3,19 +3,13 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import type { SpanData, SpanEvent, SpanLink } from "../../Trace.js"
-import {
-  type CutReport,
-  defaultSnapshotOptions,
-  type Json,
-  ownEntries,
-  safeKey,
-  setOwn,
-  snapshot
-} from "../common/json.js"
+import { type Json, safeKey, setOwn } from "../common/json.js"
 import { SpanAttributeKey, SpanLogLevel, TRUNCATED_ATTRIBUTE } from "../common/keys.js"
 import type { TraceAssembler, TraceRecord } from "./assembler.js"
 import { spanIdHex, traceIdHex } from "./ids.js"
+import { type CutReport, defaultSnapshotOptions, snapshot } from "./snapshot.js"
 import { fromExit } from "./status.js"
+import { ownEntries } from "./text.js"
 import { traceStateOf } from "./traceContext.js"
 
 const HEX32 = /^[0-9a-f]{32}$/

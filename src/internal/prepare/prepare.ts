@@ -1,17 +1,15 @@
 import * as Effect from "effect/Effect"
 import type { SpanData, Trace, TraceAttachment } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
-import { dumps } from "../common/json.js"
 import { TRUNCATION_METADATA } from "../common/keys.js"
 import { forEachInSlices } from "../common/slices.js"
-import { type AttachmentOptions, extractFromSpan } from "../format/attachments.js"
+import { dumps } from "../format/pythonJson.js"
 import { spanJsonSize } from "../format/traceJson.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
+import { type AttachmentOptions, extractFromSpan } from "./attachments.js"
 import { applyBudgets, type Budgets } from "./budget.js"
 import { finalize } from "./finalize.js"
 import { process, type SpanProcessor } from "./processors.js"
-import type { Reports } from "./reports.js"
-import { ExportError } from "./sink.js"
 
 /** Turns what the assembler handed off into what a sink stores: processors, budgets, finalization. */
 export interface Prepare {
@@ -43,7 +41,8 @@ export const make = (
     readonly attachments?: AttachmentOptions | undefined
     readonly environment: Readonly<Record<string, string>>
   },
-  reports: Reports
+  /** tells the user of a failure once per reason (the export stage's reports) */
+  reportOnce: (what: string, detail: string) => Effect.Effect<void>
 ): Prepare => {
   let failures: Array<unknown> = []
   const processSpan = (span: SpanData): SpanData => {
@@ -107,9 +106,9 @@ export const make = (
     const count = failures.length
     failures = []
     const detail = first instanceof Error ? `${first.name}: ${first.message}` : String(first)
-    return reports.once(
+    return reportOnce(
       "a span processor failed; the content of the span(s) it failed on was masked",
-      new ExportError({ detail: `${detail} (${count} span(s))`, retryable: false })
+      `${detail} (${count} span(s))`
     )
   })
 

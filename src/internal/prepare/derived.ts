@@ -1,6 +1,7 @@
 import type { SpanData, TraceState } from "../../Trace.js"
-import { dumpsPrefix, type Json } from "../common/json.js"
+import type { Json } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
+import { dumpsPrefix } from "../format/pythonJson.js"
 
 /**
  * What MLflow computes from a trace's spans: the previews of its root's inputs and outputs, and its

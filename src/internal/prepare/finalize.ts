@@ -1,7 +1,10 @@
 import type { SpanData, Trace, TraceInfo } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
-import { dumps } from "../common/json.js"
 import { SpanAttributeKey, TraceMetadataKey, TraceTagKey } from "../common/keys.js"
+import { jsonSize } from "../format/jsonSize.js"
+import { dumps } from "../format/pythonJson.js"
+import { spanJsonSize, traceInfoToDict } from "../format/traceJson.js"
+import type { CompletedTrace } from "../tracing/assembler.js"
 import {
   aggregateTokenUsage,
   CLIENT_REQUEST_ID_MAX_LENGTH,
@@ -14,10 +17,7 @@ import {
   TAG_KEY_MAX_LENGTH,
   TAG_VALUE_MAX_LENGTH,
   truncate
-} from "../format/derived.js"
-import { jsonSize } from "../format/jsonSize.js"
-import { spanJsonSize, traceInfoToDict } from "../format/traceJson.js"
-import type { CompletedTrace } from "../tracing/assembler.js"
+} from "./derived.js"
 
 /**
  * Finalizes a completed trace as MLflow's processor does when the root span ends. `spanSizes`: the

@@ -1,8 +1,8 @@
 import * as Encoding from "effect/Encoding"
 import type { SpanData, TraceAttachment } from "../../Trace.js"
-import { type Json, mapJson, setOwn } from "../common/json.js"
-import { SpanAttributeKey } from "../common/keys.js"
-import { pythonBytes } from "./pythonBytes.js"
+import { type Json, setOwn } from "../common/json.js"
+import { ATTACHMENT_KEYS, REF_SCHEME } from "../format/attachmentRefs.js"
+import { pythonBytes } from "../format/pythonBytes.js"
 
 /**
  * Inline binary content in span inputs and outputs (base64 `data:` URIs, and the base64 fields of
@@ -19,9 +19,6 @@ export interface AttachmentOptions {
   /** a fresh attachment id (a UUID) */
   readonly newId: () => string
 }
-
-/** @internal */
-export const REF_SCHEME = "mlflow-attachment://"
 
 /** Python's `base64.b64decode(s, validate=True)`: the data part, or `undefined` when Python refuses it. */
 const strictBase64 = (text: string): string | undefined => {
@@ -198,8 +195,6 @@ export const extractFromValue = (
   return { value: extraction.found.length > before ? second : first, attachments: extraction.found }
 }
 
-const KEYS = [SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS] as const
-
 /** the keys of every structured shape MLflow extracts */
 const SHAPE_KEYS = ["input_audio", "source", "b64_json", "audio", "image", "inline_data", "result"]
 
@@ -230,7 +225,7 @@ export const extractFromSpan = (
   attachments: Array<TraceAttachment>
 ): SpanData => {
   let attributes: Record<string, Json> | undefined
-  for (const key of KEYS) {
+  for (const key of ATTACHMENT_KEYS) {
     const value = span.attributes[key]
     if (value === undefined || !mayHold(value)) continue
     const extracted = extractFromValue(value, traceId, options)
@@ -255,29 +250,4 @@ export const extractAttachments = (
   const attachments: Array<TraceAttachment> = []
   const out = spans.map((span) => extractFromSpan(span, traceId, options, attachments))
   return { spans: out.every((span, i) => span === spans[i]) ? spans : out, attachments }
-}
-
-/**
- * The spans with every attachment reference put back as the text it replaced (for a destination
- * that cannot store attachments).
- *
- * @internal
- */
-export const inlineAttachments = (
-  spans: ReadonlyArray<SpanData>,
-  attachments: ReadonlyArray<TraceAttachment>
-): ReadonlyArray<SpanData> => {
-  if (attachments.length === 0) return spans
-  const byRef = new Map(attachments.map((attachment) => [attachment.ref, attachment.source]))
-  const restore = (value: Json): Json =>
-    mapJson(value, (item) => typeof item === "string" ? byRef.get(item) ?? item : item)
-  return spans.map((span) => {
-    let attributes: Record<string, Json> | undefined
-    for (const key of KEYS) {
-      const value = span.attributes[key]
-      const restored = value === undefined ? value : restore(value)
-      if (restored !== value) (attributes ??= { ...span.attributes })[key] = restored!
-    }
-    return attributes === undefined ? span : { ...span, attributes }
-  })
 }
