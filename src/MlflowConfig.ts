@@ -18,7 +18,7 @@ import * as Credentials from "./internal/config/credentials.js"
 import * as Destinations from "./internal/config/destination.js"
 import type * as Model from "./internal/config/model.js"
 import type * as Otlp from "./internal/config/otlp.js"
-import { validate as validateOtlp } from "./internal/config/otlp.js"
+import { check as checkOtlp } from "./internal/config/otlp.js"
 import * as Setting from "./internal/config/setting.js"
 import * as Settings from "./internal/config/settings.js"
 import * as Variables from "./internal/config/variables.js"
@@ -247,19 +247,6 @@ export interface MlflowConfig extends Model.MlflowConfig {}
 
 const fromProblem = (problem: Setting.Problem) => new MlflowConfigError(problem)
 
-const BASIC_AUTH = `username/password (${Setting.envOf(Settings.connection.username)}/${
-  Setting.envOf(Settings.connection.password)
-})`
-
-const otlp = (options: Options): Either.Either<OtlpConfig | undefined, Setting.Problem> => {
-  if (options.otlp === undefined) return Either.right(undefined)
-  const serviceName = options.serviceName
-  return Either.map(validateOtlp(options.otlp), (config) =>
-    serviceName === undefined
-      ? config
-      : { ...config, resourceAttributes: { ...config.resourceAttributes, "service.name": serviceName } })
-}
-
 /**
  * Validates options.
  *
@@ -313,7 +300,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       maxSpansPerTrace: check("maxSpansPerTrace"),
       shutdownTimeout: check("shutdownTimeout"),
       lateSpanGrace: check("lateSpanGrace"),
-      otlp: otlp(options),
+      otlp: checkOtlp(options.otlp, options.serviceName),
       dualExport: check("dualExport"),
       genAiSemanticConventions: check("genAiSemanticConventions"),
       extractAttachments: check("extractAttachments"),
@@ -323,10 +310,7 @@ export const make = (options: Options = {}): Effect.Effect<MlflowConfig, MlflowC
       spool: Effect.all({ maxBytes: check("spoolMaxBytes"), maxAge: check("spoolMaxAge") }),
       localStore: Effect.all({ maxBytes: check("localMaxBytes"), maxAge: check("localMaxAge") })
     })).pipe(
-      Effect.filterOrFail(
-        (config) => (config.username === undefined) === (config.password === undefined),
-        (): Setting.Problem => ({ setting: BASIC_AUTH, detail: "set both for basic auth, or neither" })
-      ),
+      Effect.flatMap(Credentials.basicAuth),
       Effect.mapError(fromProblem)
     )
 }
@@ -356,16 +340,8 @@ export const connection: Config.Config<Connection> = Setting.fromEnv<typeof Sett
 export const config: Config.Config<Options> = Setting.fromEnv<typeof Settings.all, Options>(Settings.all)
 
 /** A `ConfigError` as an `MlflowConfigError` that names the variable and keeps the original (its `configError`). */
-const fromConfigError = (error: ConfigError.ConfigError): MlflowConfigError => {
-  const [first, ...rest] = Variables.problems(error)
-  return new MlflowConfigError({
-    setting: first?.path || "environment",
-    detail: `${first?.message ?? String(error)}${
-      rest.length === 0 ? "" : ` (and ${rest.length} more: ${rest.map((p) => p.path).join(", ")})`
-    }`,
-    configError: error
-  })
-}
+const fromConfigError = (error: ConfigError.ConfigError): MlflowConfigError =>
+  new MlflowConfigError({ ...Variables.problemOf(error), configError: error })
 
 /**
  * `config` read from the current `ConfigProvider` (the environment by default).

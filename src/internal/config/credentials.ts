@@ -21,6 +21,16 @@ const TRACKING_URI = envOf(connection.trackingUri)
 const SIGNING = `awsSigV4 (${envOf(connection.awsSigV4)}, or a SageMaker ARN as ${TRACKING_URI})`
 const DATABRICKS = `databricks (${TRACKING_URI} databricks[://<profile>], DATABRICKS_*)`
 
+const BASIC_AUTH = `username/password (${envOf(connection.username)}/${envOf(connection.password)})`
+
+/** Basic auth takes both a username and a password. */
+export const basicAuth = <A extends { readonly username: unknown; readonly password: unknown }>(
+  config: A
+): Effect.Effect<A, Problem> =>
+  (config.username === undefined) !== (config.password === undefined)
+    ? invalid(BASIC_AUTH, "set both for basic auth, or neither")
+    : Effect.succeed(config)
+
 const readPem = (setting: string, file: string) =>
   Effect.tryPromise({
     // loaded only when used: the default path stays free of `node:fs`

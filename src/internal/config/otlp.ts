@@ -144,6 +144,16 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
   })
 }
 
+/** `validate`, with `service.name` from `serviceName` among the resource attributes. */
+export const check = (
+  options: OtlpOptions | undefined,
+  serviceName: string | undefined
+): Either.Either<OtlpConfig | undefined, Problem> =>
+  options === undefined ? Either.right(undefined) : Either.map(validate(options), (config) =>
+    serviceName === undefined
+      ? config
+      : { ...config, resourceAttributes: { ...config.resourceAttributes, "service.name": serviceName } })
+
 /** `key=value,key2=value2`, percent-decoded, as the OpenTelemetry specification writes lists. */
 const keyValueList = (name: string) =>
   Variables.optional(

@@ -76,3 +76,14 @@ export const ratio = (name: string) =>
       Config.validate({ message: "expected a number from 0 to 1", validation: (n) => n >= 0 && n <= 1 })
     )
   )
+
+/** A `ConfigError` as a problem that names the variable at fault, and how many more there are. */
+export const problemOf = (error: ConfigError.ConfigError): { readonly setting: string; readonly detail: string } => {
+  const [first, ...rest] = problems(error)
+  return {
+    setting: first?.path || "environment",
+    detail: `${first?.message ?? String(error)}${
+      rest.length === 0 ? "" : ` (and ${rest.length} more: ${rest.map((p) => p.path).join(", ")})`
+    }`
+  }
+}
