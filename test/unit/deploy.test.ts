@@ -24,7 +24,7 @@ const SECRET_VARIABLES = /PASSWORD|TOKEN|SECRET|_HEADERS$/
 
 /** Every variable the library reads, as named in its sources. */
 const libraryVariables = new Set(
-  ["src/MlflowConfig.ts", "src/internal/config/otlp.ts"].flatMap((file) =>
+  ["src/internal/config/settings.ts", "src/internal/config/otlp.ts"].flatMap((file) =>
     [
       ...fs.readFileSync(path.join(root, file), "utf8").matchAll(
         /"((?:MLFLOW|EFFECT_MLFLOW|OTEL|AWS|SAGEMAKER)_[A-Z0-9_]+)"/g

@@ -5,6 +5,17 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { scrub } from "../common/scrub.js"
+import {
+  envOf,
+  given,
+  type Group,
+  type InputOf,
+  labelOf,
+  noVariable,
+  type Problem,
+  type Setting,
+  setting
+} from "./setting.js"
 import * as Variables from "./variables.js"
 
 /** How spans travel to an OpenTelemetry collector. */
@@ -55,12 +66,9 @@ export interface OtlpConfig {
 /** A gRPC server's default message limit, the OpenTelemetry Collector's too (its HTTP receiver takes 20 MiB). */
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
-export interface Problem {
-  readonly setting: string
-  readonly detail: string
-}
-
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+const label = (option: keyof typeof settings) => labelOf(`otlp.${option}`, settings[option])
 
 const problem = (setting: string, detail: string) => Either.left<Problem>({ setting, detail })
 
@@ -69,7 +77,7 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
   const protocol = options.protocol ?? "grpc"
   if (!OTLP_PROTOCOLS.includes(protocol)) {
     return problem(
-      "otlp.protocol (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)",
+      label("protocol"),
       `expected "http/protobuf", "http/json" or "grpc", got "${String(protocol)}"`
     )
   }
@@ -82,25 +90,25 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
   }
   if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
     return problem(
-      "otlp.endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)",
+      label("endpoint"),
       `expected an http(s):// URL, got "${scrub(endpoint)}"`
     )
   }
   const headers: Array<readonly [string, Redacted.Redacted]> = []
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     if (!HEADER_NAME.test(name)) {
-      return problem("otlp.headers (OTEL_EXPORTER_OTLP_HEADERS)", `"${name}" is not a valid header name`)
+      return problem(label("headers"), `"${name}" is not a valid header name`)
     }
     const secret = Redacted.isRedacted(value) ? value : Redacted.make(value)
     if (/[\r\n\0]/.test(Redacted.value(secret))) {
-      return problem("otlp.headers (OTEL_EXPORTER_OTLP_HEADERS)", `the value of "${name}" holds a line break`)
+      return problem(label("headers"), `the value of "${name}" holds a line break`)
     }
     headers.push([name.toLowerCase(), secret])
   }
   const compression = options.compression ?? "none"
   if (compression !== "gzip" && compression !== "none") {
     return problem(
-      "otlp.compression (OTEL_EXPORTER_OTLP_TRACES_COMPRESSION)",
+      label("compression"),
       `expected "gzip" or "none", got "${String(compression)}"`
     )
   }
@@ -109,19 +117,19 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
     : Option.getOrUndefined(Duration.decodeUnknown(options.timeout))
   if (timeout === undefined || !Duration.isFinite(timeout) || Duration.toMillis(timeout) <= 0) {
     return problem(
-      "otlp.timeout (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT)",
+      label("timeout"),
       `expected a finite duration greater than 0, got ${String(options.timeout)}`
     )
   }
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
   if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes < 64 * 1024) {
-    return problem("otlp.maxRequestBytes", `expected a whole number of bytes, 65536 or more, got ${maxRequestBytes}`)
+    return problem(label("maxRequestBytes"), `expected a whole number of bytes, 65536 or more, got ${maxRequestBytes}`)
   }
   // user:password@ in the URL would be sent by no transport here: refused rather than ignored
   if (url.username !== "" || url.password !== "") {
     return problem(
-      "otlp.endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)",
-      "credentials in the URL are not sent; put them in a header (OTEL_EXPORTER_OTLP_HEADERS)"
+      label("endpoint"),
+      `credentials in the URL are not sent; put them in a header (${envOf(settings.headers, 1)})`
     )
   }
   return Either.right({
@@ -135,6 +143,16 @@ export const validate = (options: OtlpOptions): Either.Either<OtlpConfig, Proble
     certificate: options.certificate
   })
 }
+
+/** `validate`, with `service.name` from `serviceName` among the resource attributes. */
+export const check = (
+  options: OtlpOptions | undefined,
+  serviceName: string | undefined
+): Either.Either<OtlpConfig | undefined, Problem> =>
+  options === undefined ? Either.right(undefined) : Either.map(validate(options), (config) =>
+    serviceName === undefined
+      ? config
+      : { ...config, resourceAttributes: { ...config.resourceAttributes, "service.name": serviceName } })
 
 /** `key=value,key2=value2`, percent-decoded, as the OpenTelemetry specification writes lists. */
 const keyValueList = (name: string) =>
@@ -170,8 +188,6 @@ const decode = (text: string): string | undefined => {
   }
 }
 
-const firstOf = <A>(...values: ReadonlyArray<A | undefined>): A | undefined => values.find((v) => v !== undefined)
-
 /** `OTEL_EXPORTER_OTLP_TIMEOUT` is in milliseconds */
 const millis = (name: string) =>
   Variables.optional(
@@ -182,47 +198,88 @@ const millis = (name: string) =>
     )
   )
 
-const protocolVariable = (name: string) => Variables.optional(name, Config.literal(...OTLP_PROTOCOLS)(name))
-const compressionVariable = (name: string) => Variables.optional(name, Config.literal("gzip", "none")(name))
-
 /**
- * The OTLP export settings from the OpenTelemetry variables, as MLflow's Python SDK reads them: an
- * endpoint from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (with
- * `/v1/traces`), the signal-specific variable over the general one for the rest; `undefined` when no
- * endpoint is set or `MLFLOW_ENABLE_OTLP_EXPORTER=false`.
+ * The OTLP settings, read as MLflow's Python SDK reads them: the signal-specific variable
+ * (`…_TRACES_…`) over the general one; they are checked together, by `validate`.
  */
-export const fromEnv: Config.Config<OtlpOptions | undefined> = Config.all({
-  enabled: Variables.optional("MLFLOW_ENABLE_OTLP_EXPORTER", Config.boolean("MLFLOW_ENABLE_OTLP_EXPORTER")),
-  tracesEndpoint: Variables.text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-  endpoint: Variables.text("OTEL_EXPORTER_OTLP_ENDPOINT"),
-  tracesProtocol: protocolVariable("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
-  protocol: protocolVariable("OTEL_EXPORTER_OTLP_PROTOCOL"),
-  tracesHeaders: keyValueList("OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
-  headers: keyValueList("OTEL_EXPORTER_OTLP_HEADERS"),
-  tracesCompression: compressionVariable("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"),
-  compression: compressionVariable("OTEL_EXPORTER_OTLP_COMPRESSION"),
-  tracesTimeout: millis("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"),
-  timeout: millis("OTEL_EXPORTER_OTLP_TIMEOUT"),
-  resource: keyValueList("OTEL_RESOURCE_ATTRIBUTES"),
-  tracesCertificate: Variables.text("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"),
-  certificate: Variables.text("OTEL_EXPORTER_OTLP_CERTIFICATE")
-}).pipe(Config.map((env): OtlpOptions | undefined => {
-  const endpoint = env.tracesEndpoint ?? (env.endpoint === undefined
-    ? undefined
-    : env.endpoint.replace(/\/+$/, "") + "/v1/traces")
-  if (endpoint === undefined || env.enabled === false) return undefined
-  const headers = env.tracesHeaders === undefined && env.headers === undefined
-    ? undefined
-    : Object.fromEntries(
-      Object.entries({ ...env.headers, ...env.tracesHeaders }).map(([key, value]) => [key, Redacted.make(value)])
-    )
-  return {
-    endpoint,
-    protocol: firstOf(env.tracesProtocol, env.protocol),
-    headers,
-    compression: firstOf(env.tracesCompression, env.compression),
-    timeout: firstOf(env.tracesTimeout, env.timeout),
-    resourceAttributes: env.resource,
-    certificate: firstOf(env.tracesCertificate, env.certificate)
+export const settings = {
+  endpoint: setting<string>(Variables.text, given, {
+    env: ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+    // the traces URL as is; the general one is a base URL
+    combine: ([traces, base]) => traces ?? (base === undefined ? undefined : base.replace(/\/+$/, "") + "/v1/traces"),
+    default: "none",
+    doc: "export to an OpenTelemetry collector instead of MLflow: the traces URL as is, or the base URL " +
+      "(`/v1/traces` is added); gRPC takes the origin"
+  }),
+  protocol: setting<OtlpProtocol>(Variables.literal(OTLP_PROTOCOLS), given, {
+    env: ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"],
+    default: "`grpc`, as MLflow's Python SDK",
+    doc: "`grpc`, `http/protobuf` or `http/json` (the traces variable wins)"
+  }),
+  headers: setting<Readonly<Record<string, string | Redacted.Redacted>>>(keyValueList, given, {
+    env: ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"],
+    named: 1,
+    // both are read, the traces variable winning for a header both name
+    combine: ([traces, general]) =>
+      traces === undefined && general === undefined
+        ? undefined
+        : Object.fromEntries(
+          Object.entries({ ...general, ...traces }).map(([key, value]) => [key, Redacted.make(value as string)])
+        ),
+    default: "",
+    doc: "`key=value,...`, percent-decoded; values kept `Redacted` and scrubbed from errors"
+  }),
+  compression: setting<"gzip" | "none">(Variables.literal(["gzip", "none"]), given, {
+    env: ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"],
+    default: "`none`",
+    doc: "`gzip` or `none`"
+  }),
+  timeout: setting<Duration.DurationInput>(millis, given, {
+    env: ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"],
+    default: "10000",
+    doc: "per export request, in milliseconds"
+  }),
+  resourceAttributes: setting<Readonly<Record<string, string>>>(keyValueList, given, {
+    env: ["OTEL_RESOURCE_ATTRIBUTES"],
+    default: "",
+    doc: "`key=value,...` resource of the exported spans (`OTEL_SERVICE_NAME` wins for `service.name`)"
+  }),
+  maxRequestBytes: setting<number>(noVariable, given, {
+    env: [],
+    default: "4 MiB",
+    doc: "largest request, encoded, before gzip: more goes in several (raise with the collector's " +
+      "`max_recv_msg_size_mib`)"
+  }),
+  certificate: setting<string>(Variables.text, given, {
+    env: ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"],
+    default: "the system's",
+    doc: "gRPC over TLS: a PEM file of the CAs the collector's certificate chains to"
+  })
+} satisfies { readonly [K in keyof OtlpOptions]-?: Setting<NonNullable<OtlpOptions[K]>, unknown> }
+
+/** `false` leaves the OTLP variables unread, as when they are set for other telemetry. */
+export const enabled: Setting<boolean, boolean | undefined> = setting<boolean>(Variables.boolean, given, {
+  env: ["MLFLOW_ENABLE_OTLP_EXPORTER"],
+  default: "`true`",
+  doc: "`false` ignores the OTLP endpoint (set for other telemetry)"
+})
+
+/** The option from the variables: none without an endpoint. */
+export const assemble = (values: InputOf<typeof settings>): OtlpOptions | undefined =>
+  values.endpoint === undefined ? undefined : {
+    endpoint: values.endpoint,
+    protocol: values.protocol,
+    headers: values.headers,
+    compression: values.compression,
+    timeout: values.timeout,
+    resourceAttributes: values.resourceAttributes,
+    certificate: values.certificate
   }
-}))
+
+/** The OTLP settings as the `otlp` option. */
+export const group: Group<typeof settings, OtlpOptions> = {
+  _tag: "Group",
+  settings,
+  switch: enabled,
+  assemble
+}

@@ -60,3 +60,30 @@ export const problems = (
       return [{ path: error.path.join("."), message: error.message }]
   }
 }
+
+export const boolean = (name: string) => optional(name, Config.boolean(name))
+
+export const integer = (name: string) => optional(name, Config.integer(name))
+
+export const literal = <A extends string>(values: ReadonlyArray<A>) => (name: string) =>
+  optional(name, Config.literal(...values)(name))
+
+/** a number from 0 to 1 */
+export const ratio = (name: string) =>
+  optional(
+    name,
+    Config.number(name).pipe(
+      Config.validate({ message: "expected a number from 0 to 1", validation: (n) => n >= 0 && n <= 1 })
+    )
+  )
+
+/** A `ConfigError` as a problem that names the variable at fault, and how many more there are. */
+export const problemOf = (error: ConfigError.ConfigError): { readonly setting: string; readonly detail: string } => {
+  const [first, ...rest] = problems(error)
+  return {
+    setting: first?.path || "environment",
+    detail: `${first?.message ?? String(error)}${
+      rest.length === 0 ? "" : ` (and ${rest.length} more: ${rest.map((p) => p.path).join(", ")})`
+    }`
+  }
+}
