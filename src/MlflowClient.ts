@@ -68,16 +68,6 @@ export type MlflowTransportError = Errors.MlflowTransportError
 export type MlflowError = Errors.MlflowError
 
 /**
- * Whether a failed call may succeed if tried again, by its `reason`: `Transport` and `Timeout`,
- * and of `Status` 408, 429, 5xx except 501, and the 400s MLflow answers when its database is
- * overloaded.
- *
- * @since 0.1.0
- * @category errors
- */
-export const isTransient: (error: MlflowError) => boolean = Errors.isTransient
-
-/**
  * The client's options: how to reach the server, and an optional change of the `HttpClient` it
  * sends through (`transformClient`).
  *
