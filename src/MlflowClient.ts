@@ -65,7 +65,7 @@ export type MlflowTransportError = Errors.MlflowTransportError
  * @since 0.1.0
  * @category errors
  */
-export type MlflowError = Errors.MlflowError
+export type MlflowError = MlflowApiError | MlflowTransportError
 
 /**
  * The client's options: how to reach the server, and an optional change of the `HttpClient` it
