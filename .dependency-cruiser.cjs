@@ -1,7 +1,9 @@
 /**
  * Import rules of src/: the stages of src/internal import one way (see DESIGN in the README), public
  * modules may import anything, internal code imports public modules for their types only, and
- * nothing forms a cycle, not even through types.
+ * nothing forms a cycle through values. Cycles through types are allowed only where a public module
+ * (a face, which holds the contracts) and internal code (its body, which imports them) meet, as in
+ * `@effect/platform`; among public modules alone, or internal modules alone, they are errors too.
  */
 /** a file of another stage, as a path pattern */
 const file = (path) => `^src/internal/${path.replace(/\./g, "\\.")}$`
@@ -39,10 +41,24 @@ module.exports = {
   forbidden: [
     {
       name: "no-cycles",
-      comment: "no import cycles, through values or types",
+      comment: "no import cycles through values",
       severity: "error",
       from: {},
-      to: { circular: true }
+      to: { circular: true, viaOnly: { dependencyTypesNot: ["type-only"] } }
+    },
+    {
+      name: "no-cycles-among-internal-modules",
+      comment: "no import cycles among internal modules, not even through types",
+      severity: "error",
+      from: { path: "^src/internal/" },
+      to: { circular: true, viaOnly: { path: "^src/internal/" } }
+    },
+    {
+      name: "no-cycles-among-public-modules",
+      comment: "no import cycles among public modules, not even through types",
+      severity: "error",
+      from: { path: "^src/(?!internal/)" },
+      to: { circular: true, viaOnly: { pathNot: "^src/internal/" } }
     },
     {
       name: "internal-imports-public-types-only",

@@ -18,7 +18,11 @@ import { MlflowClient, type MlflowError } from "./MlflowClient.js"
  * @since 0.1.0
  * @category models
  */
-export interface Source extends AssessmentJson.Source {}
+export interface Source {
+  readonly sourceType: "HUMAN" | "LLM_JUDGE" | "CODE"
+  /** default `"default"` */
+  readonly sourceId?: string | undefined
+}
 
 /**
  * A JSON value of an assessment.
@@ -26,7 +30,7 @@ export interface Source extends AssessmentJson.Source {}
  * @since 0.1.0
  * @category models
  */
-export type Value = AssessmentJson.Value
+export type Value = Json
 
 /**
  * An assessment as stored.
@@ -34,7 +38,23 @@ export type Value = AssessmentJson.Value
  * @since 0.1.0
  * @category models
  */
-export interface Assessment extends AssessmentJson.Assessment {}
+export interface Assessment {
+  readonly assessmentId: string
+  readonly name: string
+  readonly traceId: string
+  readonly spanId: string | undefined
+  readonly source: Source
+  readonly createTime: string | undefined
+  readonly lastUpdateTime: string | undefined
+  readonly feedback: { readonly value: Value | undefined; readonly error: FeedbackError | undefined } | undefined
+  readonly expectation: { readonly value: Value } | undefined
+  readonly rationale: string | undefined
+  readonly metadata: Readonly<Record<string, string>>
+  /** the id of the assessment this one replaces */
+  readonly overrides: string | undefined
+  /** `false` once overridden */
+  readonly valid: boolean
+}
 
 /**
  * Why a feedback has no value (a judge that failed).
@@ -42,7 +62,10 @@ export interface Assessment extends AssessmentJson.Assessment {}
  * @since 0.1.0
  * @category models
  */
-export interface FeedbackError extends AssessmentJson.FeedbackError {}
+export interface FeedbackError {
+  readonly errorCode: string
+  readonly errorMessage: string | undefined
+}
 
 /** Options from user code, read once through the never-throwing snapshot. */
 const read = (options: unknown): Readonly<Record<string, Json>> => asRecord(snapshot(options))

@@ -21,11 +21,7 @@
  *
  * @since 0.1.0
  */
-import type * as Effect from "effect/Effect"
 import { DEFAULT_LOCAL_DIRECTORY } from "./internal/common/defaults.js"
-import * as Internal from "./internal/sinks/localStore.js"
-import type { DirectoryBounds } from "./MlflowConfig.js"
-import type { Sink } from "./Sink.js"
 
 /**
  * The directory used when neither `MLFLOW_TRACKING_URI` nor a directory is given.
@@ -34,15 +30,3 @@ import type { Sink } from "./Sink.js"
  * @category constants
  */
 export const defaultDirectory: string = DEFAULT_LOCAL_DIRECTORY
-
-/**
- * A sink that writes each trace to `<directory>/<trace id>.json`. The first write logs, once, where
- * traces go. Spans that end after their trace was written are spliced into the same file. Writes of
- * one file are serialized, within the process and, with a lock file, between processes sharing the
- * directory; each is atomic (a uniquely named temporary file, then a rename). With `bounds`, the
- * oldest files are removed to keep the directory within them.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const makeSink: (directory: string, bounds?: DirectoryBounds) => Effect.Effect<Sink> = Internal.makeSink

@@ -10,6 +10,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Assessments from "./internal/client/assessments.js"
 import * as DatabricksAuth from "./internal/client/databricksAuth.js"
@@ -21,7 +22,11 @@ import * as NodeHttps from "./internal/client/nodeHttps.js"
 import * as Sigv4 from "./internal/client/sigv4.js"
 import * as Traces from "./internal/client/traces.js"
 import { originOf } from "./internal/client/url.js"
+import type { Json } from "./internal/common/json.js"
+import type { Assessment } from "./internal/format/assessmentJson.js"
+import type { StoredTrace, StoredTraceInfo } from "./internal/format/traceRead.js"
 import * as MlflowConfig from "./MlflowConfig.js"
+import type { SpanData, TraceInfo } from "./Trace.js"
 
 /**
  * The server answered with an error status (`reason: "Status"`), or with an answer larger than
@@ -55,20 +60,12 @@ export const MlflowTransportError: typeof Errors.MlflowTransportError = Errors.M
 export type MlflowTransportError = Errors.MlflowTransportError
 
 /**
- * @since 0.1.0
- * @category errors
- */
-export type MlflowError = Errors.MlflowError
-
-/**
- * Whether a failed call may succeed if tried again, by its `reason`: `Transport` and `Timeout`,
- * and of `Status` 408, 429, 5xx except 501, and the 400s MLflow answers when its database is
- * overloaded.
+ * Any failure of a call to the server: an `MlflowApiError` or an `MlflowTransportError`.
  *
  * @since 0.1.0
  * @category errors
  */
-export const isTransient: (error: MlflowError) => boolean = Errors.isTransient
+export type MlflowError = MlflowApiError | MlflowTransportError
 
 /**
  * The client's options: how to reach the server, and an optional change of the `HttpClient` it
@@ -77,7 +74,20 @@ export const isTransient: (error: MlflowError) => boolean = Errors.isTransient
  * @since 0.1.0
  * @category models
  */
-export interface Options extends Model.Options {}
+export interface Options extends Model.Connection {
+  readonly trackingUri: string
+  /** changes the `HttpClient` the client sends through (a proxy, more headers, its own tracing) */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  /** more secrets `transformClient` sends (a session token), scrubbed from errors as the client's own are */
+  readonly moreSecrets?: ReadonlyArray<Redacted.Redacted> | undefined
+  /**
+   * headers every request to the server carries, asked for before each one (an OAuth token that is
+   * refreshed when it expires); `request` sends the calls they need themselves, anonymously
+   */
+  readonly dynamicHeaders?: Model.DynamicHeaders | undefined
+  /** whether the server is up, when `GET /health` does not tell (a Databricks workspace has none) */
+  readonly healthCheck?: ((request: Model.Request) => Effect.Effect<boolean>) | undefined
+}
 
 /**
  * An MLflow experiment.
@@ -85,7 +95,12 @@ export interface Options extends Model.Options {}
  * @since 0.1.0
  * @category models
  */
-export interface Experiment extends Model.Experiment {}
+export interface Experiment {
+  readonly experimentId: string
+  readonly name: string
+  readonly artifactLocation: string
+  readonly lifecycleStage: string
+}
 
 /**
  * A raw JSON answer.
@@ -93,13 +108,29 @@ export interface Experiment extends Model.Experiment {}
  * @since 0.1.0
  * @category models
  */
-export type JsonObject = Model.JsonObject
+export type JsonObject = { readonly [key: string]: unknown }
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface RequestOptions extends Model.RequestOptions {}
+export interface RequestOptions {
+  readonly json?: Json | undefined
+  readonly bytes?: { readonly body: Uint8Array; readonly contentType: string } | undefined
+  readonly query?: Readonly<Record<string, string | ReadonlyArray<string>>> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** `application/x-www-form-urlencoded` (an OAuth token request) */
+  readonly form?: Readonly<Record<string, string>> | undefined
+  /** the largest answer read; default 8 MiB */
+  readonly maxAnswerBytes?: number | undefined
+  /**
+   * sent without the client's credentials, headers and transformation: a URL signed for cloud storage
+   * or an identity provider's, which must not see the server's credentials
+   */
+  readonly anonymous?: boolean | undefined
+  /** a success answer's body is not read as JSON (cloud storage answers XML or nothing) */
+  readonly ignoreAnswer?: boolean | undefined
+}
 
 /**
  * One page of a search.
@@ -107,13 +138,23 @@ export interface RequestOptions extends Model.RequestOptions {}
  * @since 0.1.0
  * @category models
  */
-export interface SearchRequest extends Model.SearchRequest {}
+export interface SearchRequest {
+  readonly experimentIds: ReadonlyArray<string>
+  readonly filter?: string | undefined
+  /** at most 500 */
+  readonly maxResults?: number | undefined
+  readonly orderBy?: ReadonlyArray<string> | undefined
+  readonly pageToken?: string | undefined
+}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface SearchPage extends Model.SearchPage {}
+export interface SearchPage {
+  readonly traces: ReadonlyArray<StoredTraceInfo>
+  readonly nextPageToken: string | undefined
+}
 
 /**
  * What to delete: given traces, or traces older than a time (optionally at most `maxTraces`, oldest
@@ -122,7 +163,9 @@ export interface SearchPage extends Model.SearchPage {}
  * @since 0.1.0
  * @category models
  */
-export type DeleteRequest = Model.DeleteRequest
+export type DeleteRequest =
+  | { readonly experimentId: string; readonly traceIds: ReadonlyArray<string> }
+  | { readonly experimentId: string; readonly olderThanMillis: number; readonly maxTraces?: number | undefined }
 
 /**
  * The client service.
@@ -130,7 +173,61 @@ export type DeleteRequest = Model.DeleteRequest
  * @since 0.1.0
  * @category models
  */
-export interface Service extends Model.Service {}
+export interface Service {
+  readonly trackingUri: string
+  readonly request: Model.Request
+  /** `GetExperiment` by id. */
+  readonly getExperiment: (id: string) => Effect.Effect<Experiment, MlflowError>
+  readonly getExperimentByName: (name: string) => Effect.Effect<Option.Option<Experiment>, MlflowError>
+  readonly createExperiment: (name: string) => Effect.Effect<string, MlflowError>
+  /** Looks the experiment up by name and creates it when missing; safe when two processes race. */
+  readonly getOrCreateExperiment: (name: string) => Effect.Effect<string, MlflowError>
+  /** `StartTraceV3`: stores the trace info; answers the stored tags. */
+  readonly startTrace: (info: TraceInfo) => Effect.Effect<Readonly<Record<string, string>>, MlflowError>
+  /** Whether the server answers `GET /health` with a success (never fails; a short timeout). */
+  readonly isHealthy: Effect.Effect<boolean>
+  /** OTLP protobuf to `/v1/traces`. */
+  readonly logSpans: (experimentId: string, spans: ReadonlyArray<SpanData>) => Effect.Effect<void, MlflowError>
+  /**
+   * Uploads `traces.json` to a trace's artifact location (`mlflow-artifacts:` or `http(s)`; on a
+   * Databricks workspace, `dbfs:`, through a credential for the trace `traceId`, its MLflow id).
+   */
+  readonly uploadTraceData: (
+    artifactLocation: string,
+    spans: ReadonlyArray<SpanData>,
+    traceId?: string
+  ) => Effect.Effect<void, MlflowError>
+  /**
+   * Uploads one file under an artifact location (`mlflow-artifacts:` or `http(s)`; on a Databricks
+   * workspace, a trace's `dbfs:` one, through a credential for the trace `traceId`).
+   */
+  readonly uploadArtifact: (
+    artifactLocation: string,
+    file: string,
+    body: Uint8Array,
+    contentType: string,
+    traceId?: string
+  ) => Effect.Effect<void, MlflowError>
+  /** `GET /api/3.0/mlflow/traces/{id}`: the trace info. */
+  readonly getTraceInfo: (traceId: string) => Effect.Effect<StoredTraceInfo, MlflowError>
+  /** A trace with its spans: from the tracking store, else from its `traces.json` artifact. */
+  readonly getTrace: (traceId: string) => Effect.Effect<StoredTrace, MlflowError>
+  /** `SearchTracesV3`: one page of trace infos. */
+  readonly searchTraces: (request: SearchRequest) => Effect.Effect<SearchPage, MlflowError>
+  readonly setTraceTag: (traceId: string, key: string, value: string) => Effect.Effect<void, MlflowError>
+  readonly deleteTraceTag: (traceId: string, key: string) => Effect.Effect<void, MlflowError>
+  /** Answers how many traces were deleted. */
+  readonly deleteTraces: (request: DeleteRequest) => Effect.Effect<number, MlflowError>
+  readonly createAssessment: (assessment: JsonObject) => Effect.Effect<Assessment, MlflowError>
+  readonly getAssessment: (traceId: string, assessmentId: string) => Effect.Effect<Assessment, MlflowError>
+  readonly updateAssessment: (
+    traceId: string,
+    assessmentId: string,
+    assessment: JsonObject,
+    updateMask: ReadonlyArray<string>
+  ) => Effect.Effect<Assessment, MlflowError>
+  readonly deleteAssessment: (traceId: string, assessmentId: string) => Effect.Effect<void, MlflowError>
+}
 
 /**
  * @since 0.1.0

@@ -22,6 +22,7 @@ import * as Exporter from "./internal/export/exporter.js"
 import type { Spool } from "./internal/export/spool.js"
 import * as MlflowSink from "./internal/sinks/mlflow.js"
 import { type CompletedTrace, TraceAssembler } from "./internal/tracing/assembler.js"
+import * as Pipelines from "./internal/tracing/pipelines.js"
 import * as InternalTracer from "./internal/tracing/tracer.js"
 import * as MlflowClient from "./MlflowClient.js"
 import * as MlflowConfig from "./MlflowConfig.js"
@@ -269,19 +270,9 @@ const makeDestinations = (
           return Effect.succeed("applied" as const)
         })
     }
-    assemblers.set(service, assembler)
+    Pipelines.register(service, assembler)
     return { tracer, service, assembler }
   })
-
-const assemblers = new WeakMap<Service, TraceAssembler>()
-
-/**
- * The trace assembler of a running pipeline, for span processors that feed it.
- *
- * @since 0.2.0
- * @internal
- */
-export const assemblerOf = (service: Service): TraceAssembler | undefined => assemblers.get(service)
 
 /** The tracer a program has when none is provided (Effect's own, which exports nothing). */
 const defaultTracer = Effect.runSync(Effect.tracer)

@@ -19,13 +19,29 @@ import type { SpanData } from "./Trace.js"
  * @since 0.1.0
  * @category models
  */
-export interface SpanView extends Processors.SpanView {}
+export interface SpanView {
+  readonly name: string
+  readonly spanType: string
+  readonly status: SpanData["status"]
+  /** `mlflow.spanInputs`; `undefined` removes them */
+  inputs: Json | undefined
+  /** `mlflow.spanOutputs`; `undefined` removes them */
+  outputs: Json | undefined
+  /** every other attribute, except MLflow's identifiers */
+  attributes: Record<string, Json>
+  events: Array<{ readonly name: string; attributes: Record<string, Json> }>
+  /** the span's links: the linked span's ids, and attributes that are content like any other */
+  links: Array<{ readonly traceId: string; readonly spanId: string; attributes: Record<string, Json> }>
+}
 
 /**
+ * A span processor: changes the view of a finished span in place. It runs in the export worker; if
+ * it throws, the span's content is masked (see the module's description).
+ *
  * @since 0.1.0
  * @category models
  */
-export type SpanProcessor = Processors.SpanProcessor
+export type SpanProcessor = (span: SpanView) => void
 
 /** The replacement of a redacted value. */
 const REDACTED = "<redacted>"

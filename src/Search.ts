@@ -8,9 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Limits from "./internal/client/searchLimits.js"
-import type { StoredTrace } from "./internal/format/traceRead.js"
+import type { StoredTraceInfo } from "./internal/format/traceRead.js"
 import { MlflowApiError, MlflowClient, type MlflowError } from "./MlflowClient.js"
 import * as SearchFilter from "./SearchFilter.js"
+import type { Trace } from "./Trace.js"
 
 /**
  * A trace read back from MLflow: its info (with assessments) and its spans, root first.
@@ -18,7 +19,9 @@ import * as SearchFilter from "./SearchFilter.js"
  * @since 0.1.0
  * @category models
  */
-export type { StoredTrace }
+export interface StoredTrace extends Trace {
+  readonly info: StoredTraceInfo
+}
 
 /**
  * @since 0.1.0

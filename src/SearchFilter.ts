@@ -16,16 +16,35 @@ import * as Grammar from "./internal/client/filterGrammar.js"
 import { greedyClosingQuote, parseUnsafe } from "./internal/client/filterParser.js"
 
 /**
+ * A comparison MLflow's filter grammar knows (which ones an entity and key take is checked when a
+ * filter is parsed or rendered).
+ *
  * @since 0.1.0
  * @category models
  */
-export type Comparator = Grammar.Comparator
+export type Comparator =
+  | "="
+  | "!="
+  | ">"
+  | ">="
+  | "<"
+  | "<="
+  | "LIKE"
+  | "ILIKE"
+  | "RLIKE"
+  | "IN"
+  | "NOT IN"
+  | "IS NULL"
+  | "IS NOT NULL"
 
 /**
+ * What a condition is about: a trace attribute, a tag, a metadata entry, a span, an assessment
+ * (feedback or expectation), or an issue.
+ *
  * @since 0.1.0
  * @category models
  */
-export type Entity = Grammar.Entity
+export type Entity = "attribute" | "tag" | "metadata" | "span" | "feedback" | "expectation" | "issue"
 
 /**
  * One condition.
@@ -33,7 +52,12 @@ export type Entity = Grammar.Entity
  * @since 0.1.0
  * @category models
  */
-export interface Clause extends Grammar.Clause {}
+export interface Clause {
+  readonly entity: Entity
+  readonly key: string
+  readonly comparator: Comparator
+  readonly value: string | number | ReadonlyArray<string> | undefined
+}
 
 /**
  * Conditions that all must hold (MLflow has no OR).
@@ -41,7 +65,9 @@ export interface Clause extends Grammar.Clause {}
  * @since 0.1.0
  * @category models
  */
-export interface Filter extends Grammar.Filter {}
+export interface Filter {
+  readonly clauses: ReadonlyArray<Clause>
+}
 
 /**
  * A filter string MLflow would reject, or a value the builder cannot write.

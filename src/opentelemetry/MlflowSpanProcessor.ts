@@ -35,6 +35,7 @@ import * as Scope from "effect/Scope"
 import type { Json } from "../internal/common/json.js"
 import { SpanAttributeKey } from "../internal/common/keys.js"
 import type { OpenSpan, TraceAssembler, TraceRecord } from "../internal/tracing/assembler.js"
+import * as Pipelines from "../internal/tracing/pipelines.js"
 import type * as MlflowConfig from "../MlflowConfig.js"
 import * as MlflowTracing from "../MlflowTracing.js"
 import type { SpanData, SpanEvent } from "../Trace.js"
@@ -211,7 +212,7 @@ export const create = async (options: MlflowConfig.Options = {}): Promise<Mlflow
 export const fromTracing: Effect.Effect<MlflowSpanProcessor, never, MlflowTracing.MlflowTracing> = Effect.map(
   MlflowTracing.MlflowTracing,
   (service) => {
-    const assembler = MlflowTracing.assemblerOf(service)
+    const assembler = Pipelines.assemblerOf(service)
     if (assembler === undefined) throw new Error("effect-mlflow: this MlflowTracing service has no pipeline")
     return processorOver(assembler, service, () => Promise.resolve())
   }

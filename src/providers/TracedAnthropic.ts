@@ -21,14 +21,14 @@ import type { AnthropicClient } from "@effect/ai-anthropic/AnthropicClient"
 import * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Layer from "effect/Layer"
-import type { LlmTraceOptions } from "../internal/llm/languageModel.js"
 import { tracedVendorLayer } from "../internal/llm/providerParameters.js"
+import type * as TracedLanguageModel from "./TracedLanguageModel.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends Omit<LlmTraceOptions, "provider" | "model" | "parameters"> {
+export interface Options extends Omit<TracedLanguageModel.Options, "provider" | "model" | "parameters"> {
   readonly model: (string & {}) | AnthropicLanguageModel.Model
   readonly config?: Omit<AnthropicLanguageModel.Config.Service, "model"> | undefined
 }

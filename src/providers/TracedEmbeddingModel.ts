@@ -9,7 +9,7 @@ import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { type EmbeddingTraceOptions, traceEmbeddingModel } from "../internal/llm/embeddings.js"
+import { traceEmbeddingModel } from "../internal/llm/embeddings.js"
 
 /**
  * What to record besides the call itself; every field is optional.
@@ -17,7 +17,21 @@ import { type EmbeddingTraceOptions, traceEmbeddingModel } from "../internal/llm
  * @since 0.1.0
  * @category models
  */
-export interface Options extends EmbeddingTraceOptions {}
+export interface Options {
+  /** `mlflow.llm.provider`, e.g. `"openai"` */
+  readonly provider?: string | undefined
+  /** `mlflow.llm.model` */
+  readonly model?: string | undefined
+  /** spans are named `<spanName>.embed` and `<spanName>.embedMany`; default `"EmbeddingModel"` */
+  readonly spanName?: string | undefined
+  /**
+   * Record the vectors themselves as outputs; default `false`: outputs say how many vectors of
+   * which dimension came back, which keeps traces small.
+   */
+  readonly recordVectors?: boolean | undefined
+  /** let the provider's HTTP client create its spans and send `traceparent`; default `false` */
+  readonly propagateTraceContext?: boolean | undefined
+}
 
 /**
  * Wraps an `EmbeddingModel` service so that its calls are traced.

@@ -22,7 +22,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { type LlmTraceOptions, settings, traceLanguageModel } from "../internal/llm/languageModel.js"
+import { settings, traceLanguageModel } from "../internal/llm/languageModel.js"
 
 /**
  * What to record besides the call itself; every field is optional.
@@ -30,7 +30,23 @@ import { type LlmTraceOptions, settings, traceLanguageModel } from "../internal/
  * @since 0.1.0
  * @category models
  */
-export interface Options extends LlmTraceOptions {}
+export interface Options {
+  /** `mlflow.llm.provider`, e.g. `"openai"` */
+  readonly provider?: string | undefined
+  /** `mlflow.llm.model` until a response names the model it used */
+  readonly model?: string | undefined
+  /** request parameters recorded as attributes and in the inputs (temperature, max tokens...) */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+  /** spans are named `<spanName>.generateText` and so on; default `"LanguageModel"` */
+  readonly spanName?: string | undefined
+  /**
+   * Let the provider's HTTP client create its spans and send our `traceparent` to the vendor;
+   * default `false`.
+   */
+  readonly propagateTraceContext?: boolean | undefined
+  /** stream chunks recorded as span events, the rest are counted; default 1000 */
+  readonly maxChunkEvents?: number | undefined
+}
 
 /**
  * Wraps a `LanguageModel` service so that its calls are traced.

@@ -24,15 +24,15 @@ import type * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
-import type { LlmTraceOptions } from "../internal/llm/languageModel.js"
 import { tracedVendorLayer } from "../internal/llm/providerParameters.js"
 import * as TracedEmbeddingModel from "./TracedEmbeddingModel.js"
+import type * as TracedLanguageModel from "./TracedLanguageModel.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends Omit<LlmTraceOptions, "provider" | "model" | "parameters"> {
+export interface Options extends Omit<TracedLanguageModel.Options, "provider" | "model" | "parameters"> {
   readonly model: (string & {}) | OpenAiLanguageModel.Model
   readonly config?: Omit<OpenAiLanguageModel.Config.Service, "model"> | undefined
 }

@@ -3,7 +3,7 @@
  * the trace file `traceId` of `directory`, as a process sharing the directory would.
  */
 import { Effect } from "effect"
-import * as LocalStore from "../../src/LocalStore.js"
+import * as LocalStore from "../../src/internal/sinks/localStore.js"
 import type { SpanData } from "../../src/Trace.js"
 
 const [directory, traceId, prefix, count] = process.argv.slice(2)

@@ -6,7 +6,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Mlflow, MlflowClient, MlflowTracing } from "../../src/index.js"
-import { parseRetryAfter } from "../../src/internal/client/errors.js"
+import { isTransient, parseRetryAfter } from "../../src/internal/client/errors.js"
 import { artifactUrl } from "../../src/internal/client/url.js"
 import { freeClosedPort } from "../support/ports.js"
 import { recorder } from "../support/recorder.js"
@@ -47,7 +47,7 @@ describe("MlflowClient", () => {
       assert.isTrue(Option.isNone(yield* c.getExperimentByName("missing")))
       const errors = yield* Effect.forEach(statuses.slice(1), () => Effect.flip(c.getTraceInfo("tr-1")))
       assert.deepStrictEqual(errors.map((e) => e._tag === "MlflowApiError" && e.status), [400, 429, 503, 501])
-      assert.deepStrictEqual(errors.map(MlflowClient.isTransient), [false, true, true, false])
+      assert.deepStrictEqual(errors.map(isTransient), [false, true, true, false])
       assert.include(errors[0].message, "no such thing")
     }))
 
@@ -56,7 +56,7 @@ describe("MlflowClient", () => {
       const c = yield* client({ trackingUri: "http://127.0.0.1:9", requestTimeout: "2 seconds" })
       const error = yield* Effect.flip(c.getTraceInfo("tr-1"))
       assert.strictEqual(error._tag, "MlflowTransportError")
-      assert.isTrue(MlflowClient.isTransient(error))
+      assert.isTrue(isTransient(error))
     }))
 
   it("treats MLflow's database-overload 400s as transient, other 400s as permanent", () => {
@@ -70,10 +70,10 @@ describe("MlflowClient", () => {
         detail
       })
     assert.isTrue(
-      MlflowClient.isTransient(error("QueuePool limit of size 5 overflow 10 reached, connection timed out"))
+      isTransient(error("QueuePool limit of size 5 overflow 10 reached, connection timed out"))
     )
-    assert.isTrue(MlflowClient.isTransient(error("(sqlite3.OperationalError) database is locked")))
-    assert.isFalse(MlflowClient.isTransient(error("Invalid value for experiment_id")))
+    assert.isTrue(isTransient(error("(sqlite3.OperationalError) database is locked")))
+    assert.isFalse(isTransient(error("Invalid value for experiment_id")))
   })
 
   it("treats MLflow's 500 INVALID_STATE (spans for an archived trace) as permanent, other 500s as transient", () => {
@@ -86,8 +86,8 @@ describe("MlflowClient", () => {
         errorCode,
         detail: "d"
       })
-    assert.isFalse(MlflowClient.isTransient(error("INVALID_STATE")))
-    assert.isTrue(MlflowClient.isTransient(error("INTERNAL_ERROR")))
+    assert.isFalse(isTransient(error("INVALID_STATE")))
+    assert.isTrue(isTransient(error("INTERNAL_ERROR")))
   })
 
   it("parses Retry-After as seconds or as an HTTP date", () => {
@@ -167,7 +167,7 @@ describe("MlflowClient", () => {
       assert.strictEqual(error._tag, "MlflowTransportError")
       assert.strictEqual(error.reason, "Decode")
       assert.include(error.message, "experiment.experiment_id")
-      assert.isFalse(MlflowClient.isTransient(error))
+      assert.isFalse(isTransient(error))
       const notJson = yield* recorder(() => ({ status: 200, body: "<html>login</html>" }))
       const d = yield* client({ trackingUri: notJson.url })
       const html = yield* Effect.flip(d.getExperimentByName("x"))
@@ -185,7 +185,7 @@ describe("MlflowClient", () => {
       const server = yield* recorder(() => ({ status: 403, body: "{\"error_code\":\"PERMISSION_DENIED\"}" }))
       const denied = yield* Effect.flip((yield* client({ trackingUri: server.url })).getTraceInfo("tr-1"))
       assert.strictEqual(denied.reason, "Status")
-      assert.isFalse(MlflowClient.isTransient(denied))
+      assert.isFalse(isTransient(denied))
     }))
 
   it.live("a request that outlives its timeout fails with reason Timeout, to be retried", () =>
@@ -199,6 +199,6 @@ describe("MlflowClient", () => {
       const c = yield* client({ trackingUri: `http://127.0.0.1:${port}`, requestTimeout: "200 millis" })
       const error = yield* Effect.flip(c.getTraceInfo("tr-1"))
       assert.strictEqual(error.reason, "Timeout")
-      assert.isTrue(MlflowClient.isTransient(error))
+      assert.isTrue(isTransient(error))
     }).pipe(Effect.scoped))
 })

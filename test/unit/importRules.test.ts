@@ -34,12 +34,38 @@ describe("the import rules of npm run lint", () => {
     expect(check(root)).toEqual([])
   })
 
-  it("fail on a cycle, even through types", () => {
+  it("fail on a cycle among public modules, even through types", () => {
     const dir = tree({
       "src/A.ts": "import type { B } from \"./B.js\"\nexport type A = B | 1\n",
       "src/B.ts": "import type { A } from \"./A.js\"\nexport type B = { a?: A }\n"
     })
-    expect(check(dir)).toEqual(["no-cycles"])
+    expect(check(dir)).toEqual(["no-cycles-among-public-modules"])
+  })
+
+  it("fail on a cycle among internal modules, even through types", () => {
+    const dir = tree({
+      "src/internal/common/a.ts": "import type { B } from \"./b.js\"\nexport type A = B | 1\n",
+      "src/internal/common/b.ts": "import type { A } from \"./a.js\"\nexport type B = { a?: A }\n"
+    })
+    expect(check(dir)).toEqual(["no-cycles-among-internal-modules"])
+  })
+
+  it("fail on a cycle through values", () => {
+    const dir = tree({
+      "src/A.ts": "import { b } from \"./B.js\"\nexport const a = () => b\n",
+      "src/B.ts": "import { a } from \"./A.js\"\nexport const b = () => a\n"
+    })
+    expect(check(dir)).toEqual(["no-cycles", "no-cycles-among-public-modules"])
+  })
+
+  it("allow a public module's internal body to import the contracts it declares", () => {
+    const dir = tree({
+      "src/Sink.ts": "import * as Internal from \"./internal/export/sink.js\"\n" +
+        "export interface Sink { readonly name: string }\nexport const make: () => Sink = Internal.make\n",
+      "src/internal/export/sink.ts": "import type { Sink } from \"../../Sink.js\"\n" +
+        "export const make = (): Sink => ({ name: \"memory\" })\n"
+    })
+    expect(check(dir)).toEqual([])
   })
 
   it("fail on internal code that imports a public module's values, and allow its types", () => {

@@ -4,8 +4,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { toEntry } from "../../src/internal/export/spool.js"
+import * as LocalStore from "../../src/internal/sinks/localStore.js"
 import * as Spool from "../../src/internal/sinks/spool.js"
-import * as LocalStore from "../../src/LocalStore.js"
 import { numberedTrace } from "../support/numberedTraces.js"
 
 // every file the same size

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as LocalStore from "../../src/LocalStore.js"
+import * as LocalStore from "../../src/internal/sinks/localStore.js"
 import type { Trace } from "../../src/Trace.js"
 import { lateSpan } from "../support/localStoreWriter.js"
 

@@ -1,43 +1,13 @@
 import * as Schema from "effect/Schema"
+import type { Entity } from "../../SearchFilter.js"
+
+// the contracts are the public module's
+export type { Clause, Comparator, Entity, Filter } from "../../SearchFilter.js"
 
 /**
  * The vocabulary of MLflow 3.18's trace filter grammar (`SearchTraceUtils`) and the checks its
  * parser and its SQL store make on each condition, in their order.
  */
-
-export type Comparator =
-  | "="
-  | "!="
-  | ">"
-  | ">="
-  | "<"
-  | "<="
-  | "LIKE"
-  | "ILIKE"
-  | "RLIKE"
-  | "IN"
-  | "NOT IN"
-  | "IS NULL"
-  | "IS NOT NULL"
-
-export type Entity = "attribute" | "tag" | "metadata" | "span" | "feedback" | "expectation" | "issue"
-
-/**
- * One condition.
- */
-export interface Clause {
-  readonly entity: Entity
-  readonly key: string
-  readonly comparator: Comparator
-  readonly value: string | number | ReadonlyArray<string> | undefined
-}
-
-/**
- * Conditions that all must hold (MLflow has no OR).
- */
-export interface Filter {
-  readonly clauses: ReadonlyArray<Clause>
-}
 
 /**
  * A filter string MLflow would reject, or a value the builder cannot write.

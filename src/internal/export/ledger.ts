@@ -1,78 +1,8 @@
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
-import type { AssemblyDrop } from "../tracing/assembler.js"
+import type { DropReason, Stats } from "../../Sink.js"
 
-/**
- * Why traces were dropped.
- *
- * - `queueFull`: the export queue was full (the oldest, or with the dropping strategy the newest,
- *   trace was dropped);
- * - `bufferFull`: too many traces were in progress at once (the oldest in-progress trace was dropped);
- * - `bufferTtl`: a trace stayed in progress longer than the buffer TTL;
- * - `lateSpan`: a span ended after its trace was stored, on a destination that cannot add spans;
- * - `shutdown`: the layer was released before the queue drained (within the shutdown timeout), and
- *   nothing of the trace was sent, or the destination says it holds none of it;
- * - `spoolFull`: spooled traces removed, oldest first, to keep the spool within its size;
- * - `spoolExpired`: spooled traces removed because they waited longer than the spool's age limit.
- */
-export type DropReason = AssemblyDrop | "queueFull" | "lateSpan" | "shutdown" | "spoolFull" | "spoolExpired"
-
-/**
- * What the exporter did so far.
- */
-export interface Stats {
-  /** traces waiting in the queue */
-  readonly queued: number
-  /** traces being exported right now */
-  readonly inFlight: number
-  /** traces in progress (root not ended yet) */
-  readonly inProgress: number
-  readonly exported: number
-  /**
-   * Of the traces exported, those stored abridged (MLflow: built by the server from the spans alone,
-   * without the source, git and size metadata and the schema version; see `MlflowConfig.TraceInfoDelivery`)
-   */
-  readonly abridged: number
-  /** traces given up on (non-retryable error, or retry budget spent) */
-  readonly failed: number
-  /** export attempts retried */
-  readonly retried: number
-  readonly dropped: Readonly<Record<DropReason, number>>
-  /**
-   * Traces the destination holds in part (MLflow: its spans were stored, its trace info was not, so
-   * it shows without its name, previews and metadata): of those given up on (counted in `failed`
-   * too), and of those whose export was cut off at shutdown (counted here only, not as dropped)
-   */
-  readonly incomplete: number
-  /**
-   * Traces whose export was cut off at shutdown with a request sent but not answered, which the
-   * destination could not be asked about in time: they may or may not be stored (not counted as
-   * exported or dropped)
-   */
-  readonly unconfirmed: number
-  readonly lateSpans: number
-  /**
-   * Spans a destination took the request of but said it rejected (an OTLP collector's partial
-   * success); their traces are counted failed
-   */
-  readonly rejectedSpans: number
-  /**
-   * Traces written to the durable spool (`MlflowConfig.Options.spoolDirectory`) instead of being
-   * dropped or given up on while the destination was away
-   */
-  readonly spooled: number
-  /** Traces this process took from the spool and the destination now holds (sent, or found stored already) */
-  readonly replayed: number
-  /** traces force-ended by the trace timeout */
-  readonly timedOut: number
-  /** recorded spans started and ended so far (sampled traces only) */
-  readonly spans: { readonly started: number; readonly ended: number }
-  /**
-   * With more than one destination (OTLP dual export), the counts of each, by name (`mlflow`,
-   * `otlp`); the counts above are those of the first, MLflow
-   */
-  readonly destinations?: Readonly<Record<string, Omit<Stats, "destinations">>> | undefined
-}
+export type { DropReason, Stats }
 
 const DROP_REASONS: ReadonlyArray<DropReason> = [
   "queueFull",

@@ -1,40 +1,9 @@
-import { type Json, plainJson } from "../common/json.js"
+import type { Assessment, Source } from "../../Assessment.js"
+import { plainJson } from "../common/json.js"
 import type * as Wire from "./wire.js"
 
-/** Who made an assessment. */
-export interface Source {
-  readonly sourceType: "HUMAN" | "LLM_JUDGE" | "CODE"
-  /** default `"default"` */
-  readonly sourceId?: string | undefined
-}
-
-/** A JSON value of an assessment. */
-export type Value = Json
-
-/** Why a feedback has no value (a judge that failed). */
-export interface FeedbackError {
-  readonly errorCode: string
-  readonly errorMessage: string | undefined
-}
-
-/** An assessment as stored. */
-export interface Assessment {
-  readonly assessmentId: string
-  readonly name: string
-  readonly traceId: string
-  readonly spanId: string | undefined
-  readonly source: Source
-  readonly createTime: string | undefined
-  readonly lastUpdateTime: string | undefined
-  readonly feedback: { readonly value: Value | undefined; readonly error: FeedbackError | undefined } | undefined
-  readonly expectation: { readonly value: Value } | undefined
-  readonly rationale: string | undefined
-  readonly metadata: Readonly<Record<string, string>>
-  /** the id of the assessment this one replaces */
-  readonly overrides: string | undefined
-  /** `false` once overridden */
-  readonly valid: boolean
-}
+// the contracts are the public module's
+export type { Assessment, FeedbackError, Source, Value } from "../../Assessment.js"
 
 /** proto JSON of a source */
 export const encodeSource = (source: Source) => ({

@@ -1,8 +1,11 @@
-import type { SpanData, SpanEvent, SpanLink, StatusCode, Trace, TraceInfo, TraceState } from "../../Trace.js"
+import type { SpanData, SpanEvent, SpanLink, StatusCode, TraceInfo, TraceState } from "../../Trace.js"
 import { base64ToBytes, bytesToHex } from "../common/bytes.js"
 import { type Json, plainJson, setOwn } from "../common/json.js"
 import * as AssessmentJson from "./assessmentJson.js"
 import type * as Wire from "./wire.js"
+
+// the contract is the public module's
+export type { StoredTrace } from "../../Search.js"
 
 /**
  * Traces as MLflow's REST API returns them (proto JSON) and as `traces.json` holds them
@@ -147,11 +150,6 @@ export const decodeTraceInfo = (raw: typeof Wire.TraceInfo.Type): StoredTraceInf
     tags: raw.tags ?? {},
     assessments: (raw.assessments ?? []).map(AssessmentJson.decode)
   }
-}
-
-/** A trace read back from MLflow: its info (with assessments) and spans, root first. */
-export interface StoredTrace extends Trace {
-  readonly info: StoredTraceInfo
 }
 
 /** Orders spans root first, then by start time. */

@@ -1,29 +1,12 @@
 import type * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Effect from "effect/Effect"
 import type * as Tracer from "effect/Tracer"
+import type { Options as EmbeddingTraceOptions } from "../../providers/TracedEmbeddingModel.js"
 import { SpanAttributeKey } from "../common/keys.js"
 import { mergeSpanInto } from "./providerScope.js"
 
-/**
- * How a traced embedding model records its calls.
- *
- * @internal
- */
-export interface EmbeddingTraceOptions {
-  /** `mlflow.llm.provider`, e.g. `"openai"` */
-  readonly provider?: string | undefined
-  /** `mlflow.llm.model` */
-  readonly model?: string | undefined
-  /** spans are named `<spanName>.embed` and `<spanName>.embedMany`; default `"EmbeddingModel"` */
-  readonly spanName?: string | undefined
-  /**
-   * Record the vectors themselves as outputs; default `false`: outputs say how many vectors of
-   * which dimension came back, which keeps traces small.
-   */
-  readonly recordVectors?: boolean | undefined
-  /** let the provider's HTTP client create its spans and send `traceparent`; default `false` */
-  readonly propagateTraceContext?: boolean | undefined
-}
+// the options are the public module's
+export type { EmbeddingTraceOptions }
 
 const outputs = (vectors: ReadonlyArray<ReadonlyArray<number>>, recordVectors: boolean): unknown =>
   recordVectors

@@ -6,11 +6,15 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import type { Options as LlmTraceOptions } from "../../providers/TracedLanguageModel.js"
 import { SpanAttributeKey } from "../common/keys.js"
 import * as ChatFormat from "./chatFormat.js"
 import * as Completion from "./completion.js"
 import { mergeSpanInto, streamMergingSpanInto, streamWithTracerDisabled, tracerEnabled } from "./providerScope.js"
 import { safely, streamInSpan, type StreamObserver } from "./streamSpan.js"
+
+// the options are the public module's
+export type { LlmTraceOptions }
 
 /** @internal */
 export const TIME_TO_FIRST_TOKEN = "effect_mlflow.time_to_first_token_ms"
@@ -30,29 +34,6 @@ export interface LlmTraceSettings {
   readonly parameters: Effect.Effect<Readonly<Record<string, unknown>>>
   readonly propagateTraceContext: boolean
   readonly maxChunkEvents: number
-}
-
-/**
- * What a traced language model records besides the call itself.
- *
- * @internal
- */
-export interface LlmTraceOptions {
-  /** `mlflow.llm.provider`, e.g. `"openai"` */
-  readonly provider?: string | undefined
-  /** `mlflow.llm.model` until a response names the model it used */
-  readonly model?: string | undefined
-  /** request parameters recorded as attributes and in the inputs (temperature, max tokens...) */
-  readonly parameters?: Readonly<Record<string, unknown>> | undefined
-  /** spans are named `<spanName>.generateText` and so on; default `"LanguageModel"` */
-  readonly spanName?: string | undefined
-  /**
-   * Let the provider's HTTP client create its spans and send our `traceparent` to the vendor;
-   * default `false`.
-   */
-  readonly propagateTraceContext?: boolean | undefined
-  /** stream chunks recorded as span events, the rest are counted; default 1000 */
-  readonly maxChunkEvents?: number | undefined
 }
 
 /**

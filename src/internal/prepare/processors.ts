@@ -1,25 +1,10 @@
+import type { SpanProcessor, SpanView } from "../../Redaction.js"
 import type { SpanData } from "../../Trace.js"
 import type { Json } from "../common/json.js"
 import { SpanAttributeKey } from "../common/keys.js"
 
-/** A finished span as processors see it; the mutable fields are what they may change. */
-export interface SpanView {
-  readonly name: string
-  readonly spanType: string
-  readonly status: SpanData["status"]
-  /** `mlflow.spanInputs`; `undefined` removes them */
-  inputs: Json | undefined
-  /** `mlflow.spanOutputs`; `undefined` removes them */
-  outputs: Json | undefined
-  /** every other attribute, except MLflow's identifiers */
-  attributes: Record<string, Json>
-  events: Array<{ readonly name: string; attributes: Record<string, Json> }>
-  /** the span's links: the linked span's ids, and attributes that are content like any other */
-  links: Array<{ readonly traceId: string; readonly spanId: string; attributes: Record<string, Json> }>
-}
-
-/** A user's span processor: changes the view in place. */
-export type SpanProcessor = (span: SpanView) => void
+// the contracts are the public module's
+export type { SpanProcessor, SpanView } from "../../Redaction.js"
 
 /** What a span's content becomes when a processor fails on it. */
 const MASKED = "<redacted: a span processor failed>"
