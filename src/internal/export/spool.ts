@@ -1,6 +1,6 @@
 import type * as Effect from "effect/Effect"
 import type { Trace } from "../../Trace.js"
-import { inlineAttachments } from "../format/attachments.js"
+import { inlineAttachments } from "../format/inlineContent.js"
 import type { ExportError } from "./sink.js"
 
 /**

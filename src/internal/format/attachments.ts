@@ -1,7 +1,7 @@
 import * as Encoding from "effect/Encoding"
 import type { SpanData, TraceAttachment } from "../../Trace.js"
-import { type Json, mapJson, setOwn } from "../common/json.js"
-import { SpanAttributeKey } from "../common/keys.js"
+import { type Json, setOwn } from "../common/json.js"
+import { INLINE_CONTENT_KEYS, mayHold, REF_SCHEME } from "./inlineContent.js"
 import { pythonBytes } from "./pythonBytes.js"
 
 /**
@@ -19,9 +19,6 @@ export interface AttachmentOptions {
   /** a fresh attachment id (a UUID) */
   readonly newId: () => string
 }
-
-/** @internal */
-export const REF_SCHEME = "mlflow-attachment://"
 
 /** Python's `base64.b64decode(s, validate=True)`: the data part, or `undefined` when Python refuses it. */
 const strictBase64 = (text: string): string | undefined => {
@@ -198,25 +195,6 @@ export const extractFromValue = (
   return { value: extraction.found.length > before ? second : first, attachments: extraction.found }
 }
 
-const KEYS = [SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS] as const
-
-/** the keys of every structured shape MLflow extracts */
-const SHAPE_KEYS = ["input_audio", "source", "b64_json", "audio", "image", "inline_data", "result"]
-
-/**
- * Whether a walk could change `value` (a read-only pass that allocates nothing, so values without
- * inline content, the common case, are not copied): a `data:` URI, or an object with a shape's key.
- */
-const mayHold = (value: Json): boolean => {
-  if (typeof value === "string") return value.startsWith("data:")
-  if (typeof value !== "object" || value === null) return false
-  if (Array.isArray(value)) return value.some(mayHold)
-  const record = value as { readonly [key: string]: Json }
-  for (const key of SHAPE_KEYS) if (Object.hasOwn(record, key)) return true
-  for (const key in record) if (mayHold(record[key])) return true
-  return false
-}
-
 /**
  * A span with the inline content of its inputs and outputs moved into attachments (pushed onto
  * `attachments`); the same span when it has none.
@@ -230,7 +208,7 @@ export const extractFromSpan = (
   attachments: Array<TraceAttachment>
 ): SpanData => {
   let attributes: Record<string, Json> | undefined
-  for (const key of KEYS) {
+  for (const key of INLINE_CONTENT_KEYS) {
     const value = span.attributes[key]
     if (value === undefined || !mayHold(value)) continue
     const extracted = extractFromValue(value, traceId, options)
@@ -255,29 +233,4 @@ export const extractAttachments = (
   const attachments: Array<TraceAttachment> = []
   const out = spans.map((span) => extractFromSpan(span, traceId, options, attachments))
   return { spans: out.every((span, i) => span === spans[i]) ? spans : out, attachments }
-}
-
-/**
- * The spans with every attachment reference put back as the text it replaced (for a destination
- * that cannot store attachments).
- *
- * @internal
- */
-export const inlineAttachments = (
-  spans: ReadonlyArray<SpanData>,
-  attachments: ReadonlyArray<TraceAttachment>
-): ReadonlyArray<SpanData> => {
-  if (attachments.length === 0) return spans
-  const byRef = new Map(attachments.map((attachment) => [attachment.ref, attachment.source]))
-  const restore = (value: Json): Json =>
-    mapJson(value, (item) => typeof item === "string" ? byRef.get(item) ?? item : item)
-  return spans.map((span) => {
-    let attributes: Record<string, Json> | undefined
-    for (const key of KEYS) {
-      const value = span.attributes[key]
-      const restored = value === undefined ? value : restore(value)
-      if (restored !== value) (attributes ??= { ...span.attributes })[key] = restored!
-    }
-    return attributes === undefined ? span : { ...span, attributes }
-  })
 }

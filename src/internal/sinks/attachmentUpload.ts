@@ -5,7 +5,7 @@ import { isTransient, type MlflowError } from "../client/errors.js"
 import type { Service as MlflowClientService } from "../client/model.js"
 import { artifactUrl } from "../client/url.js"
 import type { ExportError } from "../export/sink.js"
-import { inlineAttachments } from "../format/attachments.js"
+import { inlineAttachments } from "../format/inlineContent.js"
 
 /**
  * Trace attachments on an MLflow server: each under `attachments/<id>` in the trace's artifact
