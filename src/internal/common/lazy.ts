@@ -16,11 +16,3 @@ export const lazyModule = <A>(load: () => Promise<A>): Effect.Effect<A> => {
       : Effect.promise(() => loading ??= load().then((module) => loaded = module))
   )
 }
-
-/**
- * The module if `lazyModule`'s effect has already loaded it: for synchronous code that runs only
- * after the module was loaded.
- *
- * @internal
- */
-export const loadedSync = <A>(module: Effect.Effect<A>): A => Effect.runSync(module)
