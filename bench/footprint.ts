@@ -245,5 +245,15 @@ console.log(
 )
 
 const ours = [...quick.eagerInputs].filter(([input]) => input.startsWith("src/")).sort((a, b) => b[1] - a[1])
+const byFolder = new Map<string, number>()
+for (const [input, bytes] of ours) {
+  const folder = path.dirname(input) === "src" ? "src (public modules)" : path.dirname(input)
+  byFolder.set(folder, (byFolder.get(folder) ?? 0) + bytes)
+}
+console.log(`\nOur eager bytes by folder, KB minified\n`)
+console.log(
+  table(["folder", "eager KB"], [...byFolder].sort((a, b) => b[1] - a[1]).map(([folder, bytes]) => [folder, kb(bytes)]))
+)
+
 console.log(`\nOur files by eager bytes, top ${TOP} of ${ours.length}, KB minified\n`)
 console.log(table(["file", "eager KB"], ours.slice(0, TOP).map(([input, bytes]) => [input, kb(bytes)])))
