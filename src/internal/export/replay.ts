@@ -10,10 +10,8 @@ import { ExportError, type Sink } from "./sink.js"
 import type { Claimed, Spool } from "./spool.js"
 import type { Runner } from "./watchdog.js"
 
-export {
-  /** @internal */
-  timedOutError
-} from "./watchdog.js"
+// the exporter, which loads this module only with a spool, needs it in any case: it lives with the watchdog
+export { timedOutError } from "./watchdog.js"
 
 /**
  * Sends what the durable spool holds for this destination, in the background, while the
