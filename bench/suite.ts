@@ -19,7 +19,8 @@ const scripts: ReadonlyArray<readonly [string, string, string]> = [
   ],
   ["Traced language model", "llm.ts", "The cost of the traced model layer per call."],
   ["Faults", "faults.ts", "What is stored through an outage and against a hostile server."],
-  ["Spool drain", "spool.ts", "Claim cost, drain rate and event-loop delay with 1k, 10k and 40k traces waiting."]
+  ["Spool drain", "spool.ts", "Claim cost, drain rate and event-loop delay with 1k, 10k and 40k traces waiting."],
+  ["Footprint", "footprint.ts", "The code the Quickstart loads at start, beside Effect with `@effect/platform`."]
 ]
 
 const git = (args: ReadonlyArray<string>) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()

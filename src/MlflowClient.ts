@@ -13,18 +13,16 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Assessments from "./internal/client/assessments.js"
-import * as DatabricksAuth from "./internal/client/databricksAuth.js"
 import * as Errors from "./internal/client/errors.js"
 import * as Experiments from "./internal/client/experiments.js"
 import * as Http from "./internal/client/http.js"
 import type * as Model from "./internal/client/model.js"
-import * as NodeHttps from "./internal/client/nodeHttps.js"
-import * as Sigv4 from "./internal/client/sigv4.js"
 import * as Traces from "./internal/client/traces.js"
 import { originOf } from "./internal/client/url.js"
 import type { Json } from "./internal/common/json.js"
 import type { Assessment } from "./internal/format/assessmentJson.js"
 import type { StoredTrace, StoredTraceInfo } from "./internal/format/traceRead.js"
+import { lazyModule } from "./internal/common/lazy.js"
 import * as MlflowConfig from "./MlflowConfig.js"
 import type { SpanData, TraceInfo } from "./Trace.js"
 
@@ -314,6 +312,11 @@ export const layerConfigFetch = (
     )
   )
 
+// what only some backends need (AWS signing, Databricks, TLS settings), loaded when configured
+const loadSigv4 = lazyModule(() => import("./internal/client/sigv4.js"))
+const loadDatabricksAuth = lazyModule(() => import("./internal/client/databricksAuth.js"))
+const loadNodeHttps = lazyModule(() => import("./internal/client/nodeHttps.js"))
+
 /**
  * The client of validated settings' tracking server: their credentials, timeout, workspace, TLS
  * (`httpClientLayer`) and AWS signing.
@@ -325,40 +328,44 @@ export const fromConfig = (
   config: MlflowConfig.MlflowConfig,
   destination: Extract<MlflowConfig.Destination, { readonly _tag: "Server" }>,
   transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
-): Effect.Effect<Service, MlflowConfig.MlflowConfigError> => {
-  const signing = config.signing
-  // signing sees every request as it leaves: after the caller's own changes
-  const signed = signing === undefined ? undefined : Sigv4.signing(signing.credentials, signing.scope, signing.headers)
-  const databricks = config.databricks
-  const auth = databricks?.auth
-  return make({
-    trackingUri: destination.trackingUri,
-    ...(auth === undefined
-      ? { token: config.token, username: config.username, password: config.password }
-      : {
-        token: auth._tag === "Pat" ? auth.token : undefined,
-        username: auth._tag === "Basic" ? auth.username : undefined,
-        password: auth._tag === "Basic" ? auth.password : undefined,
-        dynamicHeaders: DatabricksAuth.headers(databricks!),
-        healthCheck: DatabricksAuth.healthCheck
-      }),
-    requestTimeout: config.requestTimeout,
-    serviceName: config.serviceName,
-    workspace: config.workspace,
-    maxConcurrentRequests: config.maxConcurrentRequests,
-    moreSecrets: signing === undefined
+): Effect.Effect<Service, MlflowConfig.MlflowConfigError> =>
+  Effect.gen(function*() {
+    const signing = config.signing
+    // signing sees every request as it leaves: after the caller's own changes
+    const signed = signing === undefined
       ? undefined
-      : [
-        signing.credentials.secretAccessKey,
-        ...(signing.credentials.sessionToken ? [signing.credentials.sessionToken] : [])
-      ],
-    transformClient: signed === undefined
-      ? transformClient
-      : transformClient === undefined
-      ? signed
-      : (client) => transformClient(signed(client))
-  }).pipe(Effect.provide(httpClientLayer(config.tls, originOf(destination.trackingUri))))
-}
+      : (yield* loadSigv4).signing(signing.credentials, signing.scope, signing.headers)
+    const databricks = config.databricks
+    const auth = databricks?.auth
+    const databricksAuth = auth === undefined ? undefined : yield* loadDatabricksAuth
+    return yield* make({
+      trackingUri: destination.trackingUri,
+      ...(auth === undefined || databricksAuth === undefined
+        ? { token: config.token, username: config.username, password: config.password }
+        : {
+          token: auth._tag === "Pat" ? auth.token : undefined,
+          username: auth._tag === "Basic" ? auth.username : undefined,
+          password: auth._tag === "Basic" ? auth.password : undefined,
+          dynamicHeaders: databricksAuth.headers(databricks!),
+          healthCheck: databricksAuth.healthCheck
+        }),
+      requestTimeout: config.requestTimeout,
+      serviceName: config.serviceName,
+      workspace: config.workspace,
+      maxConcurrentRequests: config.maxConcurrentRequests,
+      moreSecrets: signing === undefined
+        ? undefined
+        : [
+          signing.credentials.secretAccessKey,
+          ...(signing.credentials.sessionToken ? [signing.credentials.sessionToken] : [])
+        ],
+      transformClient: signed === undefined
+        ? transformClient
+        : transformClient === undefined
+        ? signed
+        : (client) => transformClient(signed(client))
+    }).pipe(Effect.provide(httpClientLayer(config.tls, originOf(destination.trackingUri))))
+  })
 
 // names in variables: bundlers for runtimes without them leave them alone
 const NODE_MODULES = ["node:http", "node:https", "node:stream"] as const
@@ -379,15 +386,18 @@ export const httpClientLayer = (
 ): Layer.Layer<HttpClient.HttpClient, MlflowConfig.MlflowConfigError> =>
   tls === undefined ? FetchHttpClient.layer : Layer.scoped(
     HttpClient.HttpClient,
-    Effect.tryPromise({
-      try: () => Promise.all(NODE_MODULES.map((name) => import(/* @vite-ignore */ name))),
-      catch: () =>
-        new MlflowConfig.MlflowConfigError({
-          setting:
-            "TLS (MLFLOW_TRACKING_SERVER_CERT_PATH, MLFLOW_TRACKING_CLIENT_CERT_PATH, MLFLOW_TRACKING_INSECURE_TLS)",
-          detail: "TLS settings need node:https, which this runtime does not have"
-        })
-    }).pipe(Effect.flatMap(([http, https, stream]) => {
+    Effect.all([
+      Effect.tryPromise({
+        try: () => Promise.all(NODE_MODULES.map((name) => import(/* @vite-ignore */ name))),
+        catch: () =>
+          new MlflowConfig.MlflowConfigError({
+            setting:
+              "TLS (MLFLOW_TRACKING_SERVER_CERT_PATH, MLFLOW_TRACKING_CLIENT_CERT_PATH, MLFLOW_TRACKING_INSECURE_TLS)",
+            detail: "TLS settings need node:https, which this runtime does not have"
+          })
+      }),
+      loadNodeHttps
+    ]).pipe(Effect.flatMap(([[http, https, stream], NodeHttps]) => {
       const clientCert = tls.clientCert === undefined ? undefined : Redacted.value(tls.clientCert)
       return NodeHttps.make({ http, https, stream }, {
         ...(tls.ca === undefined ? {} : { ca: tls.ca }),

@@ -1,8 +1,11 @@
 import * as Effect from "effect/Effect"
 import type { Json } from "../common/json.js"
-import * as AssessmentJson from "../format/assessmentJson.js"
+import { lazyModule } from "../common/lazy.js"
 import * as Answers from "./answers.js"
 import type { Method, Request, Service } from "./model.js"
+
+/** the reader of assessments, loaded by the first call (tracing alone makes none) */
+const loadAssessmentJson = lazyModule(() => import("../format/assessmentJson.js"))
 
 /** Feedback and expectations on traces. */
 export const make = (
@@ -15,7 +18,7 @@ export const make = (
   const call = (method: Method, url: string, json?: Json) =>
     request(method, url, json === undefined ? {} : { json }).pipe(
       Effect.flatMap(Answers.decode(Answers.AssessmentAnswer, method, `${trackingUri}${url}`)),
-      Effect.map((body) => AssessmentJson.decode(body.assessment))
+      Effect.zipWith(loadAssessmentJson, (body, AssessmentJson) => AssessmentJson.decode(body.assessment))
     )
 
   return {

@@ -1,11 +1,11 @@
 import * as Effect from "effect/Effect"
 import type { SpanData, TraceInfo } from "../../Trace.js"
+import { lazyModule } from "../common/lazy.js"
 import { scrub } from "../common/scrub.js"
 import * as Otlp from "../format/otlp.js"
 import { traceDataToJson, traceInfoToProtoJson } from "../format/traceJson.js"
-import { decodeDictSpan, decodeProtoSpan, decodeTraceInfo, rootFirst, type StoredTrace } from "../format/traceRead.js"
+import type { StoredTrace } from "../format/traceRead.js"
 import * as Answers from "./answers.js"
-import * as CloudUpload from "./cloudUpload.js"
 import { type MlflowError, MlflowTransportError } from "./errors.js"
 import type { Request, Service } from "./model.js"
 import { artifactUrl } from "./url.js"
@@ -14,6 +14,10 @@ import { artifactUrl } from "./url.js"
 const TRACE_READ_CAP = 64 * 1024 * 1024
 
 const TRACES = "/api/3.0/mlflow/traces"
+
+// reading traces back, and a Databricks workspace's cloud storage: loaded on first use
+const loadTraceRead = lazyModule(() => import("../format/traceRead.js"))
+const loadCloudUpload = lazyModule(() => import("./cloudUpload.js"))
 
 type TraceCalls = Pick<
   Service,
@@ -59,9 +63,10 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
   ) => {
     // a Databricks workspace keeps trace data in its cloud storage, written through signed URLs
     if (artifactLocation.startsWith("dbfs:") && traceId !== undefined) {
-      return Effect.asVoid(
-        CloudUpload.uploadTraceFile(request, traceId, file === "traces.json" ? undefined : file, body)
-      )
+      return Effect.asVoid(Effect.flatMap(
+        loadCloudUpload,
+        (CloudUpload) => CloudUpload.uploadTraceFile(request, traceId, file === "traces.json" ? undefined : file, body)
+      ))
     }
     const url = artifactUrl(trackingUri, artifactLocation, file)
     if (url === undefined) {
@@ -92,7 +97,7 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
   const getTraceInfo = (traceId: string) =>
     request("GET", infoPath(traceId)).pipe(
       Effect.flatMap(decoder(Answers.TraceInfoAnswer, "GET", infoPath(traceId))),
-      Effect.map((body) => decodeTraceInfo(body.trace.trace_info))
+      Effect.zipWith(loadTraceRead, (body, { decodeTraceInfo }) => decodeTraceInfo(body.trace.trace_info))
     )
 
   const fromArtifact = (info: StoredTrace["info"]): Effect.Effect<StoredTrace, MlflowError> => {
@@ -102,11 +107,17 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
     const url = location === undefined || dbfs ? undefined : artifactUrl(trackingUri, location, "traces.json")
     if (url === undefined && !dbfs) return Effect.succeed({ info, spans: [] })
     const read = url === undefined
-      ? CloudUpload.downloadTraceData(request, info.traceId, TRACE_READ_CAP)
+      ? Effect.flatMap(
+        loadCloudUpload,
+        (CloudUpload) => CloudUpload.downloadTraceData(request, info.traceId, TRACE_READ_CAP)
+      )
       : request("GET", url, { maxAnswerBytes: TRACE_READ_CAP })
     return read.pipe(
       Effect.flatMap(decoder(Answers.TraceData, "GET", url ?? `${trackingUri}/(trace ${info.traceId} data)`)),
-      Effect.map((body) => ({ info, spans: rootFirst((body.spans ?? []).map(decodeDictSpan)) }))
+      Effect.zipWith(
+        loadTraceRead,
+        (body, { decodeDictSpan, rootFirst }) => ({ info, spans: rootFirst((body.spans ?? []).map(decodeDictSpan)) })
+      )
     )
   }
 
@@ -114,7 +125,7 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
   const getTrace = (traceId: string) =>
     request("GET", GET, { query: { trace_id: traceId, allow_partial: "true" }, maxAnswerBytes: TRACE_READ_CAP }).pipe(
       Effect.flatMap(decoder(Answers.TraceAnswer, "GET", GET)),
-      Effect.map((body): StoredTrace => ({
+      Effect.zipWith(loadTraceRead, (body, { decodeProtoSpan, decodeTraceInfo, rootFirst }): StoredTrace => ({
         info: decodeTraceInfo(body.trace.trace_info),
         spans: rootFirst((body.trace.spans ?? []).map(decodeProtoSpan))
       })),
@@ -140,7 +151,7 @@ export const make = (request: Request, trackingUri: string, resource: Otlp.Resou
       }
     }).pipe(
       Effect.flatMap(decoder(Answers.SearchAnswer, "POST", SEARCH)),
-      Effect.map((body) => ({
+      Effect.zipWith(loadTraceRead, (body, { decodeTraceInfo }) => ({
         traces: (body.traces ?? []).map(decodeTraceInfo),
         nextPageToken: body.next_page_token || undefined
       }))

@@ -11,6 +11,7 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { Trace } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
+import { lazyModule } from "../common/lazy.js"
 import type { AttachmentOptions } from "../prepare/attachments.js"
 import type { Budgets } from "../prepare/budget.js"
 import * as Prepare from "../prepare/prepare.js"
@@ -19,7 +20,6 @@ import type { CompletedTrace } from "../tracing/assembler.js"
 import * as Health from "./health.js"
 import * as Ledger from "./ledger.js"
 import * as Pending from "./pending.js"
-import * as Replay from "./replay.js"
 import * as Reports from "./reports.js"
 import * as Retry from "./retry.js"
 import { type ExportContext, ExportError, type Sink } from "./sink.js"
@@ -104,6 +104,9 @@ const backgroundScheduler = Scheduler.make(
 /** Lets an effect be interrupted within an uninterruptible region (`Effect.uninterruptibleMask`). */
 type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
+/** The replay of the spool, loaded when there is one. */
+const loadReplay = lazyModule(() => import("./replay.js"))
+
 /** A trace that waited longer than this in the queue means the destination does not keep up. */
 const BACKLOG_WAIT_MILLIS = 1000
 
@@ -123,6 +126,8 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       options,
       (what, detail) => reports.once(what, new ExportError({ detail, retryable: false }))
     )
+    // a trace spooled when the queue is full or at shutdown is prepared synchronously
+    if (options.spool !== undefined) yield* prepare.readyForSync
     const health = yield* Health.make(sink.probe, {
       interval: options.probeInterval,
       drainWait: Duration.millis(250),
@@ -295,7 +300,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
         }
       })
 
-    const timedOutError = Replay.timedOutError(options.attemptTimeout)
+    const timedOutError = Watchdog.timedOutError(options.attemptTimeout)
     const retryWarning = `export failed, retrying for up to ${Duration.format(options.retry.budget)}`
 
     const attempt = <A>(effect: Effect.Effect<A, ExportError>, within: Watchdog.Runner) =>
@@ -517,6 +522,7 @@ export const make = (sink: Sink, options: ExporterOptions): Effect.Effect<Export
       )
     }
     if (options.spool !== undefined) {
+      const Replay = yield* loadReplay
       yield* Replay.run({
         spool: options.spool,
         sink,

@@ -10,6 +10,9 @@ import { ExportError, type Sink } from "./sink.js"
 import type { Claimed, Spool } from "./spool.js"
 import type { Runner } from "./watchdog.js"
 
+// the exporter, which loads this module only with a spool, needs it in any case: it lives with the watchdog
+export { timedOutError } from "./watchdog.js"
+
 /**
  * Sends what the durable spool holds for this destination, in the background, while the
  * destination answers and the export queue has room: the live traffic comes first. A claimed trace
@@ -156,11 +159,3 @@ export const run = (options: ReplayOptions): Effect.Effect<never> =>
     Effect.flatMap((claimed) => claimed >= options.batchSize ? Effect.yieldNow() : Effect.sleep(options.interval)),
     Effect.forever
   )
-
-/** @internal */
-export const timedOutError = (attemptTimeout: Duration.Duration): ExportError =>
-  new ExportError({
-    detail: `export timed out after ${Duration.format(attemptTimeout)}`,
-    retryable: true,
-    reason: "export timed out"
-  })

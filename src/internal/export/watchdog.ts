@@ -5,6 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import type * as Scope from "effect/Scope"
+import { ExportError } from "./sink.js"
 
 /**
  * Time limits for export attempts, kept by one fiber for all of them. `Effect.timeoutFail` races
@@ -140,4 +141,16 @@ export const make = (limit: Duration.Duration): Effect.Effect<Watchdog, never, S
         )
     }
     return { runner }
+  })
+
+/**
+ * The error of an attempt cut off at its time limit.
+ *
+ * @internal
+ */
+export const timedOutError = (attemptTimeout: Duration.Duration): ExportError =>
+  new ExportError({
+    detail: `export timed out after ${Duration.format(attemptTimeout)}`,
+    retryable: true,
+    reason: "export timed out"
   })

@@ -14,6 +14,37 @@ export const REF_SCHEME = "mlflow-attachment://"
 /** @internal The span attributes whose inline content is moved into attachments. */
 export const ATTACHMENT_KEYS = [SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS] as const
 
+/** the keys of every structured shape MLflow extracts */
+const SHAPE_KEYS = ["input_audio", "source", "b64_json", "audio", "image", "inline_data", "result"]
+
+/**
+ * Whether an extraction could change `value` (a read-only pass that allocates nothing, so values
+ * without inline content, the common case, are not copied): a `data:` URI, or an object with a
+ * shape's key. It tells whether the extraction (loaded only then) is needed at all.
+ *
+ * @internal
+ */
+export const mayHold = (value: Json): boolean => {
+  if (typeof value === "string") return value.startsWith("data:")
+  if (typeof value !== "object" || value === null) return false
+  if (Array.isArray(value)) return value.some(mayHold)
+  const record = value as { readonly [key: string]: Json }
+  for (const key of SHAPE_KEYS) if (Object.hasOwn(record, key)) return true
+  for (const key in record) if (mayHold(record[key])) return true
+  return false
+}
+
+/**
+ * Whether the inputs or outputs of a span may hold inline content.
+ *
+ * @internal
+ */
+export const spanMayHold = (span: SpanData): boolean =>
+  ATTACHMENT_KEYS.some((key) => {
+    const value = span.attributes[key]
+    return value !== undefined && mayHold(value)
+  })
+
 /**
  * The spans with every attachment reference put back as the text it replaced (for a destination
  * that cannot store attachments).

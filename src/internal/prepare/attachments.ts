@@ -1,7 +1,7 @@
 import * as Encoding from "effect/Encoding"
 import type { SpanData, TraceAttachment } from "../../Trace.js"
 import { type Json, setOwn } from "../common/json.js"
-import { ATTACHMENT_KEYS, REF_SCHEME } from "../format/attachmentRefs.js"
+import { ATTACHMENT_KEYS, mayHold, REF_SCHEME } from "../format/attachmentRefs.js"
 import { pythonBytes } from "../format/pythonBytes.js"
 
 /**
@@ -193,23 +193,6 @@ export const extractFromValue = (
   const before = extraction.found.length
   const second = extraction.walk(first)
   return { value: extraction.found.length > before ? second : first, attachments: extraction.found }
-}
-
-/** the keys of every structured shape MLflow extracts */
-const SHAPE_KEYS = ["input_audio", "source", "b64_json", "audio", "image", "inline_data", "result"]
-
-/**
- * Whether a walk could change `value` (a read-only pass that allocates nothing, so values without
- * inline content, the common case, are not copied): a `data:` URI, or an object with a shape's key.
- */
-const mayHold = (value: Json): boolean => {
-  if (typeof value === "string") return value.startsWith("data:")
-  if (typeof value !== "object" || value === null) return false
-  if (Array.isArray(value)) return value.some(mayHold)
-  const record = value as { readonly [key: string]: Json }
-  for (const key of SHAPE_KEYS) if (Object.hasOwn(record, key)) return true
-  for (const key in record) if (mayHold(record[key])) return true
-  return false
 }
 
 /**

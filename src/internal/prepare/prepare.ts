@@ -2,11 +2,13 @@ import * as Effect from "effect/Effect"
 import type { SpanData, Trace, TraceAttachment } from "../../Trace.js"
 import { mlflowTraceId } from "../common/ids.js"
 import { TRUNCATION_METADATA } from "../common/keys.js"
+import { lazyModule } from "../common/lazy.js"
 import { forEachInSlices } from "../common/slices.js"
 import { dumps } from "../format/pythonJson.js"
+import { spanMayHold } from "../format/attachmentRefs.js"
+import type { AttachmentOptions } from "./attachments.js"
 import { spanJsonSize } from "../format/traceJson.js"
 import type { CompletedTrace } from "../tracing/assembler.js"
-import { type AttachmentOptions, extractFromSpan } from "./attachments.js"
 import { applyBudgets, type Budgets } from "./budget.js"
 import { finalize } from "./finalize.js"
 import { process, type SpanProcessor } from "./processors.js"
@@ -22,7 +24,12 @@ export interface Prepare {
   readonly lateSpans: (item: CompletedTrace) => CompletedTrace
   /** reports the span processors that failed since the last call (once per reason) */
   readonly reportFailures: Effect.Effect<void>
+  /** loads what `trace` may need (the extraction of attachments), so that it runs synchronously */
+  readonly readyForSync: Effect.Effect<void>
 }
+
+/** The extraction of attachments, loaded by the first trace whose spans may hold inline content. */
+const loadAttachments = lazyModule(() => import("./attachments.js"))
 
 const withAttachments = (trace: Trace, attachments: Trace["attachments"]): Trace =>
   attachments === undefined || attachments.length === 0 ? trace : { ...trace, attachments }
@@ -59,12 +66,20 @@ export const make = (
       const attachmentOptions = options.attachments
       const attachments: Array<TraceAttachment> = []
       if (attachmentOptions !== undefined) {
-        const traceId = mlflowTraceId(item.otelTraceId)
-        yield* forEachInSlices(
-          spans,
-          (span, i) => spans[i] = extractFromSpan(span, traceId, attachmentOptions, attachments),
-          yielding
-        )
+        // a span that cannot hold inline content is left as it is by the extraction
+        const holding: Array<number> = []
+        yield* forEachInSlices(spans, (span, i) => {
+          if (spanMayHold(span)) holding.push(i)
+        }, yielding)
+        if (holding.length > 0) {
+          const { extractFromSpan } = yield* loadAttachments
+          const traceId = mlflowTraceId(item.otelTraceId)
+          yield* forEachInSlices(
+            holding,
+            (i) => spans[i] = extractFromSpan(spans[i], traceId, attachmentOptions, attachments),
+            yielding
+          )
+        }
       }
       const budgeted = applyBudgets(spans, item.rootSpanId, options.budgets)
       let sizes: Array<number> | undefined
@@ -92,6 +107,7 @@ export const make = (
       return { ...finalized, info: { ...finalized.info, metadata } }
     })
 
+  // synchronous once `readyForSync` has run (a trace with inline content needs the extraction loaded)
   const trace = (item: CompletedTrace): Trace => Effect.runSync(prepareTrace(item, false))
   const traceYielding = (item: CompletedTrace): Effect.Effect<Trace> => prepareTrace(item, true)
 
@@ -112,5 +128,7 @@ export const make = (
     )
   })
 
-  return { trace, traceYielding, lateSpans, reportFailures }
+  const readyForSync = options.attachments === undefined ? Effect.void : Effect.asVoid(loadAttachments)
+
+  return { trace, traceYielding, lateSpans, reportFailures, readyForSync }
 }
