@@ -149,24 +149,36 @@ describe("the durable spool against a real server that goes away", () => {
     300_000
   )
 
-  const stoppedPush = (signal: "SIGKILL" | "SIGINT") =>
+  /**
+   * 30 traces spooled while the server was away, the server back behind a stalling proxy that, once
+   * `halfway` runs, lets a batch's spans and 10 of its 30 StartTraceV3 calls through and holds the rest.
+   */
+  const spooledAway = (prefix: string) =>
     Effect.gen(function*() {
       const server = yield* restartable
       const proxy = yield* stallingProxy(server.url)
-      const { env, experimentId, spool } = yield* fresh(server, proxy.url, "spool-stop")
+      const { env, experimentId, spool } = yield* fresh(server, proxy.url, prefix)
       yield* Effect.promise(server.stop)
       const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
       expect(produced.stats.spooled).toBe(30)
       yield* Effect.promise(server.start)
-
-      // the spans of the batch reach the server, 10 of its 30 StartTraceV3 calls too, the rest hang
       proxy.state.hold = true
       proxy.state.forward = 10
+      const halfway = (who: string) =>
+        Effect.gen(function*() {
+          for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
+            if (waited > 120_000) throw new Error(`${who} did not get far enough: ${JSON.stringify(proxy.state)}`)
+            yield* Effect.sleep("100 millis")
+          }
+        })
+      return { server, proxy, env, experimentId, spool, produced, halfway }
+    })
+
+  const stoppedPush = (signal: "SIGKILL" | "SIGINT") =>
+    Effect.gen(function*() {
+      const { env, experimentId, halfway, produced, proxy, server, spool } = yield* spooledAway("spool-stop")
       const stopped = spawned(process.execPath, [bin, "push"], env)
-      for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
-        if (waited > 120_000) throw new Error(`push did not get far enough: ${JSON.stringify(proxy.state)}`)
-        yield* Effect.sleep("100 millis")
-      }
+      yield* halfway("push")
       stopped.child.kill(signal)
       const ended = yield* Effect.promise(() => stopped.done)
       if (signal === "SIGKILL") {
@@ -228,17 +240,8 @@ describe("the durable spool against a real server that goes away", () => {
     "a process killed (SIGKILL) while it replays in the background: the next one stores every trace once",
     () =>
       Effect.gen(function*() {
-        const server = yield* restartable
-        const proxy = yield* stallingProxy(server.url)
-        const { env, experimentId, spool } = yield* fresh(server, proxy.url, "spool-kill")
-        yield* Effect.promise(server.stop)
-        const produced = yield* service({ ...env, MODE: "produce", COUNT: "30" })
-        expect(produced.stats.spooled).toBe(30)
-        yield* Effect.promise(server.start)
-
-        // one batch of 30 claimed: its spans and 10 of its StartTraceV3 calls reach the server, the rest hang
-        proxy.state.hold = true
-        proxy.state.forward = 10
+        const { env, experimentId, halfway, produced, proxy, server, spool } = yield* spooledAway("spool-kill")
+        // one batch of 30 claimed, then held halfway
         // node itself, not the tsx wrapper: the process killed is the one that claimed
         const replaying = spawned(process.execPath, [
           "--import",
@@ -250,10 +253,7 @@ describe("the durable spool against a real server that goes away", () => {
           EXPECT: "30",
           BATCH_SIZE: "30"
         })
-        for (let waited = 0; proxy.state.forwardedDone < 10 || proxy.state.startTraces < 11; waited += 100) {
-          if (waited > 120_000) throw new Error(`replay did not get far enough: ${JSON.stringify(proxy.state)}`)
-          yield* Effect.sleep("100 millis")
-        }
+        yield* halfway("replay")
         expect(claimFiles(spool)).toHaveLength(30)
         replaying.child.kill("SIGKILL")
         const died: ChildProcess["signalCode"] = (yield* Effect.promise(() => replaying.done)).signal
