@@ -14,7 +14,10 @@
  * one for the run and removed after; "after" is the working tree's. Both run in one process, the
  * sizes interleaved.
  *
- * Run: npm run bench:spool   (SIZES=1000,10000,40000 DRAIN_SECONDS=20 BEFORE_REF=main to change them)
+ * - with the sink answering at once (the spool's cost alone, the loop never idle) and after
+ *   SINK_MILLIS (a destination that takes time to store a batch, as a real one does).
+ *
+ * Run: npm run bench:spool   (SIZES=1000,10000,40000 DRAIN_SECONDS=20 SINK_MILLIS=0,50 BEFORE_REF=main to change them)
  */
 import { Duration, Effect } from "effect"
 import { execFileSync } from "node:child_process"
@@ -30,6 +33,7 @@ import { numberedTrace } from "../test/support/numberedTraces.js"
 
 const SIZES = (process.env.SIZES ?? "1000,10000,40000").split(",").map(Number)
 const DRAIN_SECONDS = Number(process.env.DRAIN_SECONDS ?? 20)
+const SINK_MILLIS = (process.env.SINK_MILLIS ?? "0,50").split(",").map(Number)
 const BEFORE_REF = process.env.BEFORE_REF ?? "main"
 const BATCH = 50
 const CLAIMS = 10
@@ -70,9 +74,12 @@ const filled = (count: number): string => {
   return spool
 }
 
-const sink: Sink = { export: () => Effect.void, exportLateSpans: () => Effect.void }
+/** A loopback sink that stores nothing and answers after `millis`. */
+const sinkAnsweringIn = (millis: number): Sink => ({
+  export: () => millis === 0 ? Effect.void : Effect.sleep(Duration.millis(millis)),
+  exportLateSpans: () => Effect.void
+})
 const options = {
-  sink,
   within: <A, E>(effect: Effect.Effect<A, E>) => effect,
   timedOut: timedOutError(Duration.seconds(30)),
   attachments: undefined
@@ -90,7 +97,7 @@ interface Row {
   readonly max: number
 }
 
-const measure = (open: Open, count: number): Effect.Effect<Row> =>
+const measure = (open: Open, count: number, sinkMillis: number): Effect.Effect<Row> =>
   Effect.gen(function*() {
     const spool = filled(count)
     const opened = open(spool, record, bounds)
@@ -112,7 +119,7 @@ const measure = (open: Open, count: number): Effect.Effect<Row> =>
     while (performance.now() - start < DRAIN_SECONDS * 1000) {
       const claimed = yield* Effect.orDie(opened.claim(BATCH))
       if (claimed.length === 0) break
-      const delivered = yield* Effect.orDie(deliver(claimed, options))
+      const delivered = yield* Effect.orDie(deliver(claimed, { ...options, sink: sinkAnsweringIn(sinkMillis) }))
       drained += delivered.sent
     }
     const seconds = (performance.now() - start) / 1000
@@ -149,20 +156,24 @@ const main = Effect.gen(function*() {
     ["after", After.open]
   ]
   console.log(
-    `Spool drain into a loopback sink (in-process, stores nothing), claims of ${BATCH}, drain at most ${DRAIN_SECONDS} s`
+    `Spool drain into a loopback sink (in-process, stores nothing, answers after the time shown), claims of ${BATCH}, drain at most ${DRAIN_SECONDS} s`
   )
   console.log(
-    "| traces waiting | code | first claim ms | next claims ms (median) | drained | traces/s | loop delay p50 / p99 / max ms |"
+    "| traces waiting | sink answers in ms | code | first claim ms | next claims ms (median) | drained | traces/s | loop delay p50 / p99 / max ms |"
   )
-  console.log("| --- | --- | --- | --- | --- | --- | --- |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const count of SIZES) {
-    for (const [name, open] of sides) {
-      const row = yield* measure(open, count)
-      console.log(
-        `| ${count} | ${name} | ${row.firstClaimMs.toFixed(1)} | ${row.claimMs.toFixed(1)} | ${row.drained} | ${
-          row.perSecond.toFixed(0)
-        } | ${row.p50.toFixed(1)} / ${row.p99.toFixed(1)} / ${row.max.toFixed(1)} |`
-      )
+    for (const sinkMillis of SINK_MILLIS) {
+      for (const [name, open] of sides) {
+        const row = yield* measure(open, count, sinkMillis)
+        console.log(
+          `| ${count} | ${sinkMillis} | ${name} | ${row.firstClaimMs.toFixed(1)} | ${
+            row.claimMs.toFixed(1)
+          } | ${row.drained} | ${row.perSecond.toFixed(0)} | ${row.p50.toFixed(1)} / ${row.p99.toFixed(1)} / ${
+            row.max.toFixed(1)
+          } |`
+        )
+      }
     }
   }
 })

@@ -213,7 +213,7 @@ export const open = (spool: string, record: DestinationRecord, bounds: Bounds): 
       }
     })
     claimsSeen = seen
-    queue = new OldestFirst(candidates)
+    queue = await OldestFirst.of(candidates)
     listedAt = performance.now()
   }
 
