@@ -81,9 +81,11 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 /** Where the vendors' message shapes put base64 content (see `prepare/attachments.ts`). */
 const BINARY_KEYS = new Set(["data", "b64_json", "bytes", "result"])
 
-/** A string past the length bound that is binary content written as text, kept whole. */
-const isBinaryText = (s: string, key: string | undefined): boolean =>
-  s.startsWith("data:") ? DATA_URI.test(s) : key !== undefined && BINARY_KEYS.has(key) && BASE64.test(s)
+/** A string past the length bound kept whole: a base64 `data:` URI, wherever it is. */
+const isDataUri = (s: string): boolean => s.startsWith("data:") && DATA_URI.test(s)
+
+/** A string past the length bound kept whole: base64 under a vendor shape's content key. */
+const isBase64Field = (key: string, s: string): boolean => BINARY_KEYS.has(key) && BASE64.test(s)
 
 const wellFormed = (state: Walk, s: string, max: number): string => {
   if (s.length > max) {
@@ -113,7 +115,7 @@ const capped = <A>(state: Walk, items: Iterable<A>, max: number, f: (item: A) =>
 const walk = (value: unknown, options: SnapshotOptions, depth: number, state: Walk): Json => {
   switch (typeof value) {
     case "string":
-      return value.length > options.maxStringLength && isBinaryText(value, undefined)
+      return value.length > options.maxStringLength && isDataUri(value)
         ? value
         : wellFormed(state, value, options.maxStringLength)
     case "number":
@@ -176,7 +178,8 @@ const plainObject = (obj: object, options: SnapshotOptions, depth: number, state
       continue
     }
     if (item === undefined) continue
-    const binary = typeof item === "string" && item.length > options.maxStringLength && isBinaryText(item, key)
+    // a data: URI is kept by `walk` itself
+    const binary = typeof item === "string" && item.length > options.maxStringLength && isBase64Field(key, item)
     setOwn(out, wellFormed(state, key, options.maxStringLength), binary ? item : walk(item, options, depth, state))
   }
   return out
