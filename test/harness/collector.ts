@@ -81,6 +81,13 @@ const portOpen = (port: number): Promise<boolean> =>
     socket.once("error", () => resolve(false))
   })
 
+/**
+ * The requests of the file exporter's output, one JSON document per line: a last line without its
+ * newline is one the collector is still writing, left for the next read.
+ */
+export const completeJsonLines = (text: string): Array<any> =>
+  text.split("\n").slice(0, -1).filter((line) => line.trim() !== "").map((line) => JSON.parse(line))
+
 export const startCollector = async (options: CollectorOptions = {}): Promise<RunningCollector> => {
   const bin = ensureCollector()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-mlflow-collector-"))
@@ -143,10 +150,7 @@ service:
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  const received = () =>
-    fs.existsSync(file)
-      ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line))
-      : []
+  const received = () => fs.existsSync(file) ? completeJsonLines(fs.readFileSync(file, "utf8")) : []
   const spans = () =>
     received().flatMap((request) =>
       (request.resourceSpans ?? []).flatMap((resourceSpans: any) =>
